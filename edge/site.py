@@ -1,0 +1,657 @@
+"""One typed site configuration for a hall (政务服务大厅).
+
+Everything the edge agent and the server need to know about a hall lives in one
+YAML file validated by this model tree: the hall, its weekly service schedule
+and calendar, the windows (窗口) with their A/B roster, the cameras with their
+zones, the sensors and what they guard, and the rule thresholds.
+
+Every model forbids unknown keys and describes every field, so the exported
+JSON Schema (``hallwatch config schema``) documents the file, and
+``hallwatch config validate`` points each error at its YAML line.
+
+This module is light on purpose (pydantic only): the edge and the server both
+import it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="Identifier: letters, digits, '_', '-', '.'.")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- time
+
+_RANGE_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+class TimeRange(_Model):
+    """A clock-time range within one day, written ``"08:30-12:00"`` in YAML."""
+
+    start: dt.time = Field(description="Start of the range, local hall time.")
+    end: dt.time = Field(description="End of the range (exclusive), local hall time; after start.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            m = _RANGE_RE.match(value)
+            if not m:
+                raise ValueError(f"time range must look like '08:30-12:00', got {value!r}")
+            h1, m1, h2, m2 = (int(g) for g in m.groups())
+            try:
+                return {"start": dt.time(h1, m1), "end": dt.time(h2, m2)}
+            except ValueError as exc:
+                raise ValueError(f"invalid clock time in {value!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TimeRange":
+        if self.end <= self.start:
+            raise ValueError(f"range end {self.end:%H:%M} must be after start {self.start:%H:%M}")
+        return self
+
+    def contains(self, t: dt.time) -> bool:
+        return self.start <= t < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+Phase = Literal["service", "lunch", "before_opening", "after_closing", "closed_day"]
+
+
+class ScheduleConfig(_Model):
+    """Weekly service schedule (作息时间) plus the holiday / make-up workday calendar."""
+
+    workdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default=[0, 1, 2, 3, 4],
+        description="Regular working weekdays, 0 = Monday … 6 = Sunday.",
+    )
+    sessions: list[TimeRange] = Field(
+        default_factory=lambda: [TimeRange.model_validate("08:30-12:00"), TimeRange.model_validate("13:00-17:30")],
+        min_length=1,
+        description="Service sessions of a working day in order, e.g. morning and afternoon.",
+    )
+    midday_duty: TimeRange | None = Field(
+        default=None,
+        description="Lunch break covered by the midday duty desk (午间值班), e.g. '12:00-13:00'. "
+        "Only windows marked midday_duty must be staffed then.",
+    )
+    holidays: list[dt.date] = Field(default_factory=list, description="Public holidays: no service although a weekday.")
+    makeup_workdays: list[dt.date] = Field(
+        default_factory=list, description="Make-up workdays (调休上班): service although a weekend day."
+    )
+    closing_grace_min: float = Field(
+        default=30, ge=0, le=240, description="Minutes after closing before after-hours rules and the safety check apply."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "ScheduleConfig":
+        for a, b in zip(self.sessions, self.sessions[1:]):
+            if b.start < a.end:
+                raise ValueError(f"sessions overlap or are out of order: {a} then {b}")
+        both = set(self.holidays) & set(self.makeup_workdays)
+        if both:
+            raise ValueError(f"dates are both holiday and make-up workday: {sorted(both)}")
+        return self
+
+    # -- calendar logic (pure, local naive times of the hall) --
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.holidays:
+            return False
+        if day in self.makeup_workdays:
+            return True
+        return day.weekday() in self.workdays
+
+    def opening(self, day: dt.date) -> dt.datetime | None:
+        return dt.datetime.combine(day, self.sessions[0].start) if self.is_workday(day) else None
+
+    def closing(self, day: dt.date) -> dt.datetime | None:
+        return dt.datetime.combine(day, self.sessions[-1].end) if self.is_workday(day) else None
+
+    def phase(self, local: dt.datetime) -> Phase:
+        """Where a local (naive, hall time) moment falls in the day."""
+        day, t = local.date(), local.time()
+        if not self.is_workday(day):
+            return "closed_day"
+        if any(s.contains(t) for s in self.sessions):
+            return "service"
+        if t < self.sessions[0].start:
+            return "before_opening"
+        if t >= self.sessions[-1].end:
+            return "after_closing"
+        return "lunch"  # between two sessions: lunch break, covered by the midday duty desk if any
+
+    def in_service(self, local: dt.datetime) -> bool:
+        return self.phase(local) == "service"
+
+    def after_hours(self, local: dt.datetime) -> bool:
+        """True outside service hours plus the closing grace (and on closed days), before next opening."""
+        ph = self.phase(local)
+        if ph in ("closed_day", "before_opening"):
+            return True
+        if ph == "after_closing":
+            closing = self.closing(local.date())
+            assert closing is not None
+            return local >= closing + dt.timedelta(minutes=self.closing_grace_min)
+        return False
+
+    def duty_required(self, local: dt.datetime, window: "WindowConfig") -> bool:
+        """Must this window be staffed at this moment? (service hours, or lunch for the duty desk)."""
+        if window.closed:
+            return False
+        ph = self.phase(local)
+        if ph == "service":
+            return True
+        if ph == "lunch" and window.midday_duty and self.midday_duty is not None:
+            return self.midday_duty.contains(local.time())
+        return False
+
+    def session_at(self, local: dt.datetime) -> TimeRange | None:
+        if not self.is_workday(local.date()):
+            return None
+        return next((s for s in self.sessions if s.contains(local.time())), None)
+
+
+# --------------------------------------------------------------------------- hall, staff, windows
+
+
+class HallConfig(_Model):
+    """The hall this file configures."""
+
+    id: Id = Field(description="Stable hall identifier used in MQTT topics and the database, e.g. 'xingling'.")
+    name: str = Field(min_length=1, description="Display name, e.g. '杏岭镇政务服务大厅'.")
+    timezone: str = Field(default="Asia/Shanghai", description="IANA time zone of the hall.")
+    address: str | None = Field(default=None, description="Postal address, shown on reports.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        return v
+
+
+class StaffConfig(_Model):
+    """A member of staff who works at windows (窗口工作人员)."""
+
+    id: Id = Field(description="Staff identifier (e.g. employee number).")
+    name: str = Field(min_length=1, description="Full name.")
+    department: str | None = Field(default=None, description="Home department (所在部门).")
+
+
+class WindowConfig(_Model):
+    """A service window / counter (服务窗口) with its A/B roster (AB岗)."""
+
+    id: Id = Field(description="Window identifier, e.g. 'W01'.")
+    number: int = Field(ge=1, description="Number shown above the counter.")
+    name: str = Field(min_length=1, description="Window name, e.g. '劳动保障'.")
+    business: str | None = Field(default=None, description="Services handled here (办理事项).")
+    staff_a: Id | None = Field(default=None, description="Staff id of the A post (主岗).")
+    staff_b: Id | None = Field(default=None, description="Staff id of the B post (副岗), who covers when A is away.")
+    midday_duty: bool = Field(default=False, description="Whether this window is the midday duty desk (午间值班窗口).")
+    closed: bool = Field(default=False, description="Window marked closed (暂停服务): staffing rules do not apply.")
+
+
+# --------------------------------------------------------------------------- cameras and zones
+
+Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+ZoneKind = Literal["seat", "counter", "public", "exit", "equipment"]
+
+
+class ZoneConfig(_Model):
+    """A polygon in a camera's picture, in normalised coordinates (0..1, x right, y down)."""
+
+    id: Id = Field(description="Zone identifier, unique within the site.")
+    kind: ZoneKind = Field(
+        description="seat: where a window's clerk sits; counter: the desk top; public: waiting area; "
+        "exit: a safety exit (安全出口) that must stay clear; equipment: devices area."
+    )
+    window: Id | None = Field(default=None, description="Window this seat/counter zone belongs to (required for 'seat').")
+    name: str | None = Field(default=None, description="Display name.")
+    polygon: list[Point] = Field(min_length=3, description="Vertices [[x, y], …] normalised to the frame size.")
+
+    @model_validator(mode="after")
+    def _seat_has_window(self) -> "ZoneConfig":
+        if self.kind in ("seat", "counter") and self.window is None:
+            raise ValueError(f"a {self.kind} zone needs 'window'")
+        return self
+
+
+class CameraConfig(_Model):
+    """A camera and the zones drawn on its picture."""
+
+    id: Id = Field(description="Camera identifier.")
+    name: str = Field(min_length=1, description="Display name, e.g. '一排窗口俯视'.")
+    source: str = Field(
+        min_length=1,
+        description="rtsp://, http(s)://, a video file path (relative to the config file, or using "
+        "${HALLWATCH_MEDIA_DIR}), or a local device such as /dev/video0.",
+    )
+    fps: float = Field(default=2.0, gt=0, le=30, description="Frames analysed per second (sampled by timestamp).")
+    loop: bool = Field(default=False, description="Loop a file source forever (demos).")
+    enabled: bool = Field(default=True, description="Disabled cameras are not opened.")
+    zones: list[ZoneConfig] = Field(default_factory=list, description="Zones on this camera's picture.")
+
+
+# --------------------------------------------------------------------------- sensors
+
+AdapterName = Literal["zigbee2mqtt", "tasmota", "shelly", "esphome", "generic"]
+SensorKind = Literal["plug", "contact", "occupancy", "smoke", "lock", "power_meter"]
+
+
+class SensorGuard(_Model):
+    """What a sensor protects: a window's equipment, an exit, an office, or the hall."""
+
+    target: Literal["window", "exit", "office", "hall"] = Field(description="Kind of thing guarded.")
+    window: Id | None = Field(default=None, description="Window id when target is 'window'.")
+    exit_zone: Id | None = Field(default=None, description="Exit zone id when target is 'exit'.")
+    equipment: Literal["computer", "printer", "monitor", "heater", "kettle", "other"] | None = Field(
+        default=None, description="Equipment behind a plug or meter."
+    )
+    office: str | None = Field(default=None, description="Office name when target is 'office'.")
+
+    @model_validator(mode="after")
+    def _refs(self) -> "SensorGuard":
+        if self.target == "window" and not self.window:
+            raise ValueError("guard target 'window' needs 'window'")
+        if self.target == "exit" and not self.exit_zone:
+            raise ValueError("guard target 'exit' needs 'exit_zone'")
+        return self
+
+
+class GenericFields(_Model):
+    """Field paths (dot-separated) for the generic JSON adapter."""
+
+    value: str = Field(description="Path of the numeric/boolean value, e.g. 'data.power'.")
+    unit: str | None = Field(default=None, description="Unit of the value, e.g. 'W'.")
+    timestamp: str | None = Field(default=None, description="Path of an ISO-8601 or epoch timestamp, if any.")
+
+
+class SensorConfig(_Model):
+    """An IoT device reporting over MQTT."""
+
+    id: Id = Field(description="Device id inside HallWatch.")
+    name: str = Field(min_length=1, description="Display name, e.g. '3号窗口电脑插座'.")
+    adapter: AdapterName = Field(description="Firmware format of the device's MQTT messages.")
+    topic: str = Field(
+        min_length=1,
+        description="Device topic base: zigbee2mqtt friendly name ('zigbee2mqtt/<name>'), Tasmota topic, "
+        "Shelly id, ESPHome '<prefix>/<component>/<id>', or a generic topic.",
+    )
+    kind: SensorKind = Field(description="What the device measures.")
+    guards: SensorGuard = Field(description="What the device protects.")
+    standby_w: float | None = Field(
+        default=None, ge=0, description="Power below which the device counts as off/standby (default from rules)."
+    )
+    expected_interval_s: float = Field(
+        default=300, gt=0, description="Longest silence before the device counts as offline."
+    )
+    camera: Id | None = Field(default=None, description="Camera that covers the device's area (for evidence).")
+    fields: GenericFields | None = Field(default=None, description="Field paths, for the generic adapter only.")
+
+    @model_validator(mode="after")
+    def _generic(self) -> "SensorConfig":
+        if self.adapter == "generic" and self.fields is None:
+            raise ValueError("the generic adapter needs 'fields'")
+        return self
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class WindowUnstaffedRule(_Model):
+    """空岗/离岗: nobody in a window's seat zone during service hours."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    absent_s: float = Field(default=120, gt=0, description="Seconds without a person before the finding opens.")
+    return_s: float = Field(default=10, ge=0, description="Seconds of presence before the finding closes (hysteresis).")
+
+
+class AttendanceRule(_Model):
+    """Late arrival (迟到) and early leave (早退) per window and day."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    late_grace_min: float = Field(default=5, ge=0, description="Minutes after opening before arrival counts as late.")
+    early_leave_min: float = Field(
+        default=15, ge=0, description="Minutes before closing an empty seat must last to count as early leave."
+    )
+
+
+class PhoneUseRule(_Model):
+    """玩手机: a phone in a seat zone with the clerk there."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=10, gt=0, description="Seconds the phone must be seen (over the sliding window).")
+    window_s: float = Field(default=15, gt=0, description="Length of the sliding window in seconds.")
+    ratio: float = Field(default=0.6, gt=0, le=1, description="Fraction of samples in the window that must show a phone.")
+    min_confidence: float = Field(default=0.35, gt=0, lt=1, description="Phone detection confidence threshold.")
+    cooldown_s: float = Field(default=300, ge=0, description="Seconds after a finding before the next one for the window.")
+
+
+class AfterHoursPresenceRule(_Model):
+    """Outsiders / anyone in the hall after hours (下班后无关人员)."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=30, gt=0, description="Seconds a person must be seen before the finding opens.")
+
+
+class ExitBlockedRule(_Model):
+    """安全出口堵塞: an exit zone obstructed (camera or occupancy sensor)."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=300, gt=0, description="Seconds of obstruction before the finding opens.")
+    min_cover: float = Field(default=0.25, gt=0, le=1, description="Fraction of the exit zone that must be covered.")
+
+
+class CameraHealthRule(_Model):
+    """Camera offline, frozen picture, covered or too dark (tampering)."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    offline_s: float = Field(default=60, gt=0, description="Seconds without frames before 'offline'.")
+    frozen_s: float = Field(default=120, gt=0, description="Seconds of identical pictures before 'frozen'.")
+    dark_level: float = Field(default=20, ge=0, le=255, description="Mean brightness below which the picture is 'dark'.")
+    covered_s: float = Field(default=60, gt=0, description="Seconds of dark/featureless picture before 'covered'.")
+
+
+class SmokingRule(_Model):
+    """抽烟: a cigarette at a person's head or hand."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=3, gt=0, description="Seconds of evidence before the finding opens.")
+    min_confidence: float = Field(default=0.3, gt=0, lt=1, description="Cigarette detection threshold.")
+    cooldown_s: float = Field(default=300, ge=0, description="Seconds between findings for the same place.")
+
+
+class SleepingRule(_Model):
+    """睡岗/打瞌睡: head dropped, little motion, in a seat zone."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=300, gt=0, description="Seconds of sleeping posture before the finding opens.")
+    max_motion: float = Field(default=0.02, gt=0, description="Largest normalised keypoint motion counted as still.")
+
+
+class PowerLeftOnRule(_Model):
+    """下班未关电源: equipment above standby after closing."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    standby_w: float = Field(default=10, ge=0, description="Default standby threshold in watts.")
+    printer_standby_w: float = Field(default=30, ge=0, description="Standby threshold for printers.")
+    min_s: float = Field(default=600, gt=0, description="Seconds above standby after closing+grace before a finding.")
+
+
+class HighPowerApplianceRule(_Model):
+    """违规使用大功率电器: heaters, kettles."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    watts: float = Field(default=800, gt=0, description="Power at or above which an appliance counts as high-power.")
+    min_s: float = Field(default=60, gt=0, description="Seconds sustained before the finding opens.")
+
+
+class SensorRules(_Model):
+    """Exit, door, smoke and sensor-health rules."""
+
+    exit_blocked_min_s: float = Field(default=300, gt=0, description="Seconds an exit occupancy sensor stays active.")
+    door_open_after_hours_s: float = Field(default=60, gt=0, description="Seconds a door may stay open after hours.")
+    offline_grace_s: float = Field(default=60, ge=0, description="Extra seconds over a device's expected interval.")
+
+
+class RulesConfig(_Model):
+    """Thresholds of every rule. All durations are seconds of wall-clock (frame timestamps), never frames."""
+
+    window_unstaffed: WindowUnstaffedRule = Field(default_factory=WindowUnstaffedRule, description="空岗/离岗.")
+    attendance: AttendanceRule = Field(default_factory=AttendanceRule, description="迟到/早退.")
+    phone_use: PhoneUseRule = Field(default_factory=PhoneUseRule, description="玩手机.")
+    after_hours_presence: AfterHoursPresenceRule = Field(default_factory=AfterHoursPresenceRule, description="下班后有人.")
+    exit_blocked: ExitBlockedRule = Field(default_factory=ExitBlockedRule, description="安全出口堵塞 (camera).")
+    camera_health: CameraHealthRule = Field(default_factory=CameraHealthRule, description="摄像头离线/冻结/遮挡.")
+    smoking: SmokingRule = Field(default_factory=SmokingRule, description="抽烟.")
+    sleeping: SleepingRule = Field(default_factory=SleepingRule, description="睡岗.")
+    power_left_on: PowerLeftOnRule = Field(default_factory=PowerLeftOnRule, description="下班未关电源.")
+    high_power_appliance: HighPowerApplianceRule = Field(
+        default_factory=HighPowerApplianceRule, description="大功率电器."
+    )
+    sensors: SensorRules = Field(default_factory=SensorRules, description="Exit/door/smoke/health sensor rules.")
+
+
+# --------------------------------------------------------------------------- edge runtime
+
+
+class MqttConfig(_Model):
+    """The hall's MQTT broker."""
+
+    host: str = Field(default="127.0.0.1", description="Broker host.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
+    username: str | None = Field(default=None, description="User name, if the broker requires one.")
+    password_env: str | None = Field(default=None, description="Environment variable holding the password.")
+    topic_prefix: str = Field(default="hallwatch", description="First level of every HallWatch topic.")
+    keepalive_s: int = Field(default=30, ge=5, description="MQTT keepalive.")
+
+
+class EdgeConfig(_Model):
+    """The edge agent running in this hall."""
+
+    id: Id = Field(default="edge-1", description="Edge agent id (one per hall).")
+    server_url: str = Field(default="http://127.0.0.1:8000", description="Server base URL for evidence upload.")
+    token_env: str = Field(default="HALLWATCH_EDGE_TOKEN", description="Environment variable holding the edge API token.")
+    data_dir: str = Field(default="data/edge", description="Where the outbox and evidence are kept.")
+    models_dir: str = Field(
+        default="${HALLWATCH_MODELS_DIR}",
+        description="Folder with model folders (e.g. '../shared/models'); ${VAR} is expanded.",
+    )
+    detector: str = Field(default="yolo11n-coco-int8", description="Name of the detection model manifest.")
+    backend: Literal["openvino", "ultralytics"] = Field(default="openvino", description="Detector backend.")
+    clip_pre_s: float = Field(default=5, ge=0, le=60, description="Seconds of video kept before a finding.")
+    clip_post_s: float = Field(default=10, ge=0, le=120, description="Seconds of video recorded after a finding opens.")
+    heartbeat_s: float = Field(default=30, gt=0, description="Seconds between heartbeats.")
+
+
+# --------------------------------------------------------------------------- root
+
+
+class SiteConfig(_Model):
+    """The whole configuration of one hall."""
+
+    version: Literal[1] = Field(default=1, description="Config file format version.")
+    hall: HallConfig = Field(description="The hall.")
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="Service hours and calendar.")
+    staff: list[StaffConfig] = Field(default_factory=list, description="Staff working at the windows.")
+    windows: list[WindowConfig] = Field(min_length=1, description="Service windows (窗口).")
+    cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras.")
+    sensors: list[SensorConfig] = Field(default_factory=list, description="IoT sensors over MQTT.")
+    rules: RulesConfig = Field(default_factory=RulesConfig, description="Rule thresholds.")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT broker.")
+    edge: EdgeConfig = Field(default_factory=EdgeConfig, description="Edge agent settings.")
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> "SiteConfig":
+        errors: list[str] = []
+
+        def unique(kind: str, ids: list[str]) -> None:
+            seen: set[str] = set()
+            for i in ids:
+                if i in seen:
+                    errors.append(f"duplicate {kind} id {i!r}")
+                seen.add(i)
+
+        unique("staff", [s.id for s in self.staff])
+        unique("window", [w.id for w in self.windows])
+        unique("camera", [c.id for c in self.cameras])
+        unique("sensor", [s.id for s in self.sensors])
+        unique("zone", [z.id for c in self.cameras for z in c.zones])
+        unique("window number", [str(w.number) for w in self.windows])
+        staff_ids = {s.id for s in self.staff}
+        window_ids = {w.id for w in self.windows}
+        camera_ids = {c.id for c in self.cameras}
+        exit_zones = {z.id for c in self.cameras for z in c.zones if z.kind == "exit"}
+        for w in self.windows:
+            for role, sid in (("staff_a", w.staff_a), ("staff_b", w.staff_b)):
+                if sid is not None and sid not in staff_ids:
+                    errors.append(f"window {w.id}: {role} {sid!r} is not in staff")
+        for c in self.cameras:
+            for z in c.zones:
+                if z.window is not None and z.window not in window_ids:
+                    errors.append(f"camera {c.id} zone {z.id}: unknown window {z.window!r}")
+        for s in self.sensors:
+            g = s.guards
+            if g.window is not None and g.window not in window_ids:
+                errors.append(f"sensor {s.id}: unknown window {g.window!r}")
+            if g.exit_zone is not None and g.exit_zone not in exit_zones:
+                errors.append(f"sensor {s.id}: {g.exit_zone!r} is not an exit zone of any camera")
+            if s.camera is not None and s.camera not in camera_ids:
+                errors.append(f"sensor {s.id}: unknown camera {s.camera!r}")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    # -- convenience lookups --
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.hall.timezone)
+
+    def local(self, when: dt.datetime) -> dt.datetime:
+        """Aware UTC (or any aware) datetime → naive local hall time for schedule checks."""
+        if when.tzinfo is None:
+            raise ValueError("aware datetime expected")
+        return when.astimezone(self.tz).replace(tzinfo=None)
+
+    def window(self, window_id: str) -> WindowConfig:
+        return next(w for w in self.windows if w.id == window_id)
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        return next(c for c in self.cameras if c.id == camera_id)
+
+    def staff_name(self, staff_id: str | None) -> str | None:
+        return next((s.name for s in self.staff if s.id == staff_id), None)
+
+    def seat_zones(self) -> list[tuple[CameraConfig, ZoneConfig]]:
+        return [(c, z) for c in self.cameras for z in c.zones if z.kind == "seat"]
+
+
+# --------------------------------------------------------------------------- loading with YAML line numbers
+
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(value: str, env: dict[str, str] | None = None) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}``; unknown variables stay as written."""
+    env = os.environ if env is None else env
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in env:
+            return env[name]
+        return default if default is not None else m.group(0)
+
+    return _ENV_RE.sub(sub, value)
+
+
+class ConfigError(Exception):
+    """A config file failed to load; ``problems`` lists (yaml path, line, message)."""
+
+    def __init__(self, path: str, problems: list[tuple[str, int | None, str]]):
+        self.path = path
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"{self.path}: {len(self.problems)} error(s)"]
+        for loc, line, msg in self.problems:
+            where = f"{self.path}:{line}" if line else self.path
+            lines.append(f"  {where}: {loc or '<root>'}: {msg}")
+        return "\n".join(lines)
+
+
+def _compose_with_lines(text: str, path: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML keeping the 1-based line of every mapping key and sequence item."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(path, [("", mark.line + 1 if mark else None, f"YAML syntax error: {exc}")]) from None
+    lines: dict[tuple, int] = {}
+
+    def walk(node: Any, loc: tuple) -> Any:
+        lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out = {}
+            for k, v in node.value:
+                key = k.value
+                out[key] = walk(v, loc + (key,))
+                lines[loc + (key,)] = k.start_mark.line + 1
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [walk(v, loc + (i,)) for i, v in enumerate(node.value)]
+        loader = yaml.SafeLoader("")
+        return loader.construct_object(node, deep=True)
+
+    if root is None:
+        return {}, lines
+    return walk(root, ()), lines
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return lines.get(())
+
+
+def load_site_config(path: str | os.PathLike[str]) -> SiteConfig:
+    """Load and validate a site config; raise ConfigError listing every problem with its line."""
+    from pydantic import ValidationError
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(p), [("", None, f"cannot read file: {exc}")]) from None
+    data, lines = _compose_with_lines(text, str(p))
+    if not isinstance(data, dict):
+        raise ConfigError(str(p), [("", 1, "top level must be a mapping")])
+    try:
+        cfg = SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+            problems.append((".".join(str(x) for x in loc), _line_for(loc, lines), err["msg"]))
+        raise ConfigError(str(p), problems) from None
+    return cfg
+
+
+def resolve_source(cfg_path: str | os.PathLike[str], source: str) -> str:
+    """Expand env vars in a camera source and make relative file paths relative to the config file."""
+    s = expand_env(source)
+    if "://" in s or s.startswith("/dev/"):
+        return s
+    sp = Path(s)
+    if not sp.is_absolute():
+        sp = (Path(cfg_path).resolve().parent / sp).resolve()
+    return str(sp)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = SiteConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://hallwatch.example/schema/site-config.json"
+    return schema
