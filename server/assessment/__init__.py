@@ -1,0 +1,1 @@
+"""Assessment records: confirmed findings become monthly/quarterly scores with evidence (issue 6)."""
