@@ -38,9 +38,6 @@ class Category(_Model):
     id: ItemId = Field(description="Category identifier.")
     name: str = Field(min_length=1, description="Chinese name shown on sheets.")
     name_en: str = Field(min_length=1, description="English name for the English export.")
-    max_deduction: float | None = Field(
-        default=None, gt=0, description="Cap of the deductions in this category per period (None: uncapped)."
-    )
 
 
 class Tier(_Model):
