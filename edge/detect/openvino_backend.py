@@ -1,0 +1,158 @@
+"""Default backend: the raw OpenVINO runtime, no torch. Letterbox, decode and NMS in numpy/OpenCV.
+
+Batching: the IR is reshaped to a dynamic batch at load, so ``detect()`` on N frames
+(e.g. one frame from each of N cameras) is one inference call. ``bench/detector_crops.py``
+and ``bench/detector_batch.py`` measure what it pays.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from edge.detect.postprocess import decode, letterbox, to_tensor
+from edge.detections import Detections
+
+log = logging.getLogger(__name__)
+
+
+def _find_xml(path: Path) -> Path:
+    if path.is_file() and path.suffix == ".xml":
+        return path
+    if path.is_dir():
+        xmls = sorted(path.glob("*.xml"))
+        if len(xmls) == 1:
+            return xmls[0]
+        raise FileNotFoundError(f"{path}: expected exactly one OpenVINO .xml, found {len(xmls)}")
+    raise FileNotFoundError(f"{path}: not an OpenVINO IR (.xml file or folder)")
+
+
+def _metadata(xml: Path) -> dict:
+    meta = xml.parent / "metadata.yaml"
+    if meta.is_file():
+        with open(meta, encoding="utf-8") as f:
+            return yaml.safe_load(f) or {}
+    return {}
+
+
+class OpenVinoDetector:
+    """A YOLOv8/YOLO11 detect or pose IR run with ``openvino.Core``."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        names: dict[int, str] | None = None,
+        task: str | None = None,
+        device: str = "CPU",
+        batch: int | None = None,
+        threads: int | None = None,
+    ) -> None:
+        import openvino as ov
+
+        self.path = _find_xml(Path(path))
+        meta = _metadata(self.path)
+        self.names: dict[int, str] = {int(k): str(v) for k, v in (names or meta.get("names") or {}).items()}
+        if not self.names:
+            raise ValueError(f"{self.path}: no class names (no manifest and no metadata.yaml)")
+        self.task = task or meta.get("task", "detect")
+        if self.task not in ("detect", "pose"):
+            raise ValueError(f"{self.path}: unsupported task {self.task!r}")
+        imgsz = meta.get("imgsz", [640, 640])
+        h, w = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
+        self.input_size = (int(w), int(h))
+        self.num_keypoints = int((meta.get("kpt_shape") or [17, 3])[0]) if self.task == "pose" else 0
+
+        core = ov.Core()
+        config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        h_in, w_in = self.input_size[1], self.input_size[0]
+        # Several frames in one call need a batch dimension. Some exports hard-code batch 1 inside
+        # (YOLO11's attention reshapes to (1, ...)): probe a batch of 2 and fall back to batch 1 +
+        # an asynchronous request queue, which keeps both cores busy without a batch dimension.
+        self.batching = "none"
+        self._fixed_batch: int | None = 1
+        if batch != 1:
+            try:
+                model = core.read_model(str(self.path))
+                model.reshape([batch if batch else -1, 3, h_in, w_in])
+                compiled = core.compile_model(model, device, config)
+                compiled.create_infer_request().infer({0: np.zeros((2 if not batch else batch, 3, h_in, w_in), np.float32)})
+                self._compiled, self._fixed_batch, self.batching = compiled, batch, "batch"
+            except RuntimeError as exc:
+                log.info("%s: no batch dimension (%s); using batch 1 + async queue", self.path.name, str(exc)[:80])
+        if self.batching != "batch":
+            model = core.read_model(str(self.path))
+            model.reshape([1, 3, h_in, w_in])
+            self._compiled = core.compile_model(model, device, config)
+            self.batching = "async"
+        rows = self._compiled.outputs[0].get_partial_shape()[1]
+        expected = 4 + len(self.names) + 3 * self.num_keypoints
+        if rows.is_static and rows.get_length() != expected:
+            raise ValueError(
+                f"{self.path}: head has {rows.get_length()} rows, expected {expected} for "
+                f"{len(self.names)} classes and {self.num_keypoints} keypoints"
+            )
+        self._request = self._compiled.create_infer_request()
+        self._queue = None  # AsyncInferQueue, created on first multi-frame call
+
+    def __repr__(self) -> str:
+        return f"OpenVinoDetector({self.path.name}, task={self.task}, classes={len(self.names)})"
+
+    def infer_raw(self, tensor: np.ndarray) -> np.ndarray:
+        """Run the network on an NCHW float32 batch; returns the raw head (N, C, anchors)."""
+        if self.batching == "async" and len(tensor) > 1:
+            return self._infer_async(tensor)
+        if self._fixed_batch and tensor.shape[0] != self._fixed_batch:
+            outs = [self.infer_raw(tensor[i : i + self._fixed_batch]) for i in range(0, len(tensor), self._fixed_batch)]
+            return np.concatenate(outs)
+        result = self._request.infer({0: tensor})
+        return np.asarray(result[self._compiled.outputs[0]]).copy()
+
+    def _infer_async(self, tensor: np.ndarray) -> np.ndarray:
+        import openvino as ov
+
+        if self._queue is None:
+            self._queue = ov.AsyncInferQueue(self._compiled, 2)
+        results: list[np.ndarray | None] = [None] * len(tensor)
+
+        def done(request: "ov.InferRequest", i: int) -> None:
+            results[i] = request.get_output_tensor(0).data.copy()
+
+        self._queue.set_callback(done)
+        for i in range(len(tensor)):
+            self._queue.start_async({0: tensor[i : i + 1]}, i)
+        self._queue.wait_all()
+        return np.concatenate(results)  # type: ignore[arg-type]
+
+    def detect(
+        self,
+        frames: list[np.ndarray],
+        conf: float = 0.25,
+        iou: float = 0.45,
+        classes: list[int] | None = None,
+    ) -> list[Detections]:
+        if not frames:
+            return []
+        boxes_in = [letterbox(f, self.input_size) for f in frames]
+        raw = self.infer_raw(to_tensor([b[0] for b in boxes_in]))
+        out: list[Detections] = []
+        for (_, lb), head in zip(boxes_in, raw):
+            xyxy, score, cls, kpts = decode(head, len(self.names), conf, iou, classes, self.num_keypoints)
+            if kpts is not None:
+                kpts = kpts.astype(np.float32)
+                kpts[..., :2] = lb.to_source(kpts[..., :2].reshape(len(kpts), -1)).reshape(len(kpts), -1, 2)
+            out.append(
+                Detections(
+                    xyxy=lb.to_source(xyxy),
+                    confidence=score.astype(np.float32),
+                    class_id=cls,
+                    names=self.names,
+                    keypoints=kpts,
+                )
+            )
+        return out

@@ -1,0 +1,76 @@
+"""Optional backend (extra ``ultralytics``): ``ultralytics.YOLO`` for anything it loads (.pt, ONNX, OpenVINO IR).
+
+Needs torch. Offline here: ``pip install torch==2.14.1 torchvision==0.29.1`` (wheels on this disk) then
+``pip install --no-deps ultralytics`` plus its light deps (see the project's Makefile). We switch off
+Ultralytics' auto-install and online checks so a missing package fails loudly instead of downloading.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from edge.detections import Detections
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+os.environ.setdefault("YOLO_VERBOSE", "0")
+
+
+class UltralyticsDetector:
+    """Wraps ``ultralytics.YOLO``; same interface and output type as the OpenVINO backend."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        names: dict[int, str] | None = None,
+        task: str | None = None,
+        device: str = "cpu",
+        imgsz: int | None = None,
+    ) -> None:
+        try:
+            from ultralytics import YOLO
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("the ultralytics backend needs the 'ultralytics' extra (and torch)") from exc
+        self.path = Path(path)
+        self._model = YOLO(str(self.path), task=task) if task else YOLO(str(self.path))
+        self.task = task or self._model.task
+        model_names = {int(k): str(v) for k, v in self._model.names.items()}
+        self.names: dict[int, str] = dict(names) if names else model_names
+        self.device = device
+        self.imgsz = imgsz or 640
+        self.input_size = (self.imgsz, self.imgsz)
+
+    def __repr__(self) -> str:
+        return f"UltralyticsDetector({self.path.name}, task={self.task}, classes={len(self.names)})"
+
+    def detect(
+        self,
+        frames: list[np.ndarray],
+        conf: float = 0.25,
+        iou: float = 0.45,
+        classes: list[int] | None = None,
+    ) -> list[Detections]:
+        if not frames:
+            return []
+        results = self._model.predict(
+            list(frames), conf=conf, iou=iou, classes=classes, imgsz=self.imgsz, device=self.device, verbose=False
+        )
+        out: list[Detections] = []
+        for r in results:
+            b = r.boxes
+            kpts = None
+            if self.task == "pose" and r.keypoints is not None:
+                kpts = r.keypoints.data.cpu().numpy().astype(np.float32).reshape(len(b), -1, 3)
+            out.append(
+                Detections(
+                    xyxy=b.xyxy.cpu().numpy().astype(np.float32).reshape(-1, 4),
+                    confidence=b.conf.cpu().numpy().astype(np.float32).reshape(-1),
+                    class_id=b.cls.cpu().numpy().astype(np.int32).reshape(-1),
+                    names=self.names,
+                    keypoints=kpts,
+                )
+            )
+        return out
