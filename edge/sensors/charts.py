@@ -1,0 +1,97 @@
+"""Bounded per-device reading history and the PNG chart attached to sensor findings as evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from collections import deque
+
+from edge.sensors.readings import Reading
+
+# state kinds drawn as 0/1 steps, with the label of the "1" level
+STATE_LEVELS: dict[str, tuple[object, str]] = {
+    "switch": ("on", "on"), "contact": ("open", "open"), "occupancy": (True, "occupied"),
+    "smoke": (True, "smoke"), "lock": ("locked", "locked"), "availability": ("offline", "offline"),
+}
+
+
+class History:
+    """The last ``per_device`` readings of every device (thread-safe, bounded memory)."""
+
+    def __init__(self, per_device: int = 2000):
+        self.per_device = per_device
+        self._data: dict[str, deque[Reading]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, rd: Reading) -> None:
+        with self._lock:
+            self._data.setdefault(rd.device, deque(maxlen=self.per_device)).append(rd)
+
+    def around(self, device: str, start: dt.datetime, end: dt.datetime) -> list[Reading]:
+        """Readings in [start, end], plus the last one before start (the value holding at start)."""
+        with self._lock:
+            items = sorted(self._data.get(device, ()), key=lambda r: r.at)
+        out, before = [], {}
+        for r in items:
+            if r.at < start:
+                before[r.kind] = r
+            elif r.at <= end:
+                out.append(r)
+        return list(before.values()) + out
+
+    def latest(self, device: str, kind: str) -> Reading | None:
+        with self._lock:
+            for r in reversed(self._data.get(device, ())):
+                if r.kind == kind:
+                    return r
+        return None
+
+
+def chart_png(history: History, device: str, title: str, around: dt.datetime, *, before_s: float = 1800,
+              after_s: float = 600, tz: dt.tzinfo | None = None, mark_w: float | None = None) -> bytes:
+    """A PNG of the device's readings from ``before_s`` before to ``after_s`` after ``around``.
+
+    Power is a step line in watts (with an optional threshold line); states are 0/1 steps. The finding
+    moment is a vertical red line. Times on the x axis in the hall's time zone.
+    """
+    import matplotlib.dates as mdates
+    from matplotlib.figure import Figure  # no pyplot: thread-safe, no global figure registry
+
+    start, end = around - dt.timedelta(seconds=before_s), around + dt.timedelta(seconds=after_s)
+    readings = history.around(device, start, end)
+    kinds = [k for k in ("power", *STATE_LEVELS) if any(r.kind == k for r in readings)]
+    fig = Figure(figsize=(8, 1.2 + 1.6 * max(1, len(kinds))))
+    axes = fig.subplots(max(1, len(kinds)), 1, sharex=True, squeeze=False)
+    for ax, kind in zip(axes[:, 0], kinds or ["power"]):
+        pts = [r for r in readings if r.kind == kind]
+        xs = [max(r.at, start) for r in pts]
+        if kind == "power":
+            ys = [float(r.value) for r in pts]  # type: ignore[arg-type]
+            ax.set_ylabel("W")
+            if mark_w is not None:
+                ax.axhline(mark_w, color="orange", linestyle="--", linewidth=1, label=f"{mark_w:g} W")
+                ax.legend(loc="upper left", fontsize=8)
+        else:
+            one, label = STATE_LEVELS[kind]
+            ys = [1.0 if r.value == one else 0.0 for r in pts]
+            ax.set_yticks([0, 1], ["", label])
+            ax.set_ylim(-0.2, 1.2)
+            ax.set_ylabel(kind)
+        if xs:  # hold the last value to the end of the window
+            xs.append(min(end, max(max(xs), around)))
+            ys.append(ys[-1])
+            ax.step(xs, ys, where="post", color="tab:blue")
+        ax.axvline(around, color="red", linewidth=1)
+        ax.grid(True, alpha=0.3)
+    if not readings:
+        axes[0, 0].text(0.5, 0.5, "no readings in this period", ha="center", va="center",
+                        transform=axes[0, 0].transAxes)
+    last = axes[-1, 0]
+    last.set_xlim(start, end)
+    last.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
+    axes[0, 0].set_title(title, fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
