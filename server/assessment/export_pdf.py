@@ -1,0 +1,106 @@
+"""PDF export of a hall sheet with evidence thumbnails (reportlab; Chinese via the CID font STSong-Light,
+which every PDF reader provides, so no font file is shipped)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any, BinaryIO, Callable
+
+from server.assessment.export import DETAIL_HEAD, SUMMARY_HEAD, Lang, detail_rows, header, summary_rows, t
+from server.assessment.scheme import Scheme
+
+log = logging.getLogger(__name__)
+FONT = "STSong-Light"
+THUMB_PX = 240
+MAX_THUMBS = 60
+
+
+def _register_font() -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+def thumbnail(open_file: Callable[[str], BinaryIO], sha: str) -> bytes | None:
+    """A small JPEG of an image evidence file; None (logged) when it is missing or not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with open_file(sha) as fh, Image.open(fh) as im:
+            im = im.convert("RGB")
+            im.thumbnail((THUMB_PX, THUMB_PX))
+            out = io.BytesIO()
+            im.save(out, "JPEG", quality=80)
+            return out.getvalue()
+    except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
+        log.warning("assessment pdf: no thumbnail for evidence %s: %s", sha[:12], exc)
+        return None
+
+
+def to_pdf(sheet: dict[str, Any], scheme: Scheme, open_file: Callable[[str], BinaryIO] | None,
+           lang: Lang = "zh") -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    _register_font()
+    title = ParagraphStyle("t", fontName=FONT, fontSize=15, leading=20)
+    h2 = ParagraphStyle("h", fontName=FONT, fontSize=11, leading=15, spaceBefore=6)
+    body = ParagraphStyle("b", fontName=FONT, fontSize=7, leading=9, wordWrap="CJK")
+    grid = TableStyle([("FONT", (0, 0), (-1, -1), FONT, 7), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                       ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")), ("VALIGN", (0, 0), (-1, -1), "TOP")])
+
+    def cells(rows: list[list[Any]]) -> list[list[Any]]:
+        return [[Paragraph(str(c), body) for c in r] for r in rows]
+
+    name = sheet["scheme"]["name"] if lang == "zh" else sheet["scheme"]["name_en"]
+    story: list[Any] = [Paragraph(f"{sheet['hall']['name']} {sheet['period']} {name}", title), Spacer(1, 3 * mm)]
+    story.append(Table(cells([[k, v] for k, v in header(sheet, lang)]), colWidths=[35 * mm, 200 * mm], style=grid))
+    story.append(Paragraph(t("summary", lang), h2))
+    story.append(Table(cells([[t(k, lang) for k in SUMMARY_HEAD]] + summary_rows(sheet, lang)), repeatRows=1,
+                       style=grid))
+    story.append(Paragraph(t("details", lang), h2))
+    keep = [DETAIL_HEAD.index(k) for k in ("window", "time", "line_kind", "item", "person", "basis", "duration",
+                                           "tier", "multiplier", "points", "evidence")]
+    rows = [[r[i] for i in keep] for r in detail_rows(sheet, scheme, lang)]
+    widths = [28, 24, 12, 60, 18, 22, 14, 20, 12, 12, 50]
+    story.append(Table(cells([[t(DETAIL_HEAD[i], lang) for i in keep]] + rows), repeatRows=1, style=grid,
+                       colWidths=[w * mm for w in widths]))
+
+    if open_file is not None and sheet["evidence"]:
+        story.append(Paragraph(t("evidence", lang), h2))
+        thumbs: list[Any] = []
+        for e in sheet["evidence"]:
+            if len(thumbs) >= MAX_THUMBS:
+                break
+            if e.get("kind") == "clip" or (e.get("content_type") or "image/").split("/")[0] != "image":
+                continue
+            data = thumbnail(open_file, e["sha256"])
+            if data is None:
+                continue
+            img = Image(io.BytesIO(data))
+            img._restrictSize(55 * mm, 40 * mm)
+            thumbs.append([img, Paragraph(e["sha256"][:16], body)])
+        row: list[Any] = []
+        table_rows = []
+        for cell in thumbs:
+            row.append(cell)
+            if len(row) == 4:
+                table_rows.append(row)
+                row = []
+        if row:
+            table_rows.append(row + [""] * (4 - len(row)))
+        if table_rows:
+            story.append(Table(table_rows, colWidths=[62 * mm] * 4))
+        story.append(Paragraph(f"{len(sheet['evidence'])} SHA-256: " + " ".join(e["sha256"] for e in sheet["evidence"]),
+                               body))
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
+                            topMargin=10 * mm, bottomMargin=10 * mm, title=f"{sheet['hall']['id']} {sheet['period']}")
+    doc.build(story)
+    return out.getvalue()
