@@ -1,0 +1,208 @@
+"""window_unstaffed (空岗/离岗): nobody in a window's seat zone while the window must be staffed.
+
+State machine per window (thresholds ``rules.window_unstaffed``; presence debouncing in ``edge.rules.common``):
+
+- duty (``schedule.duty_required``: service hours, the lunch break only for the midday-duty window, never on
+  holidays or for a window marked closed): absence is measured from the last confirmed presence, but not from
+  before the duty stretch began nor from before observation began;
+- absence >= ``absent_s`` (and nobody currently reappearing) -> ``opened`` (``at`` = when the absence began);
+- the episode crosses 30 min / 60 min -> ``updated`` (severity ``major`` from 30 min);
+- presence confirmed for ``return_s`` -> ``closed`` at the return moment; or the duty stretch ends (lunch,
+  closing time, window marked closed) -> ``closed`` at the end of duty. ``duration_s`` = ended - started, so the
+  assessment's 30 min / 60 min tiers apply to exact episode lengths.
+- A window seen by several cameras is staffed if any camera's fresh frame shows a person in its seat zone.
+
+Window states for the agent's ``window.state`` messages: ``WindowUnstaffedRule.window_states(now)`` returns one
+``WindowStatus`` per window: ``closed`` (marked closed), ``off_duty`` (no duty now), ``unknown`` (no seat zone or
+no fresh frame), ``staffed`` (since arrival) or ``empty`` (since the absence began, with the open finding id);
+``WindowStatus.to_message(hall_id, edge_id)`` builds the contract message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from edge.contract import WindowState, WindowStateName
+from edge.rules.base import FrameContext, RuleEvent, new_finding_id
+from edge.rules.common import (
+    CameraSamples,
+    PresenceRun,
+    ZoneIndex,
+    duty_span,
+    in_zone_mask,
+    person_min_confidence,
+    persons,
+    secs,
+    to_utc,
+)
+from edge.site import SiteConfig, WindowConfig
+
+log = logging.getLogger(__name__)
+TIERS_S = (1800.0, 3600.0)  # live updates when an episode crosses 30 min and 60 min
+
+
+@dataclass(frozen=True)
+class WindowStatus:
+    """Current state of one window, for ``window.state`` messages and duty checks."""
+
+    window_id: str
+    state: WindowStateName
+    since: dt.datetime
+    persons: int = 0
+    camera_id: str | None = None
+    finding_id: uuid.UUID | None = None
+
+    def to_message(self, hall_id: str, edge_id: str) -> WindowState:
+        return WindowState(hall_id=hall_id, edge_id=edge_id, window_id=self.window_id, state=self.state,
+                           since=self.since, persons=self.persons, camera_id=self.camera_id)
+
+
+@dataclass
+class _Window:
+    cfg: WindowConfig
+    presence: PresenceRun
+    samples: CameraSamples = field(default_factory=CameraSamples)
+    zone_of_camera: dict[str, str] = field(default_factory=dict)
+    finding: uuid.UUID | None = None
+    started: dt.datetime | None = None
+    camera_id: str | None = None
+    tiers_sent: set[float] = field(default_factory=set)
+    duty_start: dt.datetime | None = None  # UTC start of the current/last duty stretch
+    duty_end: dt.datetime | None = None  # UTC end of the current/last duty stretch
+    shown: tuple[WindowStateName, dt.datetime] | None = None  # last reported state, for 'since'
+
+
+class WindowUnstaffedRule:
+    rule_id = "window_unstaffed"
+
+    def __init__(self, cfg: SiteConfig):
+        self.cfg = cfg
+        self.p = cfg.rules.window_unstaffed
+        self.min_conf = person_min_confidence(cfg)
+        self.zones = ZoneIndex.of_kind(cfg, "seat")
+        self.closed_override: dict[str, bool] = {}
+        self.windows: dict[str, _Window] = {
+            w.id: _Window(w, PresenceRun(confirm_s=self.p.return_s)) for w in cfg.windows
+        }
+        for cam_id, zs in self.zones.by_camera.items():
+            for z in zs:
+                assert z.window is not None
+                self.windows[z.window].zone_of_camera.setdefault(cam_id, z.id)
+
+    # ------------------------------------------------------------------ control
+    def set_window_closed(self, window_id: str, closed: bool) -> None:
+        """Mark a window closed (暂停服务) at runtime, on top of the config's ``closed`` flag."""
+        self.closed_override[window_id] = closed
+
+    def _window_cfg(self, w: _Window) -> WindowConfig:
+        closed = self.closed_override.get(w.cfg.id, w.cfg.closed)
+        return w.cfg if closed == w.cfg.closed else w.cfg.model_copy(update={"closed": closed})
+
+    # ------------------------------------------------------------------ frames
+    def update(self, ctx: FrameContext) -> list[RuleEvent]:
+        if not self.p.enabled:
+            return []
+        zones = self.zones.zones(ctx.camera_id)
+        if not zones:
+            return []
+        people = persons(ctx.detections, self.min_conf)
+        counts: dict[str, int] = {}
+        hits: dict[str, object] = {}
+        for z in zones:
+            mask = in_zone_mask(people, self.zones.pixels(z, ctx.shape))
+            assert z.window is not None
+            prev = hits.get(z.window)
+            hits[z.window] = mask if prev is None else (prev | mask)  # type: ignore[operator]
+        for wid, mask in hits.items():
+            counts[wid] = int(mask.sum())  # type: ignore[union-attr]
+        events: list[RuleEvent] = []
+        for wid, n in counts.items():
+            events += self._step(self.windows[wid], ctx, n)
+        return events
+
+    def _step(self, w: _Window, ctx: FrameContext, n: int) -> list[RuleEvent]:
+        ts = ctx.ts
+        w.samples.record(ctx.camera_id, ts, n)
+        present, _, cam = w.samples.combined(ts)
+        arrived = w.presence.feed(ts, bool(present))
+        span = duty_span(self.cfg, self._window_cfg(w), ctx.local)
+        if span is None:
+            if w.finding is not None:
+                if w.duty_end is not None and w.duty_end <= ts:
+                    return [self._close(w, w.duty_end, "duty_end")]
+                return [self._close(w, ts, "window_closed")]
+            return []
+        w.duty_start, w.duty_end = to_utc(self.cfg, span[0]), to_utc(self.cfg, span[1])
+        if w.finding is None:
+            start = w.presence.absence_start(floor=w.duty_start)
+            if start is None or w.presence.is_present(ts) or w.presence.returning(ts):
+                return []
+            if secs(start, ts) >= self.p.absent_s:
+                return [self._open(w, start, cam or ctx.camera_id)]
+            return []
+        if arrived and w.presence.since is not None:
+            return [self._close(w, max(w.presence.since, w.started or ts), "return")]
+        assert w.started is not None
+        if w.presence.returning(ts):
+            return []  # someone is back, not yet confirmed: no tier update for an episode that may be ending
+        out = []
+        for tier in TIERS_S:
+            if tier not in w.tiers_sent and secs(w.started, ts) >= tier:
+                w.tiers_sent.add(tier)
+                out.append(RuleEvent("updated", self.rule_id, w.finding, ts, severity="major",
+                                     window_id=w.cfg.id, camera_id=w.camera_id,
+                                     zone_id=w.zone_of_camera.get(w.camera_id or ""),
+                                     details={"absent_s": round(secs(w.started, ts), 1), "tier_s": tier},
+                                     evidence=True))
+        return out
+
+    def _open(self, w: _Window, start: dt.datetime, camera_id: str) -> RuleEvent:
+        w.finding, w.started, w.camera_id, w.tiers_sent = new_finding_id(), start, camera_id, set()
+        log.info("window_unstaffed opened: window %s empty since %s", w.cfg.id, start.isoformat())
+        return RuleEvent("opened", self.rule_id, w.finding, start, severity="warning", window_id=w.cfg.id,
+                         camera_id=camera_id, zone_id=w.zone_of_camera.get(camera_id), staff_id=w.cfg.staff_a,
+                         details={"absent_s_threshold": self.p.absent_s, "window_number": w.cfg.number,
+                                  "window_name": w.cfg.name, "staff_b": w.cfg.staff_b})
+
+    def _close(self, w: _Window, end: dt.datetime, reason: str) -> RuleEvent:
+        assert w.finding is not None and w.started is not None
+        end = max(end, w.started)
+        duration = secs(w.started, end)
+        ev = RuleEvent("closed", self.rule_id, w.finding, end, severity="major" if duration >= TIERS_S[0] else "warning",
+                       window_id=w.cfg.id, camera_id=w.camera_id, zone_id=w.zone_of_camera.get(w.camera_id or ""),
+                       staff_id=w.cfg.staff_a, started_at=w.started, duration_s=duration,
+                       details={"ended_by": reason}, evidence=reason == "return")
+        log.info("window_unstaffed closed: window %s after %.0f s (%s)", w.cfg.id, duration, reason)
+        w.finding = w.started = w.camera_id = None
+        return ev
+
+    # ------------------------------------------------------------------ states
+    def window_states(self, now: dt.datetime) -> list[WindowStatus]:
+        """One WindowStatus per configured window at ``now`` (aware). Call after feeding the frames up to now."""
+        local = self.cfg.local(now)
+        out = []
+        for w in self.windows.values():
+            wc = self._window_cfg(w)
+            present, n, cam = w.samples.combined(now)
+            cam = cam or next(iter(w.zone_of_camera), None)
+            since: dt.datetime | None = None
+            if wc.closed:
+                state: WindowStateName = "closed"
+            elif duty_span(self.cfg, wc, local) is None:
+                state = "off_duty"
+            elif present is None:
+                state = "unknown"
+            elif w.presence.is_present(now):
+                state, since = "staffed", w.presence.since
+            else:
+                state = "empty"
+                since = w.started or w.presence.absence_start(floor=w.duty_start)
+            if since is None:
+                since = w.shown[1] if w.shown is not None and w.shown[0] == state else now
+            w.shown = (state, since)
+            out.append(WindowStatus(w.cfg.id, state, since, n if present is not None else 0, cam,
+                                    w.finding if state == "empty" else None))
+        return out
