@@ -1,0 +1,145 @@
+"""Per-frame smoking analysis: cigarettes on upscaled head/hand crops, plus the pose hand-to-mouth cue.
+
+The agent calls it once per analysed frame of a camera that has the smoking rule, and puts the
+result into ``FrameContext.cigarettes`` (and the pose into ``FrameContext.pose``)::
+
+    analyser = SmokingAnalyser(load_detector("cigarette-yolov8s"), load_detector("yolov8n-pose-int8"))
+    pose, cigarettes = analyser.analyse(frame)              # or analyse(frame, pose=already_computed)
+    ctx = FrameContext(..., pose=pose, cigarettes=cigarettes)
+
+Why crops: the cigarette model was fine-tuned on close-up photos; at counter distance a cigarette is a
+few pixels wide. A square crop around the head (side = ``head_scale`` x shoulder width) and around each
+wrist (``hand_scale`` x shoulder width) resized to the 640 input enlarges it 3-10x.
+The cue functions here are pure (numpy only) so the rule can use them too.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from edge.detect.base import Detector
+from edge.detect.regions import detect_on_regions
+from edge.detections import Detections
+
+log = logging.getLogger(__name__)
+
+# COCO keypoint indices
+NOSE, L_EYE, R_EYE, L_EAR, R_EAR, L_SHOULDER, R_SHOULDER = 0, 1, 2, 3, 4, 5, 6
+L_WRIST, R_WRIST = 9, 10
+FACE = (NOSE, L_EYE, R_EYE, L_EAR, R_EAR)
+KP_MIN_VIS = 0.5
+
+
+L_ELBOW, R_ELBOW = 7, 8
+
+
+def body_scale(kpts: np.ndarray, box: np.ndarray) -> float:
+    """A person's size in pixels: shoulder width, but at least a fifth of the box height
+    (shoulders collapse to a few pixels in profile view)."""
+    ls, rs = kpts[L_SHOULDER], kpts[R_SHOULDER]
+    width = float(np.hypot(*(ls[:2] - rs[:2]))) if min(ls[2], rs[2]) >= KP_MIN_VIS else 0.0
+    return max(width, 0.2 * float(max(box[3] - box[1], 1.0)), 8.0)
+
+
+def hand_point(kpts: np.ndarray, wrist: int) -> np.ndarray | None:
+    """Where the fingers are: the wrist pushed 40 % of the forearm further from the elbow."""
+    if kpts[wrist, 2] < KP_MIN_VIS:
+        return None
+    elbow = L_ELBOW if wrist == L_WRIST else R_ELBOW
+    w = kpts[wrist, :2]
+    if kpts[elbow, 2] >= KP_MIN_VIS:
+        return w + 0.4 * (w - kpts[elbow, :2])
+    return w
+
+
+def head_point(kpts: np.ndarray) -> np.ndarray | None:
+    """Mouth-ish point: the mean of visible face keypoints (nose, eyes, ears); None if none visible."""
+    vis = [kpts[i, :2] for i in FACE if kpts[i, 2] >= KP_MIN_VIS]
+    return np.mean(vis, axis=0) if vis else None
+
+
+def hand_to_mouth(kpts: np.ndarray, box: np.ndarray, ratio: float = 0.8) -> bool:
+    """Is a visible hand within ``ratio`` x body scale of the head point? (raising a cigarette to the lips).
+
+    A supporting cue only: a phone held to the ear looks the same to a pose model.
+    """
+    head = head_point(kpts)
+    if head is None:
+        return False
+    scale = body_scale(kpts, box)
+    for w in (L_WRIST, R_WRIST):
+        hand = hand_point(kpts, w)
+        if hand is not None and float(np.hypot(*(hand - head))) <= ratio * scale:
+            return True
+    return False
+
+
+def smoking_regions(
+    pose: Detections, head_scale: float = 1.5, hand_scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Square regions (xyxy, frame pixels) around each person's head and visible wrists, and their owner index."""
+    regions: list[list[float]] = []
+    owners: list[int] = []
+    if pose.keypoints is None:
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.int64)
+    for i, (kpts, box) in enumerate(zip(pose.keypoints, pose.xyxy)):
+        scale = body_scale(kpts, box)
+        centres: list[tuple[np.ndarray, float]] = []
+        head = head_point(kpts)
+        if head is not None:
+            centres.append((head, head_scale * scale))
+        for w in (L_WRIST, R_WRIST):
+            hand = hand_point(kpts, w)
+            if hand is not None:
+                centres.append((hand, hand_scale * scale))
+        for c, side in centres:
+            half = side / 2
+            regions.append([c[0] - half, c[1] - half, c[0] + half, c[1] + half])
+            owners.append(i)
+    return np.asarray(regions, np.float32).reshape(-1, 4), np.asarray(owners, np.int64)
+
+
+def person_of(points: np.ndarray, pose: Detections) -> np.ndarray:
+    """Index of the smallest pose box containing each point, or -1."""
+    out = np.full(len(points), -1, np.int64)
+    if not len(pose):
+        return out
+    areas = (pose.xyxy[:, 2] - pose.xyxy[:, 0]) * (pose.xyxy[:, 3] - pose.xyxy[:, 1])
+    for j, (x, y) in enumerate(points):
+        inside = (pose.xyxy[:, 0] <= x) & (x <= pose.xyxy[:, 2]) & (pose.xyxy[:, 1] <= y) & (y <= pose.xyxy[:, 3])
+        if inside.any():
+            out[j] = int(np.flatnonzero(inside)[np.argmin(areas[inside])])
+    return out
+
+
+class SmokingAnalyser:
+    """Fills ``FrameContext.pose`` and ``FrameContext.cigarettes`` for one frame."""
+
+    def __init__(
+        self,
+        cigarette: Detector,
+        pose: Detector | None = None,
+        conf: float = 0.2,
+        pose_conf: float = 0.4,
+        head_scale: float = 1.5,
+        hand_scale: float = 1.0,
+    ) -> None:
+        if cigarette.task != "detect" or "cigarette" not in cigarette.names.values():
+            raise ValueError(f"{cigarette!r} is not a cigarette detector (names: {list(cigarette.names.values())[:5]})")
+        self.cigarette, self.pose = cigarette, pose
+        self.conf, self.pose_conf = conf, pose_conf
+        self.head_scale, self.hand_scale = head_scale, hand_scale
+
+    def analyse(self, frame: np.ndarray, pose: Detections | None = None) -> tuple[Detections, Detections]:
+        """(pose, cigarettes) for one BGR frame, both in frame pixels. Cigarettes only near heads/hands."""
+        if pose is None:
+            if self.pose is None:
+                raise ValueError("no pose detections given and no pose model loaded")
+            pose = self.pose.detect([frame], conf=self.pose_conf)[0]
+        regions, _ = smoking_regions(pose, self.head_scale, self.hand_scale)
+        if not len(regions):
+            return pose, Detections.empty(self.cigarette.names)
+        cigarettes = detect_on_regions(self.cigarette, frame, regions, pad=0.0, conf=self.conf, min_size=32)
+        return pose, cigarettes
