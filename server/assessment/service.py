@@ -21,7 +21,7 @@ from server.assessment.models import AssessmentEntry, AssessmentReassignment
 from server.assessment.scheme import Scheme
 from server.assessment.scoring import EvidenceRecord, FindingRecord, ManualEntry, Period, rank, score_sheet, trend
 from server.audit import audit
-from server.db import Evidence, Finding, Hall, RosterAssignment, Staff, Window
+from server.db import Alert, Evidence, Finding, Hall, RosterAssignment, Staff, Window
 
 SHEET_KIND = "hallwatch.assessment.sheet"
 
@@ -59,6 +59,17 @@ def _roster(session: Session, hall_id: str) -> list[RosterEntry]:
     return [RosterEntry(w, s, r.role, r.valid_from, r.valid_to) for r, w, s in rows]
 
 
+def decision(alert: Alert | None) -> str:
+    """The alert's status for scoring: a closed alert keeps the decision it was closed with
+    (confirmed → closed still counts; dismissed → closed never does)."""
+    if alert is None:
+        return "open"
+    if alert.status != "closed":
+        return alert.status
+    decided = [e.to_status for e in alert.events if e.to_status in ("confirmed", "dismissed")]
+    return decided[-1] if decided else "closed"
+
+
 def load_findings(session: Session, scheme: Scheme, hall: Hall, start: dt.datetime,
                   end: dt.datetime) -> list[FindingRecord]:
     """Findings of the hall that started in [start, end), with alert status and attribution decided."""
@@ -68,7 +79,7 @@ def load_findings(session: Session, scheme: Scheme, hall: Hall, start: dt.dateti
     rows = session.scalars(
         select(Finding)
         .where(Finding.hall_id == hall.id, Finding.started_at >= start, Finding.started_at < end)
-        .options(selectinload(Finding.alert), selectinload(Finding.evidence_links))
+        .options(selectinload(Finding.alert).selectinload(Alert.events), selectinload(Finding.evidence_links))
         .order_by(Finding.started_at, Finding.id)
     ).all()
     ids = [f.id for f in rows]
@@ -87,7 +98,7 @@ def load_findings(session: Session, scheme: Scheme, hall: Hall, start: dt.dateti
             edge_staff_id=staff.get(f.staff_id) if f.staff_id else None,
             attribute_to=item.attribute_to if item else "staff", roster=roster, reassignments=reassign)
         out.append(FindingRecord(
-            id=f.finding_id, rule=f.rule, started_at=f.started_at, status=f.alert.status if f.alert else "open",
+            id=f.finding_id, rule=f.rule, started_at=f.started_at, status=decision(f.alert),
             window_id=window_code, staff_id=staff_id, duration_s=f.duration_s,
             evidence=tuple(EvidenceRecord(e.sha256, e.kind or "snapshot") for e in f.evidence_links),
             attribution=basis))
