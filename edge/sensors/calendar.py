@@ -1,5 +1,9 @@
 """When did the current after-hours / service period begin and when does it end?
 
+"Closed" (the gate of power_left_on and door_open_after_hours) is ScheduleConfig.after_hours minus a
+pre-opening grace of the same length as the closing grace: staff switching PCs on and opening the door
+at 08:10 for an 08:30 opening is arrival, not "left on". (Proposed config field: opening_grace_min.)
+
 edge.site.ScheduleConfig answers "is this moment after hours / in service"; the sensor rules also need the
 boundary itself, so an episode that was already physically true (a PC on since 16:00) starts exactly at
 closing + grace, and one cut short by the schedule ends exactly at opening. All times are naive hall-local.
@@ -31,6 +35,25 @@ def after_hours_since(s: ScheduleConfig, local: dt.datetime) -> dt.datetime | No
     return local - dt.timedelta(days=MAX_LOOKBACK_DAYS)  # no workday in sight: a long closure
 
 
+def closed_since(s: ScheduleConfig, local: dt.datetime) -> dt.datetime | None:
+    """Start of the closed period containing ``local``: after hours, but not within the grace before opening."""
+    opening = s.opening(local.date())
+    grace = dt.timedelta(minutes=s.closing_grace_min)
+    if opening is not None and s.phase(local) == "before_opening" and local >= opening - grace:
+        return None
+    return after_hours_since(s, local)
+
+
+def closed_until(s: ScheduleConfig, local: dt.datetime) -> dt.datetime:
+    """When the closed period that had covered moments up to ``local`` ended (opening minus grace)."""
+    opening = s.opening(local.date())
+    if opening is not None:
+        start = opening - dt.timedelta(minutes=s.closing_grace_min)
+        if start <= local:
+            return start
+    return local
+
+
 def service_since(s: ScheduleConfig, local: dt.datetime) -> dt.datetime | None:
     """Start of the service session containing ``local``, or None outside service."""
     session = s.session_at(local)
@@ -40,12 +63,6 @@ def service_since(s: ScheduleConfig, local: dt.datetime) -> dt.datetime | None:
 def always_since(s: ScheduleConfig, local: dt.datetime) -> dt.datetime | None:
     """Rules that apply at any time."""
     return dt.datetime.min
-
-
-def after_hours_until(s: ScheduleConfig, local: dt.datetime) -> dt.datetime:
-    """When an after-hours period that had covered moments up to ``local`` ended: the opening at or before it."""
-    opening = s.opening(local.date())
-    return opening if opening is not None and opening <= local else local
 
 
 def service_until(s: ScheduleConfig, local: dt.datetime) -> dt.datetime:

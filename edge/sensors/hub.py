@@ -81,7 +81,8 @@ class SensorHub:
         wild = [self.namespace + t for t in adapters.family_subscriptions(self.cfg.sensors)]
         exact = [self.namespace + t for t in self._routes if not any(topic_matches_sub(w, self.namespace + t)
                                                                    for w in wild)]
-        return wild + sorted(exact)
+        extra = [self.namespace + self.clock.topic] if hasattr(self.clock, "topic") else []  # SimClock (demos)
+        return wild + sorted(exact) + extra
 
     # ------------------------------------------------------------------ message path
     def handle_message(self, topic: str, payload: bytes, retained: bool = False) -> list[Reading]:
@@ -262,4 +263,11 @@ class SensorHub:
             log.warning("sensor hub disconnected (%s); paho reconnects", reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:
+        if hasattr(self.clock, "topic") and msg.topic == self.namespace + self.clock.topic:
+            if not self.clock.update(msg.payload):  # type: ignore[attr-defined]
+                log.warning("ignored malformed simulator clock announcement")
+            else:
+                with self._lock:  # silence of never-heard devices counts from the simulated start
+                    self.offline.started = self.clock()
+            return
         self.handle_message(msg.topic, msg.payload, bool(msg.retain))

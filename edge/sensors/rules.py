@@ -5,12 +5,12 @@ Every rule here is "a device condition that must hold for at least min_s while a
 ===========================  ==========================  =====================  ===========================
 rule                         device condition            gate                   min_s (config)
 ===========================  ==========================  =====================  ===========================
-power_left_on                power > standby (printer    after hours            power_left_on.min_s
-                             threshold for printers)     (closing + grace)
+power_left_on                power > standby (printer    closed (closing +      power_left_on.min_s
+                             threshold for printers)     grace … opening − grace)
 high_power_appliance         power >= watts              always                 high_power_appliance.min_s
 exit_blocked                 exit occupancy active       always                 sensors.exit_blocked_min_s
 exit_locked_during_hours     exit lock locked/jammed     service session        0 (immediate)
-door_open_after_hours        contact open                after hours            sensors.door_open_after_hours_s
+door_open_after_hours        contact open                closed                 sensors.door_open_after_hours_s
 smoke_detected               smoke                       always                 0 (immediate, critical)
 ===========================  ==========================  =====================  ===========================
 
@@ -94,7 +94,7 @@ def build_rules(cfg: SiteConfig) -> list[ConditionRule]:
         rules.append(ConditionRule(
             "power_left_on", "warning", ("power", "switch"), lambda s: s.kind in POWER_KINDS,
             power_state(standby, strict=True), lambda s: r.power_left_on.min_s,
-            calendar.after_hours_since, calendar.after_hours_until, lambda s: {"standby_w": standby(s)}))
+            calendar.closed_since, calendar.closed_until, lambda s: {"standby_w": standby(s)}))
     if r.high_power_appliance.enabled:
         rules.append(ConditionRule(
             "high_power_appliance", "major", ("power", "switch"), lambda s: s.kind in POWER_KINDS,
@@ -108,7 +108,7 @@ def build_rules(cfg: SiteConfig) -> list[ConditionRule]:
                       calendar.service_since, calendar.service_until),
         ConditionRule("door_open_after_hours", "warning", ("contact",), lambda s: s.kind == "contact",
                       lambda s, rd: rd.value == "open", lambda s: r.sensors.door_open_after_hours_s,
-                      calendar.after_hours_since, calendar.after_hours_until),
+                      calendar.closed_since, calendar.closed_until),
         ConditionRule("smoke_detected", "critical", ("smoke",), lambda s: s.kind == "smoke",
                       lambda s, rd: bool(rd.value), lambda s: 0.0),
     ]
