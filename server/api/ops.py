@@ -1,0 +1,41 @@
+"""Health and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import func, select, text
+
+from server.db import Alert, Edge
+from server.deps import SessionDep
+from server.events import broadcaster
+from server.metrics import ALL_COUNTERS, gauge
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", summary="Liveness and database check")
+def healthz(request: Request, session: SessionDep) -> dict:
+    session.execute(text("SELECT 1"))
+    mqtt = request.app.state.mqtt
+    return {"status": "ok", "database": "ok",
+            "mqtt": None if mqtt is None else ("connected" if mqtt.connected.is_set() else "disconnected")}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request, session: SessionDep) -> Response:
+    parts = [c.render() for c in ALL_COUNTERS]
+    by_status = session.execute(select(Alert.hall_id, Alert.status, func.count()).group_by(Alert.hall_id,
+                                                                                          Alert.status)).all()
+    parts.append(gauge("hallwatch_alerts", "Alerts by hall and status.",
+                       [({"hall": h, "status": s}, n) for h, s, n in by_status]))
+    escalated = session.scalar(select(func.count()).select_from(Alert).where(Alert.escalated.is_(True),
+                                                                             Alert.status == "open"))
+    parts.append(gauge("hallwatch_alerts_escalated_open", "Open alerts marked escalated.", [({}, escalated or 0)]))
+    edges = session.execute(select(Edge.hall_id, Edge.code, Edge.online)).all()
+    parts.append(gauge("hallwatch_edge_online", "1 when the edge last said it is online.",
+                       [({"hall": h, "edge": c}, 1.0 if o else 0.0) for h, c, o in edges]))
+    mqtt = request.app.state.mqtt
+    parts.append(gauge("hallwatch_mqtt_connected", "1 when the MQTT consumer is connected.",
+                       [({}, 1.0 if mqtt is not None and mqtt.connected.is_set() else 0.0)]))
+    parts.append(gauge("hallwatch_live_subscribers", "Live event subscribers.", [({}, broadcaster.subscribers)]))
+    return Response("\n".join(parts) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,70 @@
+"""User administration (admin only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from server.api.auth import UserOut
+from server.audit import audit, snapshot
+from server.db import ROLES, User
+from server.deps import AdminUser, SessionDep
+from server.security import hash_password
+from server.users import UserError, create_user
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64, description="User name.")
+    password: str = Field(min_length=8, max_length=200, description="Initial password (8+ characters).")
+    role: str = Field(description=f"One of {', '.join(ROLES)}.")
+    display_name: str | None = Field(default=None, description="Display name.")
+    hall_id: str | None = Field(default=None, description="Home hall.")
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str | None = Field(default=None, description="New role.")
+    active: bool | None = Field(default=None, description="Enable/disable.")
+    password: str | None = Field(default=None, min_length=8, max_length=200, description="New password.")
+    display_name: str | None = Field(default=None, description="Display name.")
+
+
+@router.get("", response_model=list[UserOut], summary="List users")
+def list_users(_: AdminUser, session: SessionDep) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+@router.post("", response_model=UserOut, status_code=201, summary="Create a user")
+def add_user(body: UserIn, admin: AdminUser, session: SessionDep) -> User:
+    try:
+        return create_user(session, username=body.username, password=body.password, role=body.role,
+                           actor=admin.username, actor_id=admin.id, display_name=body.display_name,
+                           hall_id=body.hall_id)
+    except UserError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.patch("/{user_id}", response_model=UserOut, summary="Change role, activity, password")
+def patch_user(user_id: int, body: UserPatch, admin: AdminUser, session: SessionDep) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, "no such user")
+    if body.role is not None and body.role not in ROLES:
+        raise HTTPException(422, f"unknown role {body.role!r}")
+    fields = ("role", "active", "display_name", "token_version")
+    before = snapshot(user, fields)
+    for name in ("role", "active", "display_name"):
+        if getattr(body, name) is not None:
+            setattr(user, name, getattr(body, name))
+    if body.password is not None:
+        user.password_hash = hash_password(body.password)
+        user.token_version += 1
+    if body.active is False:
+        user.token_version += 1
+    audit(session, actor=admin.username, user_id=admin.id, action="user.update", entity_type="user",
+          entity_id=user.id, before=before, after={**snapshot(user, fields), "password_changed": bool(body.password)})
+    return user

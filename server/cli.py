@@ -1,0 +1,149 @@
+"""``hallwatch server [run|create-admin|create-edge|import-site|migrate]``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+
+from server.settings import InsecureSettings, Settings
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _factory(settings: Settings, migrate: bool = True):
+    from server.db.migrate import upgrade
+    from server.db.session import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.db_url)
+    if migrate:
+        upgrade(engine)
+    return engine, make_sessionmaker(engine)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    app = create_app(_settings())
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings()
+    engine, _ = _factory(settings)
+    engine.dispose()
+    print(f"database at heads: {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from server.db.session import unit_of_work
+    from server.users import UserError, create_user
+
+    settings = _settings()
+    password = args.password or os.environ.get("HALLWATCH_ADMIN_PASSWORD")
+    if not password:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if password != getpass.getpass("again: "):
+            print("passwords differ", file=sys.stderr)
+            return 1
+    if len(password) < 10 and settings.production:
+        print("production mode: use at least 10 characters", file=sys.stderr)
+        return 1
+    engine, factory = _factory(settings)
+    try:
+        with unit_of_work(factory) as session:
+            create_user(session, username=args.username, password=password, role=args.role, actor="cli")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"created {args.role} {args.username!r}")
+    return 0
+
+
+def cmd_create_edge(args: argparse.Namespace) -> int:
+    from server.db.session import unit_of_work
+    from server.edges import EdgeError, issue_edge_token
+
+    engine, factory = _factory(_settings())
+    try:
+        with unit_of_work(factory) as session:
+            _, token = issue_edge_token(session, args.hall, args.edge, actor="cli")
+    except EdgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(token)
+    return 0
+
+
+def cmd_import_site(args: argparse.Namespace) -> int:
+    from edge.site import ConfigError
+    from server.db.session import unit_of_work
+    from server.siteimport import import_site_file
+
+    engine, factory = _factory(_settings())
+    try:
+        for path in args.files:
+            with unit_of_work(factory) as session:
+                r = import_site_file(session, path, actor="cli")
+            print(f"{path}: hall {r.hall_id}: created {r.created or '-'}, updated {r.updated or '-'}, "
+                  f"deactivated {r.deactivated or '-'}")
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hallwatch server", description="HallWatch central server. Settings come "
+                                "from HALLWATCH_* environment variables (see server/settings.py).")
+    sub = p.add_subparsers(dest="cmd")
+    run = sub.add_parser("run", help="serve the API and console (default)")
+    run.add_argument("--host", default=os.environ.get("HALLWATCH_HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("HALLWATCH_PORT", "8000")))
+    run.add_argument("--log-level", default="info")
+    run.set_defaults(fn=cmd_run)
+    sub.add_parser("migrate", help="apply database migrations (alembic upgrade heads)").set_defaults(fn=cmd_migrate)
+    ca = sub.add_parser("create-admin", help="create a user (admin by default)")
+    ca.add_argument("username")
+    ca.add_argument("--password", help="default: HALLWATCH_ADMIN_PASSWORD or prompt")
+    ca.add_argument("--role", default="admin", choices=["admin", "supervisor", "inspector", "viewer"])
+    ca.set_defaults(fn=cmd_create_admin)
+    ce = sub.add_parser("create-edge", help="register an edge and print its API token (once)")
+    ce.add_argument("hall")
+    ce.add_argument("edge")
+    ce.set_defaults(fn=cmd_create_edge)
+    si = sub.add_parser("import-site", help="import site config files (idempotent)")
+    si.add_argument("files", nargs="+")
+    si.set_defaults(fn=cmd_import_site)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["run", *argv]
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.fn(args)
+    except InsecureSettings as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

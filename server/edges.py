@@ -1,0 +1,32 @@
+"""Edge registration and API tokens (shared by the API and ``hallwatch server create-edge``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.audit import audit
+from server.db import Edge, Hall, utcnow
+from server.security import edge_token_hash, new_edge_token
+
+
+class EdgeError(ValueError):
+    pass
+
+
+def issue_edge_token(session: Session, hall_id: str, code: str, *, actor: str,
+                     actor_id: int | None = None) -> tuple[Edge, str]:
+    """Create the edge if needed and give it a new token (the old one stops working)."""
+    if session.get(Hall, hall_id) is None:
+        raise EdgeError(f"unknown hall {hall_id!r}; import its site config first")
+    edge = session.scalars(select(Edge).filter_by(hall_id=hall_id, code=code)).first()
+    rotated = edge is not None and edge.token_hash is not None
+    if edge is None:
+        edge = Edge(hall_id=hall_id, code=code)
+        session.add(edge)
+    token = new_edge_token()
+    edge.token_hash, edge.token_created_at = edge_token_hash(token), utcnow()
+    session.flush()
+    audit(session, actor=actor, user_id=actor_id, action="edge.token_rotate" if rotated else "edge.token_issue",
+          entity_type="edge", entity_id=edge.id, after={"hall_id": hall_id, "code": code})
+    return edge, token

@@ -1,0 +1,86 @@
+"""In-process pub/sub for live events (the console's SSE stream subscribes here).
+
+``broadcast(event)`` may be called from any thread (the MQTT consumer runs in one);
+``subscribe()`` is an async context manager yielding an ``asyncio.Queue`` of event dicts.
+``after_commit(session, event)`` queues an event that is broadcast only if the session's
+transaction commits (so nobody sees an alert that was rolled back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+QUEUE_SIZE = 1000
+
+
+class Broadcaster:
+    def __init__(self) -> None:
+        self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]] = set()
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def broadcast(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            subs = list(self._subs)
+        for loop, queue in subs:
+            try:
+                loop.call_soon_threadsafe(self._put, queue, event)
+            except RuntimeError:  # loop closed
+                with self._lock:
+                    self._subs.discard((loop, queue))
+
+    def _put(self, queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("live event dropped for a slow subscriber (%s)", event.get("type"))
+
+    @asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+        key = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            self._subs.add(key)
+        try:
+            yield queue
+        finally:
+            with self._lock:
+                self._subs.discard(key)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+
+broadcaster = Broadcaster()
+broadcast = broadcaster.broadcast
+subscribe = broadcaster.subscribe
+
+_PENDING = "hallwatch_pending_events"
+
+
+def after_commit(session: Session, event: dict[str, Any]) -> None:
+    """Broadcast ``event`` once ``session`` commits; dropped on rollback."""
+    session.info.setdefault(_PENDING, []).append(event)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _flush_events(session: Session) -> None:
+    for ev in session.info.pop(_PENDING, []):
+        broadcast(ev)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_events(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the outermost transaction rolled back
+        session.info.pop(_PENDING, None)

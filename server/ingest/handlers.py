@@ -1,0 +1,243 @@
+"""What each edge message type does to the database (called by service.ingest inside a SAVEPOINT)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from edge import contract as c
+from server import events
+from server.alerts import open_alert
+from server.db import (Camera, DutyCheck, DutyCheckWindow, Edge, Evidence, Finding, FindingEvidence, SafetyCheck,
+                       SafetyCheckItem, Sensor, SensorReadingRow, Staff, Window, utcnow)
+
+log = logging.getLogger(__name__)
+READING_RETENTION = dt.timedelta(days=14)  # overridden from settings by the app
+_PRUNE_EVERY = 500
+_reading_counter = itertools.count(1)
+
+
+class Reject(Exception):
+    def __init__(self, reason: str, detail: str):
+        self.reason, self.detail = reason, detail
+        super().__init__(f"{reason}: {detail}")
+
+
+def _by_code(session: Session, model: type, hall_id: str, code: str | None) -> Any:
+    if code is None:
+        return None
+    return session.scalars(select(model).filter_by(hall_id=hall_id, code=code)).first()
+
+
+def register_evidence(session: Session, refs: list[c.EvidenceRef]) -> None:
+    """Create evidence rows for referenced hashes (``stored`` stays False until the file arrives)."""
+    if not refs:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for ref in refs:
+        stmt = insert(Evidence).values(sha256=ref.sha256, kind=ref.kind, content_type=ref.content_type,
+                                       size=ref.size, captured_at=ref.captured_at, stored=False,
+                                       created_at=utcnow())
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
+        ev = session.get(Evidence, ref.sha256)
+        if ev is not None and ev.kind is None:  # file came first (no metadata then)
+            ev.kind, ev.content_type, ev.captured_at = ref.kind, ref.content_type, ref.captured_at
+
+
+def _link_evidence(session: Session, finding: Finding, refs: list[c.EvidenceRef]) -> None:
+    register_evidence(session, refs)
+    have = {link.sha256 for link in finding.evidence_links}
+    for ref in refs:
+        if ref.sha256 not in have:
+            finding.evidence_links.append(FindingEvidence(sha256=ref.sha256, kind=ref.kind))
+            have.add(ref.sha256)
+
+
+def _finding(session: Session, msg: Any) -> Finding:
+    f = session.scalars(select(Finding).where(Finding.finding_id == str(msg.finding_id))).first()
+    if f is None:
+        raise Reject("unknown_finding", f"finding {msg.finding_id} was never opened")
+    if f.hall_id != msg.hall_id:
+        raise Reject("invalid", f"finding {msg.finding_id} belongs to hall {f.hall_id}")
+    return f
+
+
+def finding_opened(session: Session, msg: c.FindingOpened) -> Finding:
+    if session.scalars(select(Finding.id).where(Finding.finding_id == str(msg.finding_id))).first() is not None:
+        raise Reject("duplicate_finding", f"finding {msg.finding_id} already opened")
+    h = msg.hall_id
+    refs = {"window": (Window, msg.window_id), "camera": (Camera, msg.camera_id), "sensor": (Sensor, msg.sensor_id),
+            "staff": (Staff, msg.staff_id)}
+    resolved, unresolved = {}, {}
+    for name, (model, code) in refs.items():
+        row = _by_code(session, model, h, code)
+        resolved[name] = row.id if row is not None else None
+        if code is not None and row is None:
+            unresolved[name] = code
+    details = dict(msg.details)
+    if unresolved:
+        log.warning("finding %s references unknown %s in hall %s", msg.finding_id, unresolved, h)
+        details["unresolved"] = unresolved
+    f = Finding(finding_id=str(msg.finding_id), hall_id=h, edge_code=msg.edge_id, rule=msg.rule,
+                severity=msg.severity, window_id=resolved["window"], camera_id=resolved["camera"],
+                sensor_id=resolved["sensor"], staff_id=resolved["staff"], zone_code=msg.zone_id,
+                confidence=msg.confidence, started_at=msg.started_at, details=details, status="open")
+    session.add(f)
+    session.flush()
+    _link_evidence(session, f, msg.evidence)
+    open_alert(session, f, actor=f"edge:{h}/{msg.edge_id}")
+    return f
+
+
+def finding_updated(session: Session, msg: c.FindingUpdated) -> Finding:
+    f = _finding(session, msg)
+    f.details = {**f.details, **msg.details}
+    _link_evidence(session, f, msg.evidence)
+    events.after_commit(session, {"type": "finding.updated", "finding_id": f.finding_id, "hall_id": f.hall_id,
+                                  "alert_id": f.alert.id if f.alert else None})
+    return f
+
+
+def finding_closed(session: Session, msg: c.FindingClosed) -> Finding:
+    f = _finding(session, msg)
+    if msg.ended_at < f.started_at:
+        raise Reject("invalid", f"ended_at {msg.ended_at.isoformat()} before started_at {f.started_at.isoformat()}")
+    f.ended_at, f.duration_s, f.status = msg.ended_at, msg.duration_s, "closed"
+    f.details = {**f.details, **msg.details}
+    _link_evidence(session, f, msg.evidence)
+    events.after_commit(session, {"type": "finding.closed", "finding_id": f.finding_id, "hall_id": f.hall_id,
+                                  "alert_id": f.alert.id if f.alert else None, "duration_s": f.duration_s})
+    return f
+
+
+def window_state(session: Session, msg: c.WindowState) -> Window:
+    w = _by_code(session, Window, msg.hall_id, msg.window_id)
+    if w is None:
+        raise Reject("unknown_window", f"window {msg.window_id!r} not in hall {msg.hall_id}")
+    if w.live_updated_at is not None and msg.sent_at < w.live_updated_at:
+        return w  # an older state arriving late never overwrites a newer one
+    w.live_state, w.live_since, w.live_persons = msg.state, msg.since, msg.persons
+    w.live_camera, w.live_updated_at = msg.camera_id, msg.sent_at
+    events.after_commit(session, {"type": "window.state", "hall_id": w.hall_id, "window": w.code,
+                                  "state": w.live_state, "since": msg.since.isoformat(), "persons": msg.persons})
+    return w
+
+
+def sensor_reading(session: Session, msg: c.SensorReading) -> Sensor:
+    s = _by_code(session, Sensor, msg.hall_id, msg.sensor_id)
+    if s is None:
+        raise Reject("unknown_sensor", f"sensor {msg.sensor_id!r} not in hall {msg.hall_id}")
+    v = msg.value
+    num = float(v) if isinstance(v, (int, float)) else None  # bool is an int: stored as 0/1
+    text = v if isinstance(v, str) else None
+    session.add(SensorReadingRow(hall_id=msg.hall_id, sensor_code=msg.sensor_id, kind=msg.kind, value_num=num,
+                                 value_text=text, unit=msg.unit, at=msg.at))
+    if s.last_seen is None or msg.at >= s.last_seen:
+        s.last_seen, s.online = msg.at, True
+        s.last_value = {"kind": msg.kind, "value": v, "unit": msg.unit, "at": msg.at.isoformat()}
+    if next(_reading_counter) % _PRUNE_EVERY == 0:
+        session.execute(delete(SensorReadingRow).where(SensorReadingRow.at < utcnow() - READING_RETENTION))
+    return s
+
+
+def _edge(session: Session, msg: Any) -> Edge:
+    e = _by_code(session, Edge, msg.hall_id, msg.edge_id)
+    if e is None:
+        e = Edge(hall_id=msg.hall_id, code=msg.edge_id)
+        session.add(e)
+        log.info("first message from edge %s/%s", msg.hall_id, msg.edge_id)
+    return e
+
+
+def edge_status(session: Session, msg: c.EdgeStatus) -> Edge:
+    e = _edge(session, msg)
+    if e.last_seen is None or msg.sent_at >= e.last_seen:
+        e.online, e.version, e.last_seen = msg.online, msg.version or e.version, msg.sent_at
+        events.after_commit(session, {"type": "edge.status", "hall_id": msg.hall_id, "edge": msg.edge_id,
+                                      "online": msg.online})
+    return e
+
+
+def heartbeat(session: Session, msg: c.Heartbeat) -> Edge:
+    e = _edge(session, msg)
+    if e.last_seen is not None and msg.sent_at < e.last_seen:
+        return e
+    e.online, e.last_seen, e.outbox_pending, e.uptime_s = True, msg.sent_at, msg.outbox_pending, msg.uptime_s
+    for cam in msg.cameras:
+        row = _by_code(session, Camera, msg.hall_id, cam.camera_id)
+        if row is not None:
+            row.health, row.fps, row.lag_s, row.last_seen = cam.state, cam.fps, cam.lag_s, msg.sent_at
+    for sh in msg.sensors:
+        row = _by_code(session, Sensor, msg.hall_id, sh.sensor_id)
+        if row is not None:
+            row.online = sh.online
+            if sh.last_seen is not None and (row.last_seen is None or sh.last_seen > row.last_seen):
+                row.last_seen = sh.last_seen
+    events.after_commit(session, {"type": "edge.heartbeat", "hall_id": msg.hall_id, "edge": msg.edge_id,
+                                  "cameras": {x.camera_id: x.state for x in msg.cameras}})
+    return e
+
+
+def _check(session: Session, model: type, msg: Any) -> Any:
+    row = session.scalars(select(model).where(model.request_id == str(msg.request_id))).first()
+    if row is None:
+        log.info("%s for unknown request %s: recorded as edge-initiated", msg.type, msg.request_id)
+        row = model(hall_id=msg.hall_id, request_id=str(msg.request_id), requested_at=msg.taken_at)
+        if model is SafetyCheck:
+            row.trigger = "edge"
+        session.add(row)
+        session.flush()
+    elif row.hall_id != msg.hall_id:
+        raise Reject("invalid", f"request {msg.request_id} belongs to hall {row.hall_id}")
+    return row
+
+
+def duty_check_result(session: Session, msg: c.DutyCheckResult) -> DutyCheck:
+    chk = _check(session, DutyCheck, msg)
+    for w in msg.windows:
+        register_evidence(session, w.evidence)
+        win = _by_code(session, Window, msg.hall_id, w.window_id)
+        chk.windows.append(DutyCheckWindow(window_id=win.id if win else None, window_code=w.window_id,
+                                           edge_code=msg.edge_id, state=w.state, persons=w.persons,
+                                           camera_code=w.camera_id, evidence=[e.sha256 for e in w.evidence],
+                                           taken_at=msg.taken_at))
+    chk.status, chk.completed_at = "complete", msg.taken_at
+    events.after_commit(session, {"type": "duty_check.result", "hall_id": msg.hall_id,
+                                  "request_id": chk.request_id, "windows": len(msg.windows)})
+    return chk
+
+
+def safety_check_result(session: Session, msg: c.SafetyCheckResult) -> SafetyCheck:
+    chk = _check(session, SafetyCheck, msg)
+    for it in msg.items:
+        register_evidence(session, it.evidence)
+        chk.items.append(SafetyCheckItem(edge_code=msg.edge_id, item=it.item, subject=it.subject, passed=it.passed,
+                                         detail=it.detail, value=None if it.value is None else {"value": it.value},
+                                         evidence=[e.sha256 for e in it.evidence]))
+    results = [i.passed for i in chk.items]
+    chk.status = "failed" if False in results else ("passed" if results and None not in results else "incomplete")
+    chk.completed_at = msg.taken_at
+    events.after_commit(session, {"type": "safety_check.result", "hall_id": msg.hall_id,
+                                  "request_id": chk.request_id, "status": chk.status})
+    return chk
+
+
+HANDLERS: dict[str, Callable[[Session, Any], Any]] = {
+    "finding.opened": finding_opened,
+    "finding.updated": finding_updated,
+    "finding.closed": finding_closed,
+    "window.state": window_state,
+    "sensor.reading": sensor_reading,
+    "edge.status": edge_status,
+    "edge.heartbeat": heartbeat,
+    "duty_check.result": duty_check_result,
+    "safety_check.result": safety_check_result,
+}

@@ -1,0 +1,132 @@
+"""Server settings from the environment (prefix ``HALLWATCH_``).
+
+Zero configuration works: SQLite under ``data/server``, MQTT on 127.0.0.1:1883, development mode
+(a random secret kept in the data directory, a default ``admin``/``admin`` account when no user
+exists). ``HALLWATCH_MODE=production`` refuses every insecure default instead (see :meth:`Settings.check`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WEAK_PASSWORDS = {"admin", "password", "123456", "12345678", "hallwatch", "changeme", "admin123"}
+
+
+class InsecureSettings(RuntimeError):
+    """Production mode refused to start; ``problems`` lists why."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("refusing to start in production mode: " + "; ".join(problems))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HALLWATCH_", extra="forbid", env_file=None)
+
+    mode: Literal["development", "production"] = Field(
+        default="development", description="production refuses insecure defaults (secret, admin password)."
+    )
+    data_dir: Path = Field(default=Path("data/server"), description="Folder for the SQLite file, secret and evidence.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/hallwatch.db."
+    )
+    evidence_dir: Path | None = Field(default=None, description="Evidence store folder; default <data_dir>/evidence.")
+    evidence_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="Largest evidence file accepted.")
+    secret_key: str | None = Field(
+        default=None, description="Signs login tokens. Required in production; development keeps a random one."
+    )
+    token_ttl_s: int = Field(default=12 * 3600, gt=0, description="Lifetime of a login token in seconds.")
+    admin_user: str | None = Field(default=None, description="Initial admin user name, created at start if missing.")
+    admin_password: str | None = Field(default=None, description="Initial admin password (with admin_user).")
+
+    mqtt_enabled: bool = Field(default=True, description="Run the MQTT consumer in the app lifespan.")
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker URL mqtt://[user:pass@]host:port.")
+    mqtt_topic_prefix: str = Field(default="hallwatch", description="First topic level of HallWatch topics.")
+    mqtt_share_group: str = Field(
+        default="hallwatch-server", description="Shared-subscription group; server processes in it split the load."
+    )
+    mqtt_client_id: str | None = Field(
+        default=None,
+        description="Fixed client id of this process (persistent session). Default: host name + data dir hash; "
+        "give each server process its own.",
+    )
+    mqtt_session_expiry_s: int = Field(default=3600, ge=0, description="Broker keeps the session this long offline.")
+
+    site_configs: str = Field(
+        default="", description="Site config files imported at start, separated by ':' or ','."
+    )
+    run_migrations: bool = Field(default=True, description="Apply Alembic migrations (upgrade heads) at start.")
+    sensor_reading_retention_days: float = Field(default=14, gt=0, description="Sensor readings older are pruned.")
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins (none by default).")
+
+    # ------------------------------------------------------------------ derived
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hallwatch.db').resolve()}"
+
+    @property
+    def evidence_path(self) -> Path:
+        return (self.evidence_dir or self.data_dir / "evidence").resolve()
+
+    @property
+    def site_config_files(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.site_configs.replace(",", ":").split(":") if p.strip()]
+
+    @property
+    def client_id(self) -> str:
+        if self.mqtt_client_id:
+            return self.mqtt_client_id
+        tag = hashlib.sha1(str(self.data_dir.resolve()).encode()).hexdigest()[:8]
+        return f"hallwatch-server-{socket.gethostname()}-{tag}"[:64]
+
+    @property
+    def mqtt_host_port(self) -> tuple[str, int, str | None, str | None]:
+        u = urlparse(self.mqtt_url)
+        return u.hostname or "127.0.0.1", u.port or 1883, u.username, u.password
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    def effective_secret(self) -> str:
+        """The signing secret; in development a random one persisted under data_dir."""
+        if self.secret_key:
+            return self.secret_key
+        if self.production:
+            raise InsecureSettings(["HALLWATCH_SECRET_KEY is not set"])
+        import secrets
+
+        f = self.data_dir / "secret_key"
+        if f.is_file():
+            return f.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        f.write_text(key)
+        f.chmod(0o600)
+        return key
+
+    def check(self) -> None:
+        """Raise InsecureSettings in production mode when a default would be insecure."""
+        if not self.production:
+            return
+        problems: list[str] = []
+        if not self.secret_key or len(self.secret_key) < 32:
+            problems.append("HALLWATCH_SECRET_KEY must be set to at least 32 characters")
+        if self.admin_password is not None and (
+            self.admin_password.lower() in WEAK_PASSWORDS or len(self.admin_password) < 10
+        ):
+            problems.append("HALLWATCH_ADMIN_PASSWORD is a default/weak password (need >= 10 characters)")
+        if bool(self.admin_user) != bool(self.admin_password):
+            problems.append("set both HALLWATCH_ADMIN_USER and HALLWATCH_ADMIN_PASSWORD, or neither")
+        if problems:
+            raise InsecureSettings(problems)

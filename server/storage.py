@@ -1,0 +1,91 @@
+"""Evidence storage: content-addressed by SHA-256.
+
+``EvidenceStore`` is the interface; ``LocalDiskStore`` keeps files under ``<root>/ab/cd/<sha>``.
+An S3-compatible store implements the same four methods (``put`` streaming to a temporary key,
+then copy-on-verify; ``url`` returning a presigned URL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+CHUNK = 1024 * 1024
+
+
+class EvidenceError(ValueError):
+    """``reason``: bad_hash | hash_mismatch | too_large."""
+
+    def __init__(self, reason: str, detail: str):
+        self.reason, self.detail = reason, detail
+        super().__init__(f"{reason}: {detail}")
+
+
+@runtime_checkable
+class EvidenceStore(Protocol):
+    def put(self, sha256: str, stream: BinaryIO) -> tuple[bool, int]:
+        """Store the stream if its SHA-256 equals ``sha256``. Returns (created, size).
+        Idempotent: an existing file returns (False, size) without rewriting. Raises EvidenceError."""
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open the stored file for reading (FileNotFoundError if absent)."""
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def url(self, sha256: str) -> str | None:
+        """A direct URL for clients (S3 presigned), or None when the server streams the file."""
+
+
+def check_sha(sha256: str) -> str:
+    if not SHA_RE.match(sha256):
+        raise EvidenceError("bad_hash", "expected 64 lowercase hex characters")
+    return sha256
+
+
+class LocalDiskStore:
+    def __init__(self, root: str | os.PathLike[str], max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+
+    def path(self, sha256: str) -> Path:
+        check_sha(sha256)
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self.path(sha256).open("rb")
+
+    def url(self, sha256: str) -> str | None:
+        return None
+
+    def put(self, sha256: str, stream: BinaryIO) -> tuple[bool, int]:
+        target = self.path(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise EvidenceError("too_large", f"more than {self.max_bytes} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+            got = digest.hexdigest()
+            if got != sha256:
+                raise EvidenceError("hash_mismatch", f"content hashes to {got}")
+            if target.is_file():
+                return False, target.stat().st_size
+            os.replace(tmp, target)  # atomic: readers never see a partial file
+            tmp = ""
+            return True, size
+        finally:
+            if tmp and os.path.exists(tmp):
+                os.unlink(tmp)
