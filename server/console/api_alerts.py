@@ -1,0 +1,218 @@
+"""Console API: who am I, halls, rules, the alert feed (filters, search, detail, actions), the hall board,
+evidence files, and the live event stream (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from edge.contract import RULES
+from server import events
+from server.alerts import AlertTransitionError, transition
+from server.console.permissions import capabilities, check_hall, may_see_hall
+from server.console.views import alert_view, board_view, hall_summary
+from server.db import Alert, DutyCheck, Evidence, Finding, Hall, PatrolFinding, Window, utcnow
+from server.deps import SessionDep, ViewerUser
+from server.storage import EvidenceError, check_sha
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1", tags=["console"])
+KEEPALIVE_S = 15.0
+
+
+class MeOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: int = Field(description="User id.")
+    username: str = Field(description="User name.")
+    display_name: str | None = Field(description="Display name.")
+    role: str = Field(description="admin | supervisor | inspector | viewer.")
+    hall_id: str | None = Field(description="Home hall; None = all halls.")
+    can: list[str] = Field(description="Console capabilities granted by the role (drives the navigation).")
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str = Field(default="", max_length=2000, description="Why (required to dismiss as false positive).")
+
+
+@router.get("/console/me", response_model=MeOut, summary="The current user with console capabilities")
+def me(user: ViewerUser) -> MeOut:
+    return MeOut(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+                 hall_id=user.hall_id, can=capabilities(user))
+
+
+@router.get("/console/halls", summary="Halls the user may see, with their windows")
+def halls(user: ViewerUser, session: SessionDep) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Hall).order_by(Hall.id))
+    return [hall_summary(h) for h in rows if may_see_hall(user, h.id)]
+
+
+@router.get("/console/rules", summary="Rule ids with their Chinese names")
+def rules(user: ViewerUser) -> dict[str, str]:
+    return dict(RULES)
+
+
+def _day_range(day: str, tz: str) -> tuple[dt.datetime, dt.datetime]:
+    try:
+        d = dt.date.fromisoformat(day)
+    except ValueError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"date must be YYYY-MM-DD, got {day!r}") from None
+    start = dt.datetime.combine(d, dt.time(0), tzinfo=ZoneInfo(tz))
+    return start, start + dt.timedelta(days=1)
+
+
+@router.get("/console/alerts", summary="Alert feed with filters and search (newest first)")
+def list_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = None, window_id: str | None = None,
+                rule: str | None = None, severity: str | None = None,
+                status_filter: str | None = Query(default=None, alias="status"),
+                date: str | None = None, q: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    limit = max(1, min(limit, 500))
+    stmt = select(Alert).join(Finding, Alert.finding_id == Finding.id)
+    if hall_id:
+        stmt = stmt.where(Alert.hall_id == hall_id)
+    if user.hall_id is not None:
+        stmt = stmt.where(Alert.hall_id == user.hall_id)
+    if window_id:
+        stmt = stmt.join(Window, Finding.window_id == Window.id).where(Window.code == window_id)
+    if rule:
+        stmt = stmt.where(Finding.rule == rule)
+    if severity:
+        stmt = stmt.where(Finding.severity == severity)
+    if status_filter == "escalated":
+        stmt = stmt.where(Alert.escalated.is_(True))
+    elif status_filter:
+        stmt = stmt.where(Alert.status == status_filter)
+    if date:
+        hall = session.get(Hall, hall_id or user.hall_id) if (hall_id or user.hall_id) else None
+        start, end = _day_range(date, hall.timezone if hall else "Asia/Shanghai")
+        stmt = stmt.where(Finding.started_at >= start, Finding.started_at < end)
+    stmt = stmt.order_by(Finding.started_at.desc(), Alert.id.desc()).limit(limit if not q else 2000)
+    views = [alert_view(session, a) for a in session.scalars(stmt)]
+    if q:
+        needle = q.strip().lower()
+        views = [v for v in views if needle in " ".join(str(v.get(k) or "") for k in (
+            "rule", "rule_name", "window_id", "window_name", "hall_id", "camera_id", "sensor_id", "sensor_name",
+            "summary")).lower()][:limit]
+    return views
+
+
+def _alert(session: SessionDep, user: Any, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None or not may_see_hall(user, alert.hall_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id} not found")
+    return alert
+
+
+@router.get("/console/alerts/{alert_id}", summary="Alert detail: evidence, sensor readings, timeline")
+def get_alert(alert_id: int, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
+    return alert_view(session, _alert(session, user, alert_id), detail=True)
+
+
+@router.post("/console/alerts/{alert_id}/{action}", summary="acknowledge | confirm | dismiss (with a comment)")
+def act(alert_id: int, action: str, body: ActionIn, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
+    if action not in ("acknowledge", "confirm", "dismiss", "close"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown action {action!r}")
+    alert = _alert(session, user, alert_id)
+    try:
+        transition(session, alert, action, user, body.comment)
+    except AlertTransitionError as exc:
+        code = {"forbidden": 403, "conflict": 409}.get(exc.code, 422)
+        raise HTTPException(code, exc.detail) from None
+    session.flush()
+    view = alert_view(session, alert, detail=True)
+    view["patrol_finding_id"] = session.scalars(
+        select(PatrolFinding.id).where(PatrolFinding.alert_id == alert.id)).first()
+    return view
+
+
+@router.get("/console/halls/{hall_id}/board", summary="Hall board: windows, roster, open alerts, health")
+def board(hall_id: str, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
+    hall = check_hall(user, session.get(Hall, hall_id), hall_id)
+    return board_view(session, hall, utcnow())
+
+
+@router.get("/console/evidence/{sha256}", summary="An evidence file (snapshot, clip, chart, patrol photo)")
+def evidence_file(sha256: str, request: Request, user: ViewerUser, session: SessionDep):
+    try:
+        check_sha(sha256)
+    except EvidenceError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.detail) from None
+    ev = session.get(Evidence, sha256)
+    store = request.app.state.store
+    if ev is None or not store.exists(sha256):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "evidence not stored")
+    media = ev.content_type or "application/octet-stream"
+    headers = {"Cache-Control": "private, max-age=86400, immutable"}
+    if hasattr(store, "path"):
+        return FileResponse(store.path(sha256), media_type=media, headers=headers)
+    return StreamingResponse(store.open(sha256), media_type=media, headers=headers)
+
+
+# ----------------------------------------------------------------------------- live events (SSE)
+
+def _console_event(factory: Any, user_hall: str | None, ev: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Map a core event to what the console shows; None to skip it."""
+    hall_id = ev.get("hall_id")
+    if user_hall is not None and hall_id is not None and hall_id != user_hall:
+        return None
+    etype = str(ev.get("type", ""))
+    if etype.startswith("alert.") and ev.get("alert_id") is not None:
+        with factory() as s:
+            alert = s.get(Alert, ev["alert_id"])
+            if alert is None:
+                return None
+            return ("alert" if etype == "alert.opened" else "alert.updated"), alert_view(s, alert)
+    if etype in ("finding.updated", "finding.closed") and ev.get("alert_id") is not None:
+        with factory() as s:
+            alert = s.get(Alert, ev["alert_id"])
+            return ("alert.updated", alert_view(s, alert)) if alert is not None else None
+    if etype == "window.state":
+        return "window", ev
+    if etype in ("edge.heartbeat", "edge.status"):
+        return "health", {"hall_id": hall_id, "edge": ev.get("edge")}
+    if etype == "duty_check.result":
+        with factory() as s:
+            chk = s.scalars(select(DutyCheck).where(DutyCheck.request_id == ev.get("request_id"))).first()
+            return ("duty_check", {"id": chk.id, "hall_id": chk.hall_id, "status": chk.status}) if chk else None
+    if etype == "console.safety_check":
+        return "safety_check", ev
+    return None
+
+
+@router.get("/events/stream", summary="Live events for the console (Server-Sent Events)")
+async def stream(request: Request, user: ViewerUser) -> StreamingResponse:
+    factory = request.app.state.sessionmaker
+    user_hall = user.hall_id
+
+    async def gen():
+        async with events.subscribe() as queue:
+            yield "retry: 3000\n: connected\n\n"
+            while True:
+                try:
+                    ev = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                except asyncio.TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": ping\n\n"
+                    continue
+                try:
+                    mapped = await run_in_threadpool(_console_event, factory, user_hall, ev)
+                except Exception:  # noqa: BLE001 - one bad event must not end the stream
+                    log.exception("console: could not render live event %s", ev.get("type"))
+                    continue
+                if mapped is not None:
+                    name, data = mapped
+                    yield f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
+    return StreamingResponse(gen(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

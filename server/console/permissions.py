@@ -1,0 +1,50 @@
+"""Who may do what in the console (role-aware navigation and every action), and which halls a user sees.
+
+Roles rank viewer < inspector (duty officer) < supervisor < admin (``server.deps.ROLE_RANK``):
+viewers see, inspectors check (acknowledge, safety checks and sign-off, patrol log, handover),
+supervisors decide (confirm / dismiss alerts, duty checks), admins configure.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+
+from server.db import Hall, User
+from server.deps import ROLE_RANK
+
+CAPABILITIES: dict[str, str] = {
+    "view": "viewer",
+    "acknowledge": "inspector",
+    "safety_check": "inspector",
+    "sign_safety": "inspector",
+    "patrol": "inspector",
+    "handover": "inspector",
+    "decide": "supervisor",
+    "duty_check": "supervisor",
+    "configure": "admin",
+}
+
+
+def can(user: User, capability: str) -> bool:
+    return ROLE_RANK.get(user.role, -1) >= ROLE_RANK[CAPABILITIES[capability]]
+
+
+def capabilities(user: User) -> list[str]:
+    return [c for c in CAPABILITIES if can(user, c)]
+
+
+def require(user: User, capability: str) -> None:
+    if not can(user, capability):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"{capability} requires role {CAPABILITIES[capability]} or higher")
+
+
+def may_see_hall(user: User, hall_id: str) -> bool:
+    """Users bound to a home hall see only that hall; others see all."""
+    return user.hall_id is None or user.hall_id == hall_id
+
+
+def check_hall(user: User, hall: Hall | None, hall_id: str) -> Hall:
+    if hall is None or not may_see_hall(user, hall_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"hall {hall_id!r} not found")
+    return hall

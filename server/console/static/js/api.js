@@ -1,0 +1,101 @@
+// Small helpers: API calls with the login token, DOM building without innerHTML, the WebAudio beep, SSE.
+const TOKEN_KEY = "hw.token";
+const USER_KEY = "hw.user";
+
+export const session = {
+  get token() { return localStorage.getItem(TOKEN_KEY); },
+  get user() { try { return JSON.parse(localStorage.getItem(USER_KEY)); } catch { return null; } },
+  set(token, user) { localStorage.setItem(TOKEN_KEY, token); localStorage.setItem(USER_KEY, JSON.stringify(user)); },
+  clear() { localStorage.removeItem(TOKEN_KEY); localStorage.removeItem(USER_KEY); },
+};
+
+export class ApiError extends Error {
+  constructor(status, detail) { super(`${status}: ${detail}`); this.status = status; this.detail = detail; }
+}
+
+export async function api(path, { method = "GET", body, form, raw = false } = {}) {
+  const headers = {};
+  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  let payload;
+  if (form) payload = form;
+  else if (body !== undefined) { headers["Content-Type"] = "application/json"; payload = JSON.stringify(body); }
+  const res = await fetch(path, { method, headers, body: payload });
+  if (res.status === 401 && !path.endsWith("/login")) {
+    session.clear();
+    location.hash = "#/login";
+  }
+  if (!res.ok) {
+    let detail = res.statusText;
+    try { const j = await res.json(); detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail); } catch { /* not json */ }
+    throw new ApiError(res.status, detail);
+  }
+  if (raw) return res;
+  return res.status === 204 ? null : res.json();
+}
+
+// h("div.card#x", {onclick}, child, "text") — builds elements; strings become text nodes (no HTML injection)
+export function h(tag, attrs, ...children) {
+  const m = tag.match(/^([a-z0-9]+)((?:[.#][\w-]+)*)$/i);
+  const el = document.createElement(m ? m[1] : tag);
+  if (m && m[2]) for (const part of m[2].match(/[.#][\w-]+/g)) {
+    if (part[0] === ".") el.classList.add(part.slice(1)); else el.id = part.slice(1);
+  }
+  if (attrs && (typeof attrs !== "object" || attrs instanceof Node || Array.isArray(attrs))) { children.unshift(attrs); attrs = null; }
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k in el && k !== "list" && typeof v !== "string") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+// evidence, PDFs and the event stream authenticate with the HttpOnly session cookie set at login
+export function evidenceUrl(sha) { return `/api/v1/console/evidence/${sha}`; }
+
+// Audible cue: two short tones generated with WebAudio (no audio files).
+let audioCtx = null;
+export function beep() {
+  try {
+    audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)();
+    const now = audioCtx.currentTime;
+    [0, 0.22].forEach((offset, i) => {
+      const osc = audioCtx.createOscillator();
+      const gain = audioCtx.createGain();
+      osc.type = "sine";
+      osc.frequency.value = i ? 1175 : 880;
+      gain.gain.setValueAtTime(0.0001, now + offset);
+      gain.gain.exponentialRampToValueAtTime(0.3, now + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.18);
+      osc.connect(gain).connect(audioCtx.destination);
+      osc.start(now + offset);
+      osc.stop(now + offset + 0.2);
+    });
+    window.__hwBeeps = (window.__hwBeeps || 0) + 1;   // observable by the browser test
+  } catch (e) { console.warn("beep failed", e); }
+}
+
+// One shared EventSource; listeners get {type, data}. Reconnects by itself (EventSource does).
+let source = null;
+const listeners = new Set();
+export function onEvent(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+export function connectEvents(statusCb) {
+  if (source || !session.token) return;
+  source = new EventSource("/api/v1/events/stream");
+  source.onopen = () => statusCb && statusCb(true);
+  source.onerror = () => statusCb && statusCb(false);
+  const dispatch = (ev) => {
+    let data = null;
+    try { data = JSON.parse(ev.data); } catch { return; }
+    for (const fn of listeners) fn({ type: ev.type, data });
+  };
+  for (const type of ["alert", "alert.updated", "window", "health", "duty_check", "safety_check"]) {
+    source.addEventListener(type, dispatch);
+  }
+}
+export function disconnectEvents() { if (source) { source.close(); source = null; } }

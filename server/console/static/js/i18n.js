@@ -1,0 +1,101 @@
+// Console strings: Chinese by default, English switch. t(key, vars) looks up the current language.
+const zh = {
+  app: "HallWatch 政务大厅监管", login: "登录", logout: "退出", username: "用户名", password: "密码",
+  login_failed: "用户名或密码错误", lang_switch: "English", nav_feed: "实时告警", nav_board: "大厅看板",
+  nav_duty: "一键查岗", nav_safety: "下班安全检查", nav_patrol: "巡查记录", nav_handover: "交接班",
+  role_admin: "管理员", role_supervisor: "督查人员", role_inspector: "值班/巡查人员", role_viewer: "查看者",
+  live: "实时", disconnected: "连接中断，正在重连…", new_alert: "新告警", sound_on: "提示音 开", sound_off: "提示音 关",
+  hall: "大厅", window: "窗口", rule: "规则", severity: "级别", status: "状态", date: "日期", search: "搜索",
+  all: "全部", time: "时间", camera: "摄像头", sensor: "传感器", actions: "操作", open: "查看", none: "无",
+  no_alerts: "暂无告警", loading: "加载中…", error: "出错了", comment: "备注",
+  sev_info: "提示", sev_warning: "一般", sev_major: "较重", sev_critical: "严重",
+  st_open: "待处理", st_acknowledged: "已确认收到", st_confirmed: "已核实", st_dismissed: "误报", st_closed: "已关闭",
+  st_escalated: "已升级",
+  acknowledge: "确认收到", confirm: "核实违规", dismiss: "标记误报", comment_needed: "请填写备注",
+  snapshot: "标注截图", clip: "视频片段", chart: "传感器曲线", timeline: "处理时间线", details: "详情",
+  patrol_created: "已生成巡查记录", evidence_none: "无证据文件",
+  staffed: "在岗", empty: "空岗", closed: "暂停服务", off_duty: "非工作时间", unknown: "未知",
+  empty_since: "空岗自", roster: "AB岗", post_a: "A岗", post_b: "B岗", open_alerts: "未处理告警",
+  health: "设备状态", online: "在线", offline: "离线", cameras: "摄像头", sensors: "传感器",
+  run_duty: "一键查岗", duty_running: "正在查岗，等待各边缘端回复…", duty_sheet: "查岗结果", print: "打印",
+  requested_by: "发起人", windows_answered: "已回复窗口", no_picture: "无画面", history: "历史记录",
+  run_safety: "立即检查", safety_item: "检查项", subject: "对象", result: "结果", pass: "合格", fail: "不合格",
+  undetermined: "未能确定", outcome: "结论", outcome_passed: "全部合格", outcome_failed: "存在不合格项",
+  outcome_incomplete: "部分未能确定", outcome_pending: "等待回复", trigger: "触发", trigger_auto: "自动",
+  trigger_manual: "手动", sign_off: "签字确认", signed_by: "签字人", signed_at: "签字时间", download_pdf: "下载PDF",
+  category: "类别", description: "描述", photo: "照片", submit: "提交", saved: "已保存", inspector: "巡查人",
+  cat_discipline: "工作纪律", cat_service: "服务态度", cat_environment: "环境卫生", cat_safety: "安全隐患",
+  cat_equipment: "设施设备", cat_other: "其他",
+  handover_from: "交班人", handover_to: "接班人", handover_notes: "交接事项", signature: "签名（姓名）",
+  handover_sign: "签字交接", handovers: "交接记录", findings: "巡查记录", forbidden: "无权限执行此操作",
+};
+const en = {
+  app: "HallWatch Service Hall Supervision", login: "Log in", logout: "Log out", username: "User name",
+  password: "Password", login_failed: "Wrong user name or password", lang_switch: "中文", nav_feed: "Live alerts",
+  nav_board: "Hall board", nav_duty: "Duty check", nav_safety: "Safety check", nav_patrol: "Patrol log",
+  nav_handover: "Handover", role_admin: "Admin", role_supervisor: "Supervisor", role_inspector: "Duty officer",
+  role_viewer: "Viewer", live: "Live", disconnected: "Disconnected, reconnecting…", new_alert: "New alert",
+  sound_on: "Sound on", sound_off: "Sound off", hall: "Hall", window: "Window", rule: "Rule", severity: "Severity",
+  status: "Status", date: "Date", search: "Search", all: "All", time: "Time", camera: "Camera", sensor: "Sensor",
+  actions: "Actions", open: "Open", none: "None", no_alerts: "No alerts", loading: "Loading…", error: "Error",
+  comment: "Comment", sev_info: "Info", sev_warning: "Warning", sev_major: "Major", sev_critical: "Critical",
+  st_open: "Open", st_acknowledged: "Acknowledged", st_confirmed: "Confirmed", st_dismissed: "False positive",
+  st_closed: "Closed", st_escalated: "Escalated", acknowledge: "Acknowledge", confirm: "Confirm",
+  dismiss: "False positive", comment_needed: "Please enter a comment", snapshot: "Annotated snapshot",
+  clip: "Clip", chart: "Sensor chart", timeline: "Timeline", details: "Details",
+  patrol_created: "Patrol finding created", evidence_none: "No evidence files", staffed: "Staffed", empty: "Empty",
+  closed: "Closed", off_duty: "Off duty", unknown: "Unknown", empty_since: "Empty since", roster: "A/B roster",
+  post_a: "A", post_b: "B", open_alerts: "Open alerts", health: "Health", online: "Online", offline: "Offline",
+  cameras: "Cameras", sensors: "Sensors", run_duty: "Run duty check",
+  duty_running: "Duty check sent, waiting for the edges…", duty_sheet: "Duty check sheet", print: "Print",
+  requested_by: "Requested by", windows_answered: "Windows answered", no_picture: "No picture", history: "History",
+  run_safety: "Check now", safety_item: "Item", subject: "Subject", result: "Result", pass: "Pass", fail: "Fail",
+  undetermined: "Undetermined", outcome: "Outcome", outcome_passed: "All passed", outcome_failed: "Failed items",
+  outcome_incomplete: "Incomplete", outcome_pending: "Waiting", trigger: "Trigger", trigger_auto: "Automatic",
+  trigger_manual: "On demand", sign_off: "Sign off", signed_by: "Signed by", signed_at: "Signed at",
+  download_pdf: "Download PDF", category: "Category", description: "Description", photo: "Photo", submit: "Submit",
+  saved: "Saved", inspector: "Inspector", cat_discipline: "Work discipline", cat_service: "Service attitude",
+  cat_environment: "Environment", cat_safety: "Safety hazard", cat_equipment: "Equipment", cat_other: "Other",
+  handover_from: "Handing over", handover_to: "Taking over", handover_notes: "Handover notes",
+  signature: "Signature (name)", handover_sign: "Sign handover", handovers: "Handovers", findings: "Patrol findings",
+  forbidden: "You are not allowed to do this",
+};
+// rule names: Chinese from the contract (server sends them), English here
+const ruleEn = {
+  window_unstaffed: "Window unstaffed", late_arrival: "Late arrival", early_leave: "Early leave",
+  phone_use: "Phone use", smoking: "Smoking", sleeping: "Sleeping", chatting: "Chatting", eating: "Eating",
+  after_hours_presence: "Presence after hours", exit_blocked: "Exit blocked",
+  exit_locked_during_hours: "Exit locked during hours", door_open_after_hours: "Door open after hours",
+  power_left_on: "Power left on", high_power_appliance: "High-power appliance", smoke_detected: "Smoke detected",
+  sensor_offline: "Sensor offline", camera_offline: "Camera offline", camera_frozen: "Camera frozen",
+  camera_covered: "Camera covered/dark",
+};
+const itemEn = {
+  power_off: "Power off or in standby", exit_clear: "Exit clear", exit_unlocked: "Exit unlocked",
+  door_closed: "Door closed", nobody_present: "Nobody present", smoke_normal: "Smoke sensor normal",
+  camera_online: "Camera online", sensor_online: "Sensor online",
+};
+const itemZh = {
+  power_off: "电源已关闭或待机", exit_clear: "安全出口畅通", exit_unlocked: "安全出口未上锁", door_closed: "门已关闭",
+  nobody_present: "大厅无人", smoke_normal: "烟感正常", camera_online: "摄像头在线", sensor_online: "传感器在线",
+};
+
+const dicts = { zh, en };
+let lang = localStorage.getItem("hw.lang") || "zh";
+
+export function getLang() { return lang; }
+export function setLang(l) { lang = l; localStorage.setItem("hw.lang", l); document.documentElement.lang = l === "zh" ? "zh-CN" : "en"; }
+export function t(key, vars = {}) {
+  let s = dicts[lang][key] ?? dicts.zh[key] ?? key;
+  for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
+  return s;
+}
+export function ruleName(rule, zhName) {
+  return lang === "zh" ? (zhName || rule) : (ruleEn[rule] || rule);
+}
+export function itemName(item) { return (lang === "zh" ? itemZh : itemEn)[item] || item; }
+export function fmtTime(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return d.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+}

@@ -1,0 +1,114 @@
+// Console shell: login, role-aware navigation (capabilities come from the server), hash router, language switch.
+import { api, ApiError, connectEvents, disconnectEvents, h, session } from "./api.js";
+import { getLang, setLang, t } from "./i18n.js";
+import { ctx } from "./state.js";
+import { renderFeed } from "./feed.js";
+import { renderBoard } from "./board.js";
+import { renderAlert } from "./alert.js";
+import { renderDuty, renderDutySheet } from "./duty.js";
+import { renderSafety, renderSafetySheet } from "./safety.js";
+import { renderPatrol, renderHandover } from "./patrol.js";
+
+const NAV = [
+  ["#/feed", "nav_feed", "view"],
+  ["#/board", "nav_board", "view"],
+  ["#/duty", "nav_duty", "view"],
+  ["#/safety", "nav_safety", "view"],
+  ["#/patrol", "nav_patrol", "patrol"],
+  ["#/handover", "nav_handover", "handover"],
+];
+
+const ROUTES = [
+  [/^#\/feed$/, renderFeed],
+  [/^#\/board$/, renderBoard],
+  [/^#\/alert\/(\d+)$/, renderAlert],
+  [/^#\/duty$/, renderDuty],
+  [/^#\/duty\/(\d+)$/, renderDutySheet],
+  [/^#\/safety$/, renderSafety],
+  [/^#\/safety\/(\d+)$/, renderSafetySheet],
+  [/^#\/patrol$/, renderPatrol],
+  [/^#\/handover$/, renderHandover],
+];
+
+
+function setConnection(ok) {
+  const el = document.getElementById("conn");
+  if (!el) return;
+  el.textContent = ok ? `● ${t("live")}` : `○ ${t("disconnected")}`;
+  el.className = ok ? "conn ok" : "conn bad";
+}
+
+function shell(main) {
+  const nav = h("nav.nav#nav",
+    NAV.filter(([, , cap]) => ctx.can(cap)).map(([href, key]) =>
+      h("a", { href, class: location.hash.startsWith(href) ? "active" : "", dataset: { nav: href.slice(2) } }, t(key))));
+  const top = h("header.top",
+    h("div.brand", h("span.logo", "◉"), h("span", t("app"))),
+    nav,
+    h("div.right",
+      h("span.conn#conn", ""),
+      h("span.who#who", `${ctx.me.display_name || ctx.me.username} · ${t("role_" + ctx.me.role)}`),
+      h("button.link#lang", { onclick: () => { setLang(getLang() === "zh" ? "en" : "zh"); route(); } }, t("lang_switch")),
+      h("button.link#logout", { onclick: logout }, t("logout"))));
+  document.body.replaceChildren(top, h("main#main", main));
+  connectEvents(setConnection);
+}
+
+async function logout() {
+  disconnectEvents();
+  try { await api("/api/v1/auth/logout", { method: "POST" }); } catch { /* already logged out */ }
+  session.clear();
+  ctx.me = null;
+  location.hash = "#/login";
+}
+
+function renderLogin() {
+  const err = h("p.error#login-error", "");
+  const user = h("input#username", { name: "username", autocomplete: "username", placeholder: t("username") });
+  const pass = h("input#password", { name: "password", type: "password", autocomplete: "current-password", placeholder: t("password") });
+  const form = h("form.login-card",
+    { onsubmit: async (e) => {
+      e.preventDefault();
+      err.textContent = "";
+      try {
+        const r = await api("/api/v1/auth/login", { method: "POST", body: { username: user.value, password: pass.value } });
+        session.set(r.access_token, r.user);
+        ctx.me = null;
+        location.hash = "#/feed";
+      } catch (ex) { err.textContent = ex instanceof ApiError && ex.status === 401 ? t("login_failed") : String(ex); }
+    } },
+    h("h1", t("app")),
+    h("label", t("username"), user),
+    h("label", t("password"), pass),
+    h("button.primary#login-submit", { type: "submit" }, t("login")),
+    err,
+    h("button.link", { type: "button", onclick: () => { setLang(getLang() === "zh" ? "en" : "zh"); renderLogin(); } }, t("lang_switch")));
+  document.body.replaceChildren(h("div.login-page", form));
+  user.focus();
+}
+
+export async function route() {
+  setLang(getLang());
+  const hash = location.hash || "#/feed";
+  if (!session.token || hash === "#/login") { disconnectEvents(); renderLogin(); return; }
+  try {
+    if (!ctx.me) {
+      ctx.me = await api("/api/v1/console/me");
+      ctx.halls = await api("/api/v1/console/halls");
+    }
+  } catch { session.clear(); renderLogin(); return; }
+  for (const [re, fn] of ROUTES) {
+    const m = hash.match(re);
+    if (m) {
+      const main = h("div.page", t("loading"));
+      shell(main);
+      try { await fn(main, ...m.slice(1)); }
+      catch (ex) { main.replaceChildren(h("p.error", `${t("error")}: ${ex.status === 403 ? t("forbidden") : ex.message}`)); }
+      return;
+    }
+  }
+  location.hash = "#/feed";
+}
+
+window.addEventListener("hashchange", route);
+route();
