@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from edge.contract import RULES
 from edge.paths import PROJECT_ROOT
@@ -89,16 +89,34 @@ class DeductionItem(_Model):
     )
     doubling: bool = Field(default=True, description="Whether the monthly doubling applies to this item.")
 
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, rules: list[str]) -> list[str]:
+        unknown = [r for r in rules if r not in RULES]
+        if unknown:
+            raise ValueError(f"unknown rule id(s) {unknown}; known: {sorted(RULES)}")
+        return rules
+
+    @field_validator("tiers")
+    @classmethod
+    def _ordered(cls, tiers: list[Tier]) -> list[Tier]:
+        bounds = [t.bound for t in tiers]
+        if bounds != sorted(bounds):
+            raise ValueError("tiers must be ordered by duration, shortest first")
+        return tiers
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, category: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get("category_ids")  # given by load_scheme, so the error has its line
+        if known is not None and category not in known:
+            raise ValueError(f"unknown category {category!r}; categories: {sorted(known)}")
+        return category
+
     @model_validator(mode="after")
     def _points_or_tiers(self) -> "DeductionItem":
         if (self.points is None) == (not self.tiers):
             raise ValueError("a deduction item needs either 'points' or 'tiers' (not both)")
-        bounds = [t.bound for t in self.tiers]
-        if bounds != sorted(bounds):
-            raise ValueError("tiers must be ordered by duration, shortest first")
-        unknown = [r for r in self.rules if r not in RULES]
-        if unknown:
-            raise ValueError(f"unknown rule id(s) {unknown}; known: {sorted(RULES)}")
         return self
 
     def tier_for(self, duration_s: float | None) -> Tier | None:
@@ -199,8 +217,10 @@ def load_scheme(path: str | os.PathLike[str] | None = None) -> Scheme:
     data, lines = _compose_with_lines(text, str(p))
     if not isinstance(data, dict):
         raise ConfigError(str(p), [("", 1, "top level must be a mapping")])
+    cats = data.get("categories")
+    ids = {c.get("id") for c in cats if isinstance(c, dict)} if isinstance(cats, list) else None
     try:
-        return Scheme.model_validate(data)
+        return Scheme.model_validate(data, context={"category_ids": ids} if ids is not None else None)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
