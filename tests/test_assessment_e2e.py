@@ -125,3 +125,23 @@ def test_mqtt_finding_to_confirmed_xlsx_row(server, mqtt_broker, topic_prefix, m
                       "evidence_checked": 1, "problems": []}
     other = client.get(f"/api/v1/assessment/halls/other-hall/sheets/{period}")
     assert other.status_code == 403  # a supervisor of one hall sees only that hall
+
+    # after sign-off a reassignment is recorded but the signed sheet stands until an amendment
+    bad = client.post(f"/api/v1/assessment/findings/{fid}/reassign", json={"staff_id": "S006", "reason": ""})
+    assert bad.status_code == 422
+    ok = client.post(f"/api/v1/assessment/findings/{fid}/reassign",
+                     json={"staff_id": "S006", "reason": "录像复核：吸烟者为B岗杨磊"})
+    assert ok.status_code == 200 and ok.json()["before"]["staff_id"] == "S005", ok.text
+    frozen = client.get(f"/api/v1/assessment/halls/{hall_id}/sheets/{period}/staff/S005").json()
+    assert frozen["sheet"]["score"] == 99.0 and frozen["signoff"]["sha256"] == signed.json()["sha256"]
+    am = client.post(f"/api/v1/assessment/halls/{hall_id}/sheets/{period}/amend", json={"reason": "改派责任人"})
+    assert am.status_code == 201, am.text
+    scores = {(ch["subject_id"], ch["score_before"], ch["score_after"]) for ch in am.json()["changes"]}
+    assert scores == {("S005", 99.0, 100.0), ("S006", 100.0, 99.0), ("W03", 99.0, 99.0)}
+    report = client.get(f"/api/v1/assessment/halls/{hall_id}/sheets/{period}/verify").json()
+    assert report["ok"] and report["sheet_sha256"] == am.json()["sha256"]
+
+    pdf = client.get(f"/api/v1/assessment/halls/{hall_id}/sheets/{period}/export.pdf", params={"lang": "en"})
+    assert pdf.headers["content-type"] == "application/pdf" and b"/Subtype /Image" in pdf.content
+    csv_text = client.get(f"/api/v1/assessment/halls/{hall_id}/sheets/{period}/export.csv").content.decode()
+    assert str(fid) in csv_text and "杨磊" in csv_text and "主管改派" in csv_text
