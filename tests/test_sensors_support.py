@@ -80,8 +80,14 @@ class Feeder:
         self.cfg = cfg or make_cfg()
         self.clock = Clock(start or at(MONDAY, "08:00:00"))
         self.events: list = []
+        self.emitted: list = []  # (hub clock when emitted, event)
         self.readings: list = []
-        self.hub = SensorHub(self.cfg, on_event=self.events.append, on_reading=self.readings.append,
+
+        def on_event(e: Any) -> None:
+            self.events.append(e)
+            self.emitted.append((self.clock.now, e))
+
+        self.hub = SensorHub(self.cfg, on_event=on_event, on_reading=self.readings.append,
                              clock=self.clock, **hub_kw)
 
     def sensor(self, sid: str):
