@@ -50,7 +50,10 @@ class OpenVinoDetector:
         device: str = "CPU",
         batch: int | None = None,
         threads: int | None = None,
+        imgsz: int | None = None,
     ) -> None:
+        """``imgsz`` overrides the input size; static Ultralytics exports bake their anchors for the
+        export size and refuse any other (ValueError)."""
         import openvino as ov
 
         self.path = _find_xml(Path(path))
@@ -61,9 +64,9 @@ class OpenVinoDetector:
         self.task = task or meta.get("task", "detect")
         if self.task not in ("detect", "pose"):
             raise ValueError(f"{self.path}: unsupported task {self.task!r}")
-        imgsz = meta.get("imgsz", [640, 640])
-        h, w = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
-        self.input_size = (int(w), int(h))
+        meta_size = meta.get("imgsz", [640, 640])
+        h, w = (meta_size, meta_size) if isinstance(meta_size, int) else meta_size
+        self.input_size = (int(imgsz), int(imgsz)) if imgsz else (int(w), int(h))
         self.num_keypoints = int((meta.get("kpt_shape") or [17, 3])[0]) if self.task == "pose" else 0
 
         core = ov.Core()
@@ -87,8 +90,11 @@ class OpenVinoDetector:
                 log.info("%s: no batch dimension (%s); using batch 1 + async queue", self.path.name, str(exc)[:80])
         if self.batching != "batch":
             model = core.read_model(str(self.path))
-            model.reshape([1, 3, h_in, w_in])
-            self._compiled = core.compile_model(model, device, config)
+            try:
+                model.reshape([1, 3, h_in, w_in])
+                self._compiled = core.compile_model(model, device, config)
+            except RuntimeError as exc:
+                raise ValueError(f"{self.path.name} cannot run at input {w_in}x{h_in}: {str(exc)[:200]}") from exc
             self.batching = "async"
         rows = self._compiled.outputs[0].get_partial_shape()[1]
         expected = 4 + len(self.names) + 3 * self.num_keypoints

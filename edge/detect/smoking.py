@@ -30,6 +30,7 @@ NOSE, L_EYE, R_EYE, L_EAR, R_EAR, L_SHOULDER, R_SHOULDER = 0, 1, 2, 3, 4, 5, 6
 L_WRIST, R_WRIST = 9, 10
 FACE = (NOSE, L_EYE, R_EYE, L_EAR, R_EAR)
 KP_MIN_VIS = 0.5
+SMOKING_PADS: tuple[float, ...] = (0.0, 0.5)  # each head/hand square as is and grown by 50 %: two scales
 
 
 L_ELBOW, R_ELBOW = 7, 8
@@ -77,7 +78,7 @@ def hand_to_mouth(kpts: np.ndarray, box: np.ndarray, ratio: float = 0.8) -> bool
 
 
 def smoking_regions(
-    pose: Detections, head_scale: float = 1.5, hand_scale: float = 1.0
+    pose: Detections, head_scale: float = 1.5, hand_scale: float = 1.05
 ) -> tuple[np.ndarray, np.ndarray]:
     """Square regions (xyxy, frame pixels) around each person's head and visible wrists, and their owner index."""
     regions: list[list[float]] = []
@@ -124,13 +125,14 @@ class SmokingAnalyser:
         conf: float = 0.2,
         pose_conf: float = 0.4,
         head_scale: float = 1.5,
-        hand_scale: float = 1.0,
+        hand_scale: float = 1.05,
+        pads: tuple[float, ...] = SMOKING_PADS,
     ) -> None:
         if cigarette.task != "detect" or "cigarette" not in cigarette.names.values():
             raise ValueError(f"{cigarette!r} is not a cigarette detector (names: {list(cigarette.names.values())[:5]})")
         self.cigarette, self.pose = cigarette, pose
         self.conf, self.pose_conf = conf, pose_conf
-        self.head_scale, self.hand_scale = head_scale, hand_scale
+        self.head_scale, self.hand_scale, self.pads = head_scale, hand_scale, pads
 
     def analyse(self, frame: np.ndarray, pose: Detections | None = None) -> tuple[Detections, Detections]:
         """(pose, cigarettes) for one BGR frame, both in frame pixels. Cigarettes only near heads/hands."""
@@ -141,5 +143,5 @@ class SmokingAnalyser:
         regions, _ = smoking_regions(pose, self.head_scale, self.hand_scale)
         if not len(regions):
             return pose, Detections.empty(self.cigarette.names)
-        cigarettes = detect_on_regions(self.cigarette, frame, regions, pad=0.0, conf=self.conf, min_size=32)
+        cigarettes = detect_on_regions(self.cigarette, frame, regions, pad=self.pads, conf=self.conf, min_size=32)
         return pose, cigarettes

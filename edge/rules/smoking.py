@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 GAP_S = 5.0  # detector dropouts shorter than this do not break an episode
 CLEAR_S = 30.0  # an open finding closes this long after the last positive frame
 RATIO = 0.5  # share of positive frames an episode needs
-HAND_TO_MOUTH_BONUS = 0.1
+HAND_TO_MOUTH_BONUS = 0.05  # small: a phone held to the ear raises the same cue
 SMOKE_FUSION_S = 120.0
 SMOKE_CONF_RELIEF = 0.1
 
@@ -96,7 +96,11 @@ class SmokingRule:
                 return (ctx.camera_id, z.window, z.id)
         return (ctx.camera_id, None, None)
 
-    def _positives(self, ctx: FrameContext, threshold: float) -> dict[Place, tuple[float, list[float], bool]]:
+    def frame_evidence(self, ctx: FrameContext, threshold: float | None = None) -> dict[Place, tuple[float, list[float], bool]]:
+        """Places with smoking evidence in this one frame: place -> (score, cigarette box, hand-to-mouth).
+
+        Pure per-frame decision (no timing); ``models eval smoking`` scores it on labelled stills."""
+        threshold = self.rc.min_confidence if threshold is None else threshold
         out: dict[Place, tuple[float, list[float], bool]] = {}
         cig = ctx.cigarettes
         if cig is None or not len(cig):
@@ -127,7 +131,7 @@ class SmokingRule:
         threshold = self.rc.min_confidence - (SMOKE_CONF_RELIEF if smoke else 0.0)
         min_s = self.rc.min_s / 2 if smoke else self.rc.min_s
         try:
-            positives = self._positives(ctx, threshold)
+            positives = self.frame_evidence(ctx, threshold)
         except (ValueError, IndexError) as exc:  # malformed detections: skip the frame, keep state
             log.error("smoking: bad detections on %s at %s: %s", ctx.camera_id, ctx.ts, exc)
             return []

@@ -1,0 +1,45 @@
+"""Run the smoking rule's per-frame decision on a still image (for ``models eval smoking`` and ACCURACY.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from edge.detect.smoking import SmokingAnalyser
+from edge.rules.base import FrameContext
+from edge.rules.smoking import SmokingRule
+from edge.site import SiteConfig
+
+STILL_CAMERA = "still"
+
+
+def minimal_site() -> SiteConfig:
+    """A one-window hall with default rule thresholds, for evaluating rules on stills."""
+    return SiteConfig.model_validate(
+        {
+            "hall": {"id": "eval", "name": "evaluation"},
+            "windows": [{"id": "W01", "number": 1, "name": "eval"}],
+        }
+    )
+
+
+class StillSmokingDecider:
+    """Callable: BGR still -> does the smoking rule see smoking evidence in it?"""
+
+    def __init__(self, analyser: SmokingAnalyser, cfg: SiteConfig | None = None, threshold: float | None = None):
+        self.analyser = analyser
+        self.rule = SmokingRule(cfg or minimal_site())
+        self.threshold = threshold
+        self.last_scores: dict[str, float] = {}
+
+    def __call__(self, frame: np.ndarray) -> bool:
+        pose, cigarettes = self.analyser.analyse(frame)
+        now = dt.datetime.now(dt.timezone.utc)
+        ctx = FrameContext(
+            camera_id=STILL_CAMERA, ts=now, local=now.replace(tzinfo=None), shape=frame.shape[:2],
+            detections=pose, pose=pose, cigarettes=cigarettes,
+        )
+        evidence = self.rule.frame_evidence(ctx, self.threshold)
+        self.last_scores = {str(k): v[0] for k, v in evidence.items()}
+        return bool(evidence)
