@@ -11,6 +11,7 @@ PHONE = ("cell phone", (45, 50, 55, 60), 0.5)  # in the clerk's hands (W01)
 PHONE_W02 = ("cell phone", (145, 50, 155, 60), 0.5)
 CITIZEN_PHONE = ("cell phone", (85, 5, 95, 12), 0.6)  # in the W01 zone but away from the clerk
 WEAK_PHONE = ("cell phone", (45, 50, 55, 60), 0.3)
+PHONE_AT_EAR = ("cell phone", (60, 22, 68, 36), 0.6)  # centre at 0.14 of the clerk's box height: a call
 
 
 def run(phone_at, seconds=40, start="10:00:00", clerk=(P_W01,), phone=PHONE, small=False, **rules):
@@ -36,6 +37,7 @@ def run(phone_at, seconds=40, start="10:00:00", clerk=(P_W01,), phone=PHONE, sma
         ("phone but no clerk in the seat", lambda t: True, {"clerk": ()}, []),
         ("a citizen's phone away from the clerk", lambda t: True, {"phone": CITIZEN_PHONE}, []),
         ("below min_confidence", lambda t: True, {"phone": WEAK_PHONE}, []),
+        ("phone held to the ear", lambda t: True, {"phone": PHONE_AT_EAR}, []),
         ("found only by the per-person crop pass", lambda t: t >= 5, {"small": True},
          [("opened", 15.0, "10:00:05.0", "W01")]),
         ("lunch: W01 has no duty", lambda t: True, {"start": "12:10:00"}, []),

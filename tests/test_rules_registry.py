@@ -70,3 +70,21 @@ def test_safe_update_contains_and_counts_errors():
     before = rules_pkg.errors["phone_use"]
     assert safe_update(Broken(), ctx("camA", local(f"{MONDAY} 10:00:00"), dets())) == []
     assert rules_pkg.errors["phone_use"] == before + 1
+
+
+@pytest.mark.parametrize(
+    "name, boxes",
+    [
+        ("NaN box", [("person", (np.nan, 10, 50, 90), 0.9), ("cell phone", (45, np.nan, 55, 60), 0.9)]),
+        ("inverted and zero boxes", [("person", (70, 90, 30, 20), 0.9), ("cell phone", (50, 50, 50, 50), 0.9)]),
+        ("boxes outside the frame", [("person", (-500, -500, -400, -400), 0.9), ("suitcase", (900, 900, 990, 990), 0.9)]),
+    ],
+)
+def test_odd_detections_do_not_break_any_rule(name, boxes):
+    rules = build_frame_rules(site())
+    frame = np.zeros((100, 200, 3), np.uint8)
+    for cam in ("camA", "camB", "camX"):
+        for sec in range(0, 30, 5):
+            c = ctx(cam, local(f"{MONDAY} 10:00:{sec:02d}"), dets(*boxes), small=dets(*boxes), frame=frame)
+            for r in rules:
+                r.update(c)  # must not raise

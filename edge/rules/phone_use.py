@@ -6,7 +6,9 @@ Per (camera, seat zone), only while ``schedule.duty_required`` for the zone's wi
 - a sample is *positive* when a person is in the seat zone and a ``cell phone`` box (full-frame detections and
   the per-person crop pass ``FrameContext.small_objects``, confidence >= ``min_confidence``) overlaps the seat
   zone and overlaps that person's box padded by ``PERSON_PAD`` (a citizen's phone across the counter does not
-  count);
+  count), and its centre is below the top ``HEAD_BAND`` of that box (a phone held to the ear is a call, not
+  phone play: measured on the shared clips, texting phones sit at 0.5-0.7 of the person box height, a phone
+  at the ear at 0.2-0.3);
 - samples of the last ``window_s`` seconds are kept; the finding opens when positives span >= ``min_s`` seconds
   (first to last positive) and are >= ``ratio`` of the samples (``at`` = first positive in the window);
 - it closes when the positive share falls below ``ratio / 2`` (hysteresis) or duty ends; ``at`` = last positive;
@@ -32,6 +34,7 @@ from edge.site import SiteConfig
 
 log = logging.getLogger(__name__)
 PERSON_PAD = 0.25  # a phone counts when it overlaps the seated person's box grown by this fraction
+HEAD_BAND = 0.3  # ... and its centre is below this top fraction of the person's box (not held to the ear)
 
 
 @dataclass
@@ -65,7 +68,10 @@ class PhoneUseRule:
         if len(seated) == 0 or len(phones) == 0:
             return False, 0.0
         near_zone = geo.box_fraction_in_polygon(phones.xyxy, polygon) > 0
-        near_person = geo.boxes_intersect(phones.xyxy, geo.pad_boxes(seated.xyxy, PERSON_PAD, ctx.shape)).any(axis=1)
+        overlap = geo.boxes_intersect(phones.xyxy, geo.pad_boxes(seated.xyxy, PERSON_PAD, ctx.shape))  # (P, S)
+        cy = (phones.xyxy[:, 1] + phones.xyxy[:, 3]) / 2
+        head_line = seated.xyxy[:, 1] + HEAD_BAND * (seated.xyxy[:, 3] - seated.xyxy[:, 1])
+        near_person = (overlap & (cy[:, None] >= head_line[None, :])).any(axis=1)
         ok = near_zone & near_person
         return bool(ok.any()), float(phones.confidence[ok].max()) if ok.any() else 0.0
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from edge.contract import WindowState, WindowStateName
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import (
+    PRESENCE_GAP_S,
     CameraSamples,
     PresenceRun,
     ZoneIndex,
@@ -85,7 +86,8 @@ class WindowUnstaffedRule:
         self.zones = ZoneIndex.of_kind(cfg, "seat")
         self.closed_override: dict[str, bool] = {}
         self.windows: dict[str, _Window] = {
-            w.id: _Window(w, PresenceRun(confirm_s=self.p.return_s)) for w in cfg.windows
+            w.id: _Window(w, PresenceRun(confirm_s=self.p.return_s, gap_s=min(PRESENCE_GAP_S, self.p.absent_s / 2)))
+            for w in cfg.windows
         }
         for cam_id, zs in self.zones.by_camera.items():
             for z in zs:
