@@ -1,27 +1,54 @@
-"""PDF export of a hall sheet with evidence thumbnails (reportlab; Chinese via the CID font STSong-Light,
-which every PDF reader provides, so no font file is shipped)."""
+"""PDF export of a hall sheet with evidence thumbnails (reportlab).
+
+Chinese text: a TrueType CJK font is embedded when one is available (``HALLWATCH_PDF_FONT`` = path to a
+.ttf/.ttc, else WenQuanYi Zen Hei from the Debian package fonts-wqy-zenhei), so every viewer shows it;
+otherwise the Adobe CID font STSong-Light is referenced (no file needed, but only viewers that carry
+Adobe's CJK fonts, e.g. Acrobat, draw it)."""
 
 from __future__ import annotations
 
 import io
 import logging
+import os
+from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 from server.assessment.export import DETAIL_HEAD, SUMMARY_HEAD, Lang, detail_rows, header, summary_rows, t
 from server.assessment.scheme import Scheme
 
 log = logging.getLogger(__name__)
-FONT = "STSong-Light"
+CID_FONT = "STSong-Light"
+EMBED_NAME = "HallWatchCJK"
+SYSTEM_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 THUMB_PX = 240
 MAX_THUMBS = 60
 
 
-def _register_font() -> None:
+def font_file() -> Path | None:
+    configured = os.environ.get("HALLWATCH_PDF_FONT")
+    candidates = [configured] if configured else list(SYSTEM_FONTS)
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
+def register_font() -> str:
+    """Name of the font to use: an embedded TrueType CJK font if available, else the CID font."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont, TTFError
 
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    registered = pdfmetrics.getRegisteredFontNames()
+    if EMBED_NAME in registered:
+        return EMBED_NAME
+    path = font_file()
+    if path is not None:
+        try:
+            pdfmetrics.registerFont(TTFont(EMBED_NAME, str(path), subfontIndex=0))
+            return EMBED_NAME
+        except (TTFError, OSError) as exc:
+            log.warning("assessment pdf: cannot embed %s (%s); using %s", path, exc, CID_FONT)
+    if CID_FONT not in registered:
+        pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    return CID_FONT
 
 
 def thumbnail(open_file: Callable[[str], BinaryIO], sha: str) -> bytes | None:
@@ -48,11 +75,11 @@ def to_pdf(sheet: dict[str, Any], scheme: Scheme, open_file: Callable[[str], Bin
     from reportlab.lib.units import mm
     from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    _register_font()
-    title = ParagraphStyle("t", fontName=FONT, fontSize=15, leading=20)
-    h2 = ParagraphStyle("h", fontName=FONT, fontSize=11, leading=15, spaceBefore=6)
-    body = ParagraphStyle("b", fontName=FONT, fontSize=7, leading=9, wordWrap="CJK")
-    grid = TableStyle([("FONT", (0, 0), (-1, -1), FONT, 7), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+    font = register_font()
+    title = ParagraphStyle("t", fontName=font, fontSize=15, leading=20)
+    h2 = ParagraphStyle("h", fontName=font, fontSize=11, leading=15, spaceBefore=6)
+    body = ParagraphStyle("b", fontName=font, fontSize=7, leading=9, wordWrap="CJK")
+    grid = TableStyle([("FONT", (0, 0), (-1, -1), font, 7), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")), ("VALIGN", (0, 0), (-1, -1), "TOP")])
 
     def cells(rows: list[list[Any]]) -> list[list[Any]]:
@@ -97,7 +124,7 @@ def to_pdf(sheet: dict[str, Any], scheme: Scheme, open_file: Callable[[str], Bin
             table_rows.append(row + [""] * (4 - len(row)))
         if table_rows:
             story.append(Table(table_rows, colWidths=[62 * mm] * 4))
-        story.append(Paragraph(f"{len(sheet['evidence'])} SHA-256: " + " ".join(e["sha256"] for e in sheet["evidence"]),
+        story.append(Paragraph(f"SHA-256 ({len(sheet['evidence'])}): " + " ".join(e["sha256"] for e in sheet["evidence"]),
                                body))
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
