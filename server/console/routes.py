@@ -42,7 +42,7 @@ def install_hooks() -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = ConsoleSettings()
+    settings = getattr(app.state, "console_settings", None) or ConsoleSettings()  # tests may preset it
     app.state.console_settings = settings
     task = asyncio.create_task(run_loops(app, settings)) if settings.background else None
     try:

@@ -1,0 +1,122 @@
+"""Shared fixture and helpers of the console tests (imported by tests/test_console_*.py).
+
+Each test gets its own hall (a copy of the demo hall with a unique id), users of every role bound to it,
+an edge token, and the real app on the test database and broker (unique topic prefix).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from edge import contract as c
+from edge.site import SiteConfig, load_site_config
+from server.app import create_app
+from server.console.settings import ConsoleSettings
+from server.db.session import unit_of_work
+from server.edges import issue_edge_token
+from server.settings import Settings
+from server.siteimport import import_site
+from server.users import create_user
+
+TZ = ZoneInfo("Asia/Shanghai")
+ROLES = ("viewer", "inspector", "supervisor", "admin")
+
+
+def wait_for(predicate, what: str, timeout: float = 20.0):
+    """Poll until predicate() is truthy (waiting for the broker/consumer, never measuring speed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+@dataclass
+class Console:
+    app: Any
+    client: TestClient
+    cfg: SiteConfig
+    hall_id: str
+    edge_id: str
+    edge_token: str
+    prefix: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def get(self, path: str, role: str = "viewer", **kw: Any):
+        return self.client.get(path, headers=self.auth(role), **kw)
+
+    def post(self, path: str, role: str, **kw: Any):
+        return self.client.post(path, headers=self.auth(role), **kw)
+
+    def ingest(self, msg: c._Msg) -> None:
+        r = self.client.post("/api/v1/ingest", content=c.encode(msg),
+                             headers={"Authorization": f"Bearer {self.edge_token}", "Content-Type": "application/json"})
+        assert r.status_code in (200, 201, 202), r.text
+
+    def open_finding(self, rule: str = "window_unstaffed", window: str | None = "W01", severity: str = "major",
+                     started_at: dt.datetime | None = None, **kw: Any) -> c.FindingOpened:
+        msg = c.FindingOpened(hall_id=self.hall_id, edge_id=self.edge_id, finding_id=uuid.uuid4(), rule=rule,
+                              severity=severity, window_id=window,
+                              started_at=started_at or dt.datetime.now(dt.timezone.utc), **kw)
+        self.ingest(msg)
+        return msg
+
+    def alert_id(self, finding: c.FindingOpened) -> int:
+        rows = self.get("/api/v1/console/alerts", params={"hall_id": self.hall_id}).json()
+        (hit,) = [a for a in rows if a["rule"] == finding.rule and a["started_at"] and
+                  dt.datetime.fromisoformat(a["started_at"]) == finding.started_at]
+        return hit["id"]
+
+
+def make_console(tmp_path, database_url, broker, prefix, demo_config_path, console_settings=None,
+                 mqtt_enabled: bool = False):
+    settings = Settings(data_dir=tmp_path, database_url=database_url,
+                        mqtt_url=f"mqtt://{broker.host}:{broker.port}" if broker else "mqtt://127.0.0.1:1",
+                        mqtt_enabled=mqtt_enabled, mqtt_topic_prefix=prefix,
+                        mqtt_client_id=f"hw-console-{uuid.uuid4().hex[:8]}", mqtt_session_expiry_s=0)
+    app = create_app(settings)
+    app.state.console_settings = console_settings or ConsoleSettings(background=False)
+    cfg = load_site_config(demo_config_path)
+    hall_id = f"c{uuid.uuid4().hex[:10]}"
+    cfg = cfg.model_copy(update={"hall": cfg.hall.model_copy(update={"id": hall_id})})
+    return app, cfg, hall_id
+
+
+@pytest.fixture
+def console(tmp_path, database_url, demo_config_path, topic_prefix):
+    """App without MQTT (API tests: messages go through the HTTP ingest)."""
+    yield from _console(tmp_path, database_url, None, topic_prefix, demo_config_path, mqtt_enabled=False)
+
+
+def _console(tmp_path, database_url, broker, prefix, demo_config_path, mqtt_enabled, console_settings=None):
+    app, cfg, hall_id = make_console(tmp_path, database_url, broker, prefix, demo_config_path,
+                                     console_settings, mqtt_enabled)
+    with TestClient(app) as client:
+        with unit_of_work(app.state.sessionmaker) as s:
+            import_site(s, cfg, today=dt.date(2026, 1, 1))
+            for role in ROLES:
+                create_user(s, username=f"{role}-{hall_id}", password=f"{role}-password", role=role, actor="test",
+                            hall_id=hall_id, display_name=f"{role.title()} 张")
+            _, edge_token = issue_edge_token(s, hall_id, cfg.edge.id, actor="test")
+        con = Console(app, client, cfg, hall_id, cfg.edge.id, edge_token, prefix)
+        for role in ROLES:
+            r = client.post("/api/v1/auth/login", json={"username": f"{role}-{hall_id}", "password": f"{role}-password"})
+            assert r.status_code == 200, r.text
+            con.tokens[role] = r.json()["access_token"]
+        client.cookies.clear()  # every call states its role explicitly
+        if mqtt_enabled:
+            assert app.state.mqtt.subscribed.wait(15), "server consumer did not subscribe"
+        yield con
