@@ -1,0 +1,155 @@
+"""Rule events -> contract messages with evidence, in order, into the outbox.
+
+- ``opened``: annotated snapshot + raw frame of the moment (when the event wants evidence and a
+  picture of its camera exists), a clip request; then ``FindingOpened``.
+- ``updated`` / ``closed``: ``FindingUpdated`` / ``FindingClosed`` (with the episode's duration).
+- finished clips: ``FindingUpdated`` carrying the clip.
+- sensor events with a configured ``camera``: the snapshot comes from that camera's latest frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import math
+import uuid
+from collections import Counter
+from typing import Any, Callable, Protocol
+
+import numpy as np
+from pydantic import BaseModel
+
+from edge.contract import FindingClosed, FindingOpened, FindingUpdated, RULES
+from edge.detections import Detections
+from edge.evidence.writer import EvidenceWriter, FinishedClip
+from edge.rules.base import RuleEvent
+from edge.site import SiteConfig
+
+log = logging.getLogger(__name__)
+
+
+class MessageSink(Protocol):
+    def put(self, msg: BaseModel) -> None: ...
+
+
+def jsonable(value: Any) -> Any:
+    """Details from rules may hold numpy numbers, datetimes, tuples or UUIDs: make them plain JSON."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, enum.Enum)):
+        return str(value.value if isinstance(value, enum.Enum) else value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+class Picture(Protocol):
+    """What a snapshot is drawn from: a camera's frame with its detections."""
+
+    ts: dt.datetime
+    image: np.ndarray
+    detections: Detections | None
+    extra: Detections | None
+
+
+class FindingDispatcher:
+    def __init__(
+        self,
+        cfg: SiteConfig,
+        sink: MessageSink,
+        evidence: EvidenceWriter | None,
+        latest_picture: Callable[[str], Picture | None],
+    ) -> None:
+        self.cfg = cfg
+        self.sink = sink
+        self.evidence = evidence
+        self.latest_picture = latest_picture
+        self.counters: Counter[str] = Counter()
+        self.opened: dict[uuid.UUID, RuleEvent] = {}
+        self.log: list[BaseModel] = []  # every message sent (analyze prints them; bounded by the caller)
+        self.keep_log = False
+        self._sensor_camera = {s.id: s.camera for s in cfg.sensors if s.camera}
+
+    def _send(self, msg: BaseModel) -> None:
+        self.sink.put(msg)
+        if self.keep_log:
+            self.log.append(msg)
+        self.counters[msg.type] += 1  # type: ignore[attr-defined]
+
+    def _caption(self, ev: RuleEvent) -> list[str]:
+        parts = [f"{ev.rule} {RULES.get(ev.rule, '')}".strip()]
+        if ev.window_id:
+            w = self.cfg.window(ev.window_id)
+            parts.append(f"window {ev.window_id} #{w.number} {w.name}")
+        if ev.camera_id:
+            parts.append(f"camera {ev.camera_id}")
+        if ev.sensor_id:
+            parts.append(f"sensor {ev.sensor_id}")
+        return parts
+
+    def handle(self, ev: RuleEvent, picture: Picture | None = None) -> None:
+        """Turn one event into its message (with evidence for ``opened``). Never raises."""
+        try:
+            self._handle(ev, picture)
+        except Exception:
+            self.counters["errors"] += 1
+            log.exception("dispatching %s %s %s failed", ev.kind, ev.rule, ev.finding_id)
+
+    def _handle(self, ev: RuleEvent, picture: Picture | None) -> None:
+        hall, edge = self.cfg.hall.id, self.cfg.edge.id
+        details = jsonable(ev.details)
+        if ev.kind == "opened":
+            refs = []
+            camera = ev.camera_id or (self._sensor_camera.get(ev.sensor_id) if ev.sensor_id else None)
+            if ev.evidence and self.evidence is not None and camera is not None:
+                pic = picture or self.latest_picture(camera)
+                if pic is not None:
+                    zones = self.cfg.camera(camera).zones if any(c.id == camera for c in self.cfg.cameras) else []
+                    refs = self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, self._caption(ev),
+                                                  extra=pic.extra)
+                    self.evidence.request_clip(ev.finding_id, ev.rule, camera, ev.at if ev.camera_id else pic.ts)
+                else:
+                    self.counters["no_picture"] += 1
+            self.opened[ev.finding_id] = ev
+            self._send(FindingOpened(
+                hall_id=hall, edge_id=edge, finding_id=ev.finding_id, rule=ev.rule, severity=ev.severity,
+                started_at=ev.at, window_id=ev.window_id, camera_id=ev.camera_id, sensor_id=ev.sensor_id,
+                zone_id=ev.zone_id, staff_id=ev.staff_id or self._staff(ev.window_id),
+                confidence=None if ev.confidence is None else float(min(1.0, max(0.0, ev.confidence))),
+                details=details, evidence=refs))
+        elif ev.kind == "updated":
+            self._send(FindingUpdated(hall_id=hall, edge_id=edge, finding_id=ev.finding_id, rule=ev.rule, at=ev.at,
+                                      details=details))
+        elif ev.kind == "closed":
+            started = ev.started_at or (self.opened[ev.finding_id].at if ev.finding_id in self.opened else ev.at)
+            duration = ev.duration_s if ev.duration_s is not None else max(0.0, (ev.at - started).total_seconds())
+            self.opened.pop(ev.finding_id, None)
+            self._send(FindingClosed(hall_id=hall, edge_id=edge, finding_id=ev.finding_id, rule=ev.rule,
+                                     ended_at=ev.at, duration_s=max(0.0, float(duration)), details=details))
+
+    def clips_finished(self, clips: list[FinishedClip], now: dt.datetime) -> None:
+        for c in clips:
+            self._send(FindingUpdated(hall_id=self.cfg.hall.id, edge_id=self.cfg.edge.id, finding_id=c.finding_id,
+                                      rule=c.rule, at=now, details={"clip_frames": c.frames,
+                                                                    "clip_s": round(c.seconds, 2)},
+                                      evidence=[c.ref]))
+
+    def _staff(self, window_id: str | None) -> str | None:
+        """The A post of the window by the roster (the server may re-attribute with the day's roster)."""
+        if not window_id:
+            return None
+        try:
+            return self.cfg.window(window_id).staff_a
+        except StopIteration:
+            return None

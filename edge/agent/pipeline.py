@@ -1,0 +1,187 @@
+"""The analysis pipeline shared by ``edge run`` and ``edge analyze``: detect -> crops -> rules -> events.
+
+One ``analyse(frames)`` call takes the newest sampled frame of several cameras and:
+
+1. decides per camera whether the picture changed since the last inference (``ChangeGate``); an
+   unchanged picture reuses the previous detections (a seated clerk does not move), but presence is
+   re-confirmed by a real inference at least every ``reconfirm_s`` seconds of frame time;
+2. runs the detector once on all frames that need it (one batch);
+3. runs the small-object pass (phones) on padded crops around persons in seat zones, when the
+   phone_use rule is on (a 640x640 pass over a large overhead frame misses phones);
+4. optionally fills pose and cigarette detections (helper A's smoking analyser);
+5. feeds a ``FrameContext`` to every rule (``safe_update``) and to the camera's health monitor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from edge import geometry as geo
+from edge.capture.health import CameraHealthMonitor
+from edge.capture.reader import CameraFrame
+from edge.detections import Detections
+from edge.rules import WindowUnstaffedRule, build_frame_rules, find_rule, safe_update
+from edge.rules.base import FrameContext, FrameRule, RuleEvent
+from edge.site import SiteConfig
+
+log = logging.getLogger(__name__)
+
+DETECT_CONF = 0.25
+PERSON_CROP_CONF = 0.35
+PHONE_CONF = 0.2
+
+
+class ChangeGate:
+    """Skip inference on unchanged pictures, re-confirming every ``reconfirm_s`` seconds of frame time.
+
+    Change = mean absolute difference of a 64x36 grey thumbnail versus the last *inferred* frame.
+    """
+
+    def __init__(self, threshold: float = 2.0, reconfirm_s: float = 10.0):
+        self.threshold = threshold
+        self.reconfirm_s = reconfirm_s
+        self._last: dict[str, tuple[dt.datetime, np.ndarray]] = {}
+
+    @staticmethod
+    def thumb(image: np.ndarray) -> np.ndarray:
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        return cv2.resize(grey, (64, 36), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    def needs_inference(self, camera_id: str, ts: dt.datetime, image: np.ndarray) -> bool:
+        if self.threshold <= 0:
+            return True
+        last = self._last.get(camera_id)
+        if last is None or (ts - last[0]).total_seconds() >= self.reconfirm_s or ts < last[0]:
+            return True
+        return float(np.abs(self.thumb(image) - last[1]).mean()) >= self.threshold
+
+    def inferred(self, camera_id: str, ts: dt.datetime, image: np.ndarray) -> None:
+        self._last[camera_id] = (ts, self.thumb(image))
+
+
+@dataclass
+class Analysis:
+    """What one frame of one camera produced."""
+
+    camera_id: str
+    ts: dt.datetime
+    ctx: FrameContext
+    events: list[RuleEvent]
+    inferred: bool
+    infer_ms: float = 0.0
+
+
+@dataclass
+class FramePipeline:
+    cfg: SiteConfig
+    detector: Any  # edge.detect.base.Detector
+    rules: list[FrameRule] = field(default_factory=list)
+    smoking: Any | None = None  # edge.detect.smoking.SmokingAnalyser
+    gate: ChangeGate = field(default_factory=ChangeGate)
+    phone_pass: bool = True
+    health: dict[str, CameraHealthMonitor] = field(default_factory=dict)
+    counters: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if not self.rules:
+            self.rules = build_frame_rules(self.cfg)
+        for cam in self.cfg.cameras:
+            self.health.setdefault(cam.id, CameraHealthMonitor(cam.id, self.cfg.rules.camera_health))
+        self._last: dict[str, tuple[Detections, Detections | None]] = {}
+        ids = {n: i for i, n in self.detector.names.items()}
+        self._phone_cls = [ids["cell phone"]] if "cell phone" in ids else []
+        self._seats = {c.id: [z for z in c.zones if z.kind == "seat"] for c in self.cfg.cameras}
+        self.phone_pass = self.phone_pass and self.cfg.rules.phone_use.enabled and bool(self._phone_cls)
+
+    @property
+    def staffing(self) -> WindowUnstaffedRule | None:
+        return find_rule(self.rules, WindowUnstaffedRule)
+
+    def analyse(self, frames: list[CameraFrame]) -> list[Analysis]:
+        todo = [f for f in frames if self.gate.needs_inference(f.camera_id, f.ts, f.image)]
+        results: dict[int, Detections] = {}
+        infer_ms = 0.0
+        if todo:
+            t0 = time.perf_counter()
+            dets = self.detector.detect([f.image for f in todo], conf=DETECT_CONF)
+            infer_ms = (time.perf_counter() - t0) * 1000
+            self.counters["inferences"] += len(todo)
+            for f, d in zip(todo, dets):
+                results[id(f)] = d
+        out = []
+        for f in frames:
+            inferred = id(f) in results
+            if inferred:
+                det = results[id(f)]
+                small = self._small_objects(f, det)
+                self._last[f.camera_id] = (det, small)
+                self.gate.inferred(f.camera_id, f.ts, f.image)
+            else:
+                det, small = self._last.get(f.camera_id, (Detections.empty(self.detector.names), None))
+                self.counters["skipped_unchanged"] += 1
+            out.append(self._apply(f, det, small, inferred, infer_ms / max(1, len(todo))))
+        return out
+
+    def _small_objects(self, f: CameraFrame, det: Detections) -> Detections | None:
+        if not self.phone_pass or not self._seats.get(f.camera_id):
+            return None
+        from edge.detect.regions import PHONE_PADS, detect_on_regions
+
+        people = det.of_class("person").above(PERSON_CROP_CONF)
+        if not len(people):
+            return Detections.empty(self.detector.names)
+        shape = f.image.shape[:2]
+        near = np.zeros(len(people), bool)
+        for z in self._seats[f.camera_id]:
+            poly = geo.denormalize_polygon(z.polygon, shape)
+            near |= geo.box_fraction_in_polygon(people.xyxy, poly) > 0
+        if not near.any():
+            return Detections.empty(self.detector.names)
+        self.counters["crop_passes"] += 1
+        return detect_on_regions(self.detector, f.image, people.xyxy[near], pad=PHONE_PADS, classes=self._phone_cls,
+                                 conf=PHONE_CONF)
+
+    def _apply(self, f: CameraFrame, det: Detections, small: Detections | None, inferred: bool,
+               infer_ms: float) -> Analysis:
+        pose = cig = None
+        if self.smoking is not None and inferred:
+            try:
+                pose, cig = self.smoking.analyse(f.image)
+            except Exception:
+                self.counters["smoking_errors"] += 1
+                log.exception("smoking analyser failed on %s", f.camera_id)
+        ctx = FrameContext(camera_id=f.camera_id, ts=f.ts, local=self.cfg.local(f.ts), shape=f.image.shape[:2],
+                           detections=det, small_objects=small, pose=pose, cigarettes=cig, frame=f.image)
+        events: list[RuleEvent] = []
+        for rule in self.rules:
+            events.extend(safe_update(rule, ctx))
+        mon = self.health.get(f.camera_id)
+        if mon is not None:
+            events.extend(mon.observe(f.ts, f.image))
+        self.counters["analysed"] += 1
+        return Analysis(f.camera_id, f.ts, ctx, events, inferred, infer_ms)
+
+    def zone_occupancy(self, ctx: FrameContext, min_conf: float = 0.35) -> list[dict]:
+        """Persons per zone of the frame's camera (what users look at when tuning zones)."""
+        cam = self.cfg.camera(ctx.camera_id)
+        people = ctx.detections.of_class("person").above(min_conf)
+        out = []
+        for z in cam.zones:
+            poly = geo.denormalize_polygon(z.polygon, ctx.shape)
+            centre = geo.points_in_polygon(geo.box_anchors(people.xyxy, "center"), poly) if len(people) else []
+            frac = geo.box_fraction_in_polygon(people.xyxy, poly) if len(people) else np.zeros(0)
+            phones = 0
+            if ctx.small_objects is not None and len(ctx.small_objects):
+                ph = ctx.small_objects.of_class("cell phone")
+                phones = int((geo.box_fraction_in_polygon(ph.xyxy, poly) > 0).sum()) if len(ph) else 0
+            out.append({"zone": z.id, "kind": z.kind, "window": z.window,
+                        "persons": int(np.sum(np.asarray(centre, bool) | (frac >= 0.5))), "phones": phones})
+        return out

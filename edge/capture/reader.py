@@ -1,0 +1,188 @@
+"""One reader thread per camera: decode, sample by timestamp, fill the ring buffer, reconnect with back-off.
+
+The reader hands each sampled frame to ``on_frame`` (the agent puts it in the camera's latest-frame
+slot for the detection worker; a slower detector drops stale frames instead of building a backlog,
+and the dropped count shows up as lag). Errors never end the thread: it logs, counts, waits
+(exponential back-off, reset after a healthy stretch) and opens the source again. A file that
+does not loop ends the reader (``state == "ended"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from edge.capture.buffer import FrameRing, Sampler
+from edge.capture.source import VideoSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """A sampled frame ready for analysis."""
+
+    camera_id: str
+    ts: dt.datetime  # aware UTC
+    image: np.ndarray  # BGR
+    seq: int  # sampled-frame counter of this reader
+
+
+class LatestFrame:
+    """A one-slot mailbox: the newest frame wins; counts what was overwritten."""
+
+    def __init__(self) -> None:
+        self._item: CameraFrame | None = None
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def put(self, item: CameraFrame) -> None:
+        with self._lock:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+
+    def take(self) -> CameraFrame | None:
+        with self._lock:
+            item, self._item = self._item, None
+            return item
+
+
+class CameraReader:
+    def __init__(
+        self,
+        camera_id: str,
+        url: str,
+        fps: float,
+        on_frame: Callable[[CameraFrame], None],
+        *,
+        ring: FrameRing | None = None,
+        loop: bool = False,
+        realtime: bool | None = None,
+        start_at: dt.datetime | None = None,
+        min_backoff_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+        read_timeout_s: float = 10.0,
+    ) -> None:
+        self.camera_id = camera_id
+        self.url = url
+        self.fps = fps
+        self.on_frame = on_frame
+        self.ring = ring
+        self.loop = loop
+        self.realtime = realtime
+        self.start_at = start_at
+        self.min_backoff_s, self.max_backoff_s = min_backoff_s, max_backoff_s
+        self.read_timeout_s = read_timeout_s
+        self.counters: Counter[str] = Counter()
+        self.state = "starting"  # starting | streaming | reconnecting | ended | stopped
+        self.last_error: str | None = None
+        self.last_frame_mono: float | None = None  # monotonic time of the last decoded frame (stall watchdog)
+        self.last_ts: dt.datetime | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seq = 0
+        self._source: VideoSource | None = None
+
+    # ------------------------------------------------------------------ thread
+    def start(self) -> "CameraReader":
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name=f"capture-{self.camera_id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        src = self._source
+        if src is not None:
+            src.close()  # unblocks a read waiting on the network
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.state = "stopped"
+
+    def run(self) -> None:
+        backoff = self.min_backoff_s
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                ended = self._stream_once()
+                if ended:
+                    self.state = "ended"
+                    log.info("camera %s: %s ended", self.camera_id, self.url)
+                    return
+            except Exception as exc:  # any source/decoder failure: reconnect
+                self.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
+                self.counters["errors"] += 1
+                log.warning("camera %s: %s; reconnecting in %.1fs", self.camera_id, self.last_error, backoff)
+            if self._stop.is_set():
+                break
+            if time.monotonic() - started > 60:  # it streamed for a while: start back-off afresh
+                backoff = self.min_backoff_s
+            self.state = "reconnecting"
+            self.counters["reconnects"] += 1
+            self._stop.wait(backoff)
+            backoff = min(self.max_backoff_s, backoff * 2)
+
+    def _stream_once(self) -> bool:
+        """Stream until the source fails (raises) or a non-looping file ends (returns True)."""
+        sampler = Sampler(self.fps)
+        src = VideoSource(self.url, loop=self.loop, realtime=self.realtime, start_at=self._next_start(),
+                          read_timeout_s=self.read_timeout_s)
+        self._source = src
+        try:
+            src.open()
+            self.state = "streaming"
+            log.info("camera %s: opened %s (%dx%d, %s fps)", self.camera_id, self.url, src.width, src.height,
+                     f"{src.nominal_fps:.1f}" if src.nominal_fps else "?")
+            for raw in src.frames():
+                if self._stop.is_set():
+                    return False
+                self.last_frame_mono = time.monotonic()
+                self.counters["decoded"] += 1
+                want = sampler.take(raw.ts)
+                keep = self.ring is not None and self.ring.wants(raw.ts)
+                if not (want or keep):
+                    continue
+                image = raw.image()
+                self.last_ts = raw.ts
+                if keep and self.ring is not None:
+                    self.ring.add(raw.ts, image)
+                if want:
+                    self._seq += 1
+                    self.counters["sampled"] += 1
+                    self.on_frame(CameraFrame(self.camera_id, raw.ts, image, self._seq))
+            if src.kind == "file" and not self.loop:
+                return True
+            raise ConnectionError("stream ended")
+        finally:
+            src.close()
+            self._source = None
+
+    def _next_start(self) -> dt.datetime | None:
+        """After a reconnect, a file continues after the last timestamp (monotonic time)."""
+        if self.last_ts is not None and self.start_at is not None:
+            return self.last_ts + dt.timedelta(seconds=1.0 / self.fps)
+        return self.start_at
+
+    def stalled(self, after_s: float) -> bool:
+        """True when the reader is streaming but has decoded nothing for ``after_s`` seconds."""
+        return (self.state == "streaming" and self.last_frame_mono is not None
+                and time.monotonic() - self.last_frame_mono > after_s)
+
+    def kick(self) -> None:
+        """Watchdog: force a reconnect of a stalled stream by closing its container."""
+        src = self._source
+        if src is not None:
+            log.warning("camera %s: stream stalled; forcing reconnect", self.camera_id)
+            self.counters["stalls"] += 1
+            src.close()
