@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--namespace", default="", help="topic prefix before the device topics")
     tail.add_argument("--seconds", type=float, default=0, help="stop after this many seconds (0 = until Ctrl-C)")
     tail.add_argument("--count", type=int, default=0, help="stop after this many readings (0 = no limit)")
+    tail.add_argument("--sim-clock", action="store_true",
+                      help="run rules on the clock announced by 'simulate --speed X' (demos), not the wall clock")
     return p
 
 
@@ -127,8 +129,11 @@ def tail(args: argparse.Namespace) -> int:
               + (f" duration {e.duration_s:.0f} s" if e.duration_s is not None else ""), flush=True)
 
     logging.basicConfig(level=logging.WARNING, format="!! %(message)s", stream=sys.stdout)
+    from edge.sensors.hub import wall_clock
+    from edge.sensors.simclock import SimClock
+
     hub = SensorHub(cfg, on_event=on_event, on_reading=on_reading, namespace=args.namespace, reading_every_s=0,
-                    client_id=f"hallwatch-tail-{int(time.time())}")
+                    clock=SimClock() if args.sim_clock else wall_clock, client_id=f"hallwatch-tail-{int(time.time())}")
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     hub.start()
