@@ -19,12 +19,13 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+M = TypeVar("M", bound=BaseModel)
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="Identifier: letters, digits, '_', '-', '.'.")]
 
 
@@ -616,8 +617,15 @@ def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
     return lines.get(())
 
 
-def load_site_config(path: str | os.PathLike[str]) -> SiteConfig:
-    """Load and validate a site config; raise ConfigError listing every problem with its line."""
+def load_yaml_model(
+    path: str | os.PathLike[str],
+    model: type[M],
+    context_of: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+) -> M:
+    """Load a YAML file into a pydantic model; raise ConfigError listing every problem with its YAML line.
+
+    ``context_of(data)`` may supply a validation context computed from the raw data.
+    """
     from pydantic import ValidationError
 
     p = Path(path)
@@ -629,14 +637,18 @@ def load_site_config(path: str | os.PathLike[str]) -> SiteConfig:
     if not isinstance(data, dict):
         raise ConfigError(str(p), [("", 1, "top level must be a mapping")])
     try:
-        cfg = SiteConfig.model_validate(data)
+        return model.model_validate(data, context=context_of(data) if context_of else None)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
             problems.append((".".join(str(x) for x in loc), _line_for(loc, lines), err["msg"]))
         raise ConfigError(str(p), problems) from None
-    return cfg
+
+
+def load_site_config(path: str | os.PathLike[str]) -> SiteConfig:
+    """Load and validate a site config; raise ConfigError listing every problem with its line."""
+    return load_yaml_model(path, SiteConfig)
 
 
 def resolve_source(cfg_path: str | os.PathLike[str], source: str) -> str:

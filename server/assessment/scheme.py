@@ -17,11 +17,11 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from edge.contract import RULES
 from edge.paths import PROJECT_ROOT
-from edge.site import ID_PATTERN, ConfigError, _compose_with_lines, _line_for
+from edge.site import ID_PATTERN, load_yaml_model
 
 DEFAULT_SCHEME_PATH = PROJECT_ROOT / "configs" / "assessment" / "default.yaml"
 
@@ -210,23 +210,14 @@ def load_scheme(path: str | os.PathLike[str] | None = None) -> Scheme:
     """Load and validate a scheme YAML (default: configs/assessment/default.yaml or
     ``HALLWATCH_ASSESSMENT_SCHEME``); raise ``edge.site.ConfigError`` listing every problem with its line."""
     p = Path(path or os.environ.get("HALLWATCH_ASSESSMENT_SCHEME") or DEFAULT_SCHEME_PATH)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(p), [("", None, f"cannot read file: {exc}")]) from None
-    data, lines = _compose_with_lines(text, str(p))
-    if not isinstance(data, dict):
-        raise ConfigError(str(p), [("", 1, "top level must be a mapping")])
-    cats = data.get("categories")
-    ids = {c.get("id") for c in cats if isinstance(c, dict)} if isinstance(cats, list) else None
-    try:
-        return Scheme.model_validate(data, context={"category_ids": ids} if ids is not None else None)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
-            problems.append((".".join(str(x) for x in loc), _line_for(loc, lines), err["msg"]))
-        raise ConfigError(str(p), problems) from None
+
+    def context_of(data: dict[str, Any]) -> dict[str, Any] | None:
+        cats = data.get("categories")
+        if not isinstance(cats, list):
+            return None
+        return {"category_ids": {c.get("id") for c in cats if isinstance(c, dict)}}
+
+    return load_yaml_model(p, Scheme, context_of)
 
 
 def json_schema() -> dict[str, Any]:
