@@ -1,0 +1,134 @@
+"""The raw OpenVINO backend on real media: boxes in frame pixels, batches, pose, region pass."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.detect import class_ids, detect_on_regions, load_detector
+from edge.detect.regions import PHONE_PADS
+from edge.detections import Detections
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def coco(models_dir):
+    return load_detector("yolo11n-coco-int8", models_dir=models_dir)
+
+
+@pytest.fixture(scope="module")
+def pose(models_dir):
+    return load_detector("yolov8n-pose-int8", models_dir=models_dir)
+
+
+@pytest.fixture(scope="module")
+def counter(media_dir):
+    img = cv2.imread(str(media_dir / "images" / "counter" / "bwssytems_20250715_142638_e37e7821_f000001.jpg"))
+    assert img is not None and img.shape == (1936, 2560, 3)
+    return img
+
+
+@pytest.fixture(scope="module")
+def stills(media_dir):
+    return {p.name[:26]: cv2.imread(str(p)) for p in sorted((media_dir / "images" / "phone-negatives").glob("*.jpg"))}
+
+
+@pytest.mark.parametrize(
+    "still, must_have",
+    [
+        ("bwssytems_NEG_3761652-sd_6", {"person", "cell phone"}),  # woman holding a phone up
+        ("bwssytems_NEG_3252428-sd_6", {"person"}),
+        ("bwssytems_NEG_4105024-sd_6", {"person"}),  # phone at the ear, hidden by the hand
+    ],
+)
+def test_detects_people_and_phones_in_frame_pixels(coco, stills, still, must_have):
+    frame = stills[still]
+    det = coco.detect([frame], conf=0.4)[0]
+    assert isinstance(det, Detections)
+    assert must_have <= set(det.labels)
+    h, w = frame.shape[:2]
+    assert (det.xyxy[:, [0, 2]] <= w).all() and (det.xyxy[:, [1, 3]] <= h).all() and (det.xyxy >= 0).all()
+    assert (det.xyxy[:, 2] > det.xyxy[:, 0]).all()
+    person = det.of_class("person").xyxy[0]
+    assert (person[3] - person[1]) > 0.4 * h  # a standing person spans most of the picture, not 640-space
+
+
+def test_batch_equals_one_by_one(coco, pose, stills, counter):
+    frames = [*stills.values(), counter]
+    for det in (coco, pose):
+        together = det.detect(frames)
+        alone = [det.detect([f])[0] for f in frames]
+        for a, b in zip(together, alone):
+            np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
+            np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-3)
+
+
+def test_class_filter_and_threshold(coco, stills):
+    frame = stills["bwssytems_NEG_3761652-sd_6"]
+    only_phones = coco.detect([frame], conf=0.25, classes=class_ids(coco, "cell phone"))[0]
+    assert set(only_phones.labels) == {"cell phone"}
+    assert len(coco.detect([frame], conf=0.99)[0]) == 0
+
+
+def test_pose_keypoints_in_frame_pixels(pose, counter):
+    det = pose.detect([counter], conf=0.5)[0]
+    assert len(det) == 1, "one clerk at the counter"
+    assert det.keypoints is not None and det.keypoints.shape == (1, 17, 3)
+    x1, y1, x2, y2 = det.xyxy[0]
+    visible = det.keypoints[0][det.keypoints[0, :, 2] > 0.5]
+    assert len(visible) >= 5
+    assert ((visible[:, 0] >= x1 - 20) & (visible[:, 0] <= x2 + 20)).all()
+    assert ((visible[:, 1] >= y1 - 20) & (visible[:, 1] <= y2 + 20)).all()
+
+
+def test_phone_on_counter_needs_the_person_crop_pass(coco, pose, counter):
+    """2560x1936 overhead counter: one 640x640 pass sees no phone; a pass on the crop around the clerk does."""
+    phone = class_ids(coco, "cell phone")
+    full = coco.detect([counter], conf=0.25, classes=phone)[0]
+    assert len(full) == 0
+    clerk = pose.detect([counter], conf=0.5)[0]
+    phones = detect_on_regions(coco, counter, clerk.xyxy, pad=PHONE_PADS, classes=phone, conf=0.25)
+    assert len(phones) >= 1
+    best = phones[np.argmax(phones.confidence)]
+    assert best.confidence[0] >= 0.45
+    # the phone is in the clerk's hands: inside the person box, in frame coordinates
+    cx, cy = (best.xyxy[0, 0] + best.xyxy[0, 2]) / 2, (best.xyxy[0, 1] + best.xyxy[0, 3]) / 2
+    x1, y1, x2, y2 = clerk.xyxy[0]
+    assert x1 <= cx <= x2 and y1 <= cy <= y2
+    assert (best.xyxy[0, 2] - best.xyxy[0, 0]) < 200  # a phone, not a person-sized box
+
+
+def test_region_pass_with_no_or_bad_regions(coco, counter):
+    assert len(detect_on_regions(coco, counter, np.zeros((0, 4)))) == 0
+    assert len(detect_on_regions(coco, counter, [[10, 10, 10, 10], [5000, 5000, 6000, 6000]])) == 0
+
+
+@pytest.mark.parametrize("bad", [np.zeros((10, 10), np.uint8), np.zeros((0, 0, 3), np.uint8)])
+def test_bad_frames_raise_clear_errors(coco, bad):
+    with pytest.raises(ValueError, match="HxWx3"):
+        coco.detect([bad])
+
+
+@pytest.mark.parametrize(
+    "name, backend, error",
+    [
+        ("no-such-model", "openvino", FileNotFoundError),
+        ("yolo11n-coco-int8", "tensorrt", ValueError),
+        ("cigarette-yolov8s-pt", "openvino", ValueError),  # a .pt needs the ultralytics backend
+    ],
+)
+def test_load_errors(name, backend, error, models_dir):
+    with pytest.raises(error):
+        load_detector(name, backend=backend, models_dir=models_dir)
+
+
+def test_static_ir_refuses_other_input_size(models_dir):
+    with pytest.raises(ValueError, match="cannot run at input 320x320"):
+        load_detector("cigarette-yolov8s", models_dir=models_dir, imgsz=320)
+
+
+def test_load_by_path_reads_metadata(models_dir):
+    det = load_detector(models_dir / "yolov8n-pose_int8_openvino_model")
+    assert det.task == "pose" and det.names == {0: "person"} and det.input_size == (640, 640)
