@@ -105,6 +105,21 @@ def safety_check_pdf(check: dict[str, Any], hall_name: str) -> bytes:
     return buf.getvalue()
 
 
+def _shrink(data: bytes, max_side: int = 720) -> bytes | None:
+    """A print-sized JPEG of a picture (camera frames can be 2560×1936), or None when it does not decode."""
+    from PIL import Image as PILImage, UnidentifiedImageError
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as im:
+            im = im.convert("RGB")
+            im.thumbnail((max_side, max_side))
+            out = io.BytesIO()
+            im.save(out, "JPEG", quality=80)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
 def duty_check_pdf(check: dict[str, Any], hall_name: str,
                    picture: Callable[[str], bytes | None] | None = None) -> bytes:
     """``check``: id, requested_at, requested_by, windows [{window_id, name, number, state, persons, staff_a, staff_b,
@@ -126,10 +141,9 @@ def duty_check_pdf(check: dict[str, Any], hall_name: str,
         img: Any = _p("—", st["body"])
         data = picture(w["snapshot_sha256"]) if picture and w.get("snapshot_sha256") else None
         if data:
-            try:
-                img = Image(io.BytesIO(data), width=60 * mm, height=34 * mm, kind="proportional")
-            except Exception:  # noqa: BLE001 - a broken picture must not break the report
-                img = _p("(picture unreadable)", st["small"])
+            small = _shrink(data)
+            img = (Image(io.BytesIO(small), width=60 * mm, height=34 * mm, kind="proportional") if small
+                   else _p("(picture unreadable)", st["small"]))
         state = w.get("state") or "unknown"
         rows.append([_p(f"{w.get('number', '')} {w.get('name', w['window_id'])}", st["body"]),
                      _p(f"A {w.get('staff_a') or '—'} / B {w.get('staff_b') or '—'}", st["body"]),
