@@ -11,7 +11,8 @@ Conventions
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -148,31 +149,37 @@ def pad_boxes(xyxy: np.ndarray, pad: float, shape: Shape | None = None, relative
 # ---------------------------------------------------------------- boxes vs polygons
 
 
+def _clip_half_plane(points: list[tuple[float, float]], axis: int, bound: float,
+                     keep_ge: bool) -> list[tuple[float, float]]:
+    """One Sutherland–Hodgman step: keep the part of the polygon with ``p[axis] >= bound`` (or ``<=``)."""
+
+    def inside(p: tuple[float, float]) -> bool:
+        return p[axis] >= bound if keep_ge else p[axis] <= bound
+
+    def cut(p: tuple[float, float], q: tuple[float, float]) -> tuple[float, float]:
+        t = (bound - p[axis]) / (q[axis] - p[axis])
+        return (p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]))
+
+    out: list[tuple[float, float]] = []
+    for i, cur in enumerate(points):
+        prev = points[i - 1]
+        if inside(cur):
+            if not inside(prev):
+                out.append(cut(prev, cur))
+            out.append(cur)
+        elif inside(prev):
+            out.append(cut(prev, cur))
+    return out
+
+
 def clip_polygon_to_box(polygon: np.ndarray, box: Sequence[float]) -> np.ndarray:
     """Sutherland–Hodgman: the part of ``polygon`` inside the axis-aligned ``box`` (may be empty, shape (0, 2))."""
     x1, y1, x2, y2 = (float(v) for v in box)
-    out = [tuple(p) for p in np.asarray(polygon, dtype=np.float64).reshape(-1, 2)]
-    # each edge of the box: (is_inside(point), intersection(p, q))
+    out = [(float(p[0]), float(p[1])) for p in np.asarray(polygon, dtype=np.float64).reshape(-1, 2)]
     for axis, bound, keep_ge in ((0, x1, True), (0, x2, False), (1, y1, True), (1, y2, False)):
         if not out:
             break
-        src, out = out, []
-
-        def inside(p: tuple[float, float]) -> bool:
-            return p[axis] >= bound if keep_ge else p[axis] <= bound
-
-        def cut(p: tuple[float, float], q: tuple[float, float]) -> tuple[float, float]:
-            t = (bound - p[axis]) / (q[axis] - p[axis])
-            return (p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]))
-
-        for i, cur in enumerate(src):
-            prev = src[i - 1]
-            if inside(cur):
-                if not inside(prev):
-                    out.append(cut(prev, cur))
-                out.append(cur)
-            elif inside(prev):
-                out.append(cut(prev, cur))
+        out = _clip_half_plane(out, axis, bound, keep_ge)
     return np.asarray(out, dtype=np.float64).reshape(-1, 2)
 
 

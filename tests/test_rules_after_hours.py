@@ -44,7 +44,7 @@ def test_opening_time_closes_it():
 def test_any_camera_counts_and_dropouts_are_tolerated():
     rule = AfterHoursPresenceRule(site())
     # the person is seen alternately by camA and camB, each camera missing them half the time
-    script = lambda t: {"camA": dets(P_W01) if int(t) % 4 == 0 else dets(),  # noqa: E731
+    script = lambda t: {"camA": dets(P_W01) if int(t) % 4 == 0 else dets(),
                         "camB": dets(P_W01) if int(t) % 4 == 2 else dets()}
     events = simulate(rule, f"{MONDAY} 21:00:00", 60, 1, script)
     assert [(e.kind, off) for off, e in events] == [("opened", 30)]

@@ -59,7 +59,7 @@ def frames(media_dir, clip, detector, crops=False):
             people = d.of_class("person").above(0.4)
             small = detect_on_regions(detector, img, people.xyxy, pad=PHONE_PADS, classes=phone) if crops else None
             local = START + dt.timedelta(seconds=t)
-            yield FrameContext(camera_id="cam", ts=local.replace(tzinfo=TZ).astimezone(dt.timezone.utc), local=local,
+            yield FrameContext(camera_id="cam", ts=local.replace(tzinfo=TZ).astimezone(dt.UTC), local=local,
                                shape=img.shape[:2], detections=d, small_objects=small, frame=img)
 
 

@@ -6,7 +6,8 @@ Scripted detections are allowed in unit tests (the rules are pure); the end-to-e
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -61,7 +62,7 @@ def local(s: str) -> dt.datetime:
 
 
 def utc(s: str) -> dt.datetime:
-    return local(s).replace(tzinfo=TZ).astimezone(dt.timezone.utc)
+    return local(s).replace(tzinfo=TZ).astimezone(dt.UTC)
 
 
 def dets(*items: tuple[str, tuple[float, float, float, float], float]) -> Detections:
@@ -79,7 +80,7 @@ def ctx(camera: str, when: dt.datetime, detections: Detections, small: Detection
         frame: np.ndarray | None = None, shape: tuple[int, int] = SHAPE) -> FrameContext:
     """``when`` is naive local time."""
     aware = when.replace(tzinfo=TZ)
-    return FrameContext(camera_id=camera, ts=aware.astimezone(dt.timezone.utc), local=when, shape=shape,
+    return FrameContext(camera_id=camera, ts=aware.astimezone(dt.UTC), local=when, shape=shape,
                         detections=detections, small_objects=small, frame=frame)
 
 
@@ -94,7 +95,7 @@ def simulate(rule: Any, start: str, seconds: float, step: float, script: Script,
     return (offset of the frame that produced it, event)."""
     t0 = local(start)
     out: list[tuple[float, RuleEvent]] = []
-    n = int(round(seconds / step))
+    n = round(seconds / step)
     for i in range(n + 1):
         off = i * step
         when = t0 + dt.timedelta(seconds=off)

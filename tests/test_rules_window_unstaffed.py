@@ -6,7 +6,18 @@ import pytest
 
 from edge.rules.window_unstaffed import WindowUnstaffedRule
 from tests.test_rules_support import (
-    HOLIDAY, MAKEUP, MONDAY, P_W01, P_W02, SUNDAY, absent_between, dets, local, simulate, site, utc,
+    HOLIDAY,
+    MAKEUP,
+    MONDAY,
+    P_W01,
+    P_W02,
+    SUNDAY,
+    absent_between,
+    dets,
+    local,
+    simulate,
+    site,
+    utc,
 )
 
 INF = 1e9
@@ -61,7 +72,7 @@ def test_single_frame_false_positives_do_not_reset_the_absence():
 def test_detector_dropouts_while_seated_are_not_absences():
     rule = WindowUnstaffedRule(site())
     # the clerk is missed in 4 of 5 frames (every 5th frame detects, 1 fps): never absent
-    script = lambda t: {"camA": dets(P_W01) if int(t) % 5 == 0 else dets()}  # noqa: E731
+    script = lambda t: {"camA": dets(P_W01) if int(t) % 5 == 0 else dets()}
     assert summary(simulate(rule, f"{MONDAY} 10:00:00", 900, 1, script)) == []
 
 
@@ -79,7 +90,7 @@ def test_midday_duty_window_stays_open_through_lunch_while_other_closes():
 def test_episode_durations_are_exact_for_assessment_tiers(away_s, severity, updates):
     rule = WindowUnstaffedRule(site())
     # last seen at offset 0, seat empty for 0 < t < away_s, back at away_s (confirmed 10 s later)
-    script = lambda t: {"camA": dets() if 0 < t < away_s else dets(P_W01)}  # noqa: E731
+    script = lambda t: {"camA": dets() if 0 < t < away_s else dets(P_W01)}
     events = simulate(rule, f"{MONDAY} 09:00:00", away_s + 20, 1, script)
     closed = [e for _, e in events if e.kind == "closed" and e.window_id == "W01"]
     assert len(closed) == 1
@@ -107,7 +118,7 @@ def test_runtime_closing_ends_an_open_episode():
 def test_any_camera_seeing_the_clerk_means_staffed():
     rule = WindowUnstaffedRule(site())
     # camA sees the W01 seat empty (clerk hidden), camB sees the clerk
-    script = lambda t: {"camA": dets(P_W02), "camB": dets(P_W01)}  # noqa: E731
+    script = lambda t: {"camA": dets(P_W02), "camB": dets(P_W01)}
     assert summary(simulate(rule, f"{MONDAY} 10:00:00", 600, 2, script)) == []
     states = {s.window_id: s for s in rule.window_states(utc(f"{MONDAY} 10:10:00"))}
     assert states["W01"].state == "staffed" and states["W01"].persons == 1

@@ -52,8 +52,16 @@ errors: Counter[str] = Counter()
 """Rule errors caught by ``safe_update``, by rule id (the agent reports them in heartbeats/logs)."""
 
 __all__ = [
-    "AfterHoursPresenceRule", "AttendanceRule", "ExitBlockedRule", "PhoneUseRule", "WindowStatus",
-    "WindowUnstaffedRule", "build_frame_rules", "find_rule", "safe_update", "errors",
+    "AfterHoursPresenceRule",
+    "AttendanceRule",
+    "ExitBlockedRule",
+    "PhoneUseRule",
+    "WindowStatus",
+    "WindowUnstaffedRule",
+    "build_frame_rules",
+    "errors",
+    "find_rule",
+    "safe_update",
 ]
 
 _OPTIONAL = (("edge.rules.smoking", "SmokingRule", "smoking"), ("edge.rules.sleeping", "SleepingRule", "sleeping"))
@@ -95,7 +103,7 @@ def safe_update(rule: FrameRule, ctx: FrameContext) -> list[RuleEvent]:
     turned into no events, so one bad frame or rule bug never stops the loop or the other rules."""
     try:
         return rule.update(ctx)
-    except Exception:  # noqa: BLE001 - the agent loop must survive any rule failure
+    except Exception:
         errors[rule.rule_id] += 1
         log.exception("rule %s failed on camera %s at %s", rule.rule_id, ctx.camera_id, ctx.ts.isoformat())
         return []

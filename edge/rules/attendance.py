@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import (
-    STALE_S, CameraSamples, PresenceRun, ZoneIndex, in_zone_mask, person_min_confidence, persons, secs, to_utc,
+    STALE_S,
+    CameraSamples,
+    PresenceRun,
+    ZoneIndex,
+    in_zone_mask,
+    person_min_confidence,
+    persons,
+    secs,
+    to_utc,
 )
 from edge.site import SiteConfig, WindowConfig
 
@@ -127,7 +135,8 @@ class AttendanceRule:
               details: dict) -> list[RuleEvent]:
         fid = new_finding_id()
         cam = ctx.camera_id
-        common = dict(window_id=w.cfg.id, camera_id=cam, zone_id=w.zone_of_camera.get(cam), staff_id=w.cfg.staff_a)
+        common = {"window_id": w.cfg.id, "camera_id": cam, "zone_id": w.zone_of_camera.get(cam),
+                  "staff_id": w.cfg.staff_a}
         log.info("%s: window %s %s", rule, w.cfg.id, details)
         return [
             RuleEvent("opened", rule, fid, start, severity="warning", details=details, **common),  # type: ignore[arg-type]

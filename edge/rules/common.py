@@ -26,7 +26,7 @@ from edge import geometry as geo
 from edge.detections import Detections
 from edge.site import SiteConfig, WindowConfig, ZoneConfig
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PERSON_MIN_CONFIDENCE = 0.4
 """Default person confidence (propose ``rules.window_unstaffed.person_min_confidence`` to make it configurable)."""
 PRESENCE_GAP_S = 5.0
@@ -83,7 +83,7 @@ class ZoneIndex:
     _px: dict[tuple[str, tuple[int, int]], np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def of_kind(cls, cfg: SiteConfig, kind: str) -> "ZoneIndex":
+    def of_kind(cls, cfg: SiteConfig, kind: str) -> ZoneIndex:
         out: dict[str, list[ZoneConfig]] = {}
         for cam in cfg.cameras:
             zs = [z for z in cam.zones if z.kind == kind]

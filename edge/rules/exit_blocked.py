@@ -41,8 +41,10 @@ MIN_VISIBLE = 0.3
 REF_MIN, REF_KEEP, REF_BOOT_INTERVAL_S, REF_INTERVAL_S = 5, 15, 1.0, 30.0
 
 
-def zone_patch(frame: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(blurred grey PATCH x PATCH patch of the zone's bounding box, zone mask in patch coords, bbox)."""
+def zone_patch(frame: np.ndarray, polygon: np.ndarray,
+               mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(blurred grey PATCH x PATCH patch of the zone's bounding box, zone mask in patch coords, bbox).
+    Pass the mask of a previous call for the same polygon and frame size to skip rasterising it again."""
     h, w = frame.shape[:2]
     x1, y1, x2, y2 = geo.clip_boxes(geo.polygon_bbox(polygon)[None], (h, w))[0]
     x1, y1 = int(np.floor(x1)), int(np.floor(y1))
@@ -51,7 +53,8 @@ def zone_patch(frame: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.n
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     patch = cv2.GaussianBlur(cv2.resize(grey, (PATCH, PATCH), interpolation=cv2.INTER_AREA), (5, 5), 0)
     scale = np.array([PATCH / (x2 - x1), PATCH / (y2 - y1)], np.float32)
-    mask = geo.polygon_mask((polygon - np.array([x1, y1], np.float32)) * scale, (PATCH, PATCH))
+    if mask is None:
+        mask = geo.polygon_mask((polygon - np.array([x1, y1], np.float32)) * scale, (PATCH, PATCH))
     return patch.astype(np.float32), mask, np.array([x1, y1, x2, y2], np.float32)
 
 
@@ -77,7 +80,7 @@ class _Exit:
     clear_start: dt.datetime | None = None
     finding: uuid.UUID | None = None
     started: dt.datetime | None = None
-    peak: dict = field(default_factory=dict)
+    masks: dict = field(default_factory=dict)  # frame shape -> zone mask in patch coordinates
 
     def learn(self, patch: np.ndarray, ts: dt.datetime | None) -> None:
         self.refs.append(patch)
@@ -115,7 +118,9 @@ class ExitBlockedRule:
             return True, facts
         if ctx.frame is None:
             return None, facts
-        patch, zmask, bbox = zone_patch(ctx.frame, polygon)
+        shape = ctx.frame.shape[:2]
+        patch, zmask, bbox = zone_patch(ctx.frame, polygon, ex.masks.get(shape))
+        ex.masks[shape] = zmask
         people = ctx.detections.of_class("person").above(PERSON_MIN_CONFIDENCE)
         pmask = boxes_mask(geo.pad_boxes(people.xyxy, PERSON_PAD, ctx.shape), bbox) if len(people) else None
         valid = zmask & ~pmask if pmask is not None else zmask
@@ -161,7 +166,7 @@ class ExitBlockedRule:
             if ex.run_start is None:
                 ex.run_start = ts
             if ex.finding is None and secs(ex.run_start, ts) >= self.p.min_s:
-                ex.finding, ex.started, ex.peak = new_finding_id(), ex.run_start, facts
+                ex.finding, ex.started = new_finding_id(), ex.run_start
                 log.info("exit_blocked opened: %s/%s %s", ctx.camera_id, zone_id, facts)
                 return RuleEvent("opened", self.rule_id, ex.finding, ex.started, severity="major",
                                  camera_id=ctx.camera_id, zone_id=zone_id,
