@@ -85,7 +85,7 @@ def analyze(
     frames_detail: bool = True,
 ) -> AnalyzeResult:
     cam = cfg.camera(camera_id)
-    start = start_at or dt.datetime.now(dt.timezone.utc)
+    start = (start_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     rate = fps or cam.fps
     ring = FrameRing(cfg.edge.clip_pre_s + cfg.edge.clip_post_s + 2, fps=max(rate, 5.0))
     store = Outbox(out_dir)
