@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+
 import pytest
 
 from edge.sensors import adapters
-from edge.sensors.readings import Rejected
 from tests.test_sensors_support import MONDAY, Feeder, at, make_cfg
 
 CFG = make_cfg()
 RECEIVED = at(MONDAY, "10:00:00")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def parse(sid: str, topic: str, payload: bytes):
@@ -24,8 +24,8 @@ def parse(sid: str, topic: str, payload: bytes):
 CASES = [
     # Zigbee2MQTT: TuYa TS011F plug (state/power/energy), Aqara contact, Aqara motion, Heiman smoke, Yale lock
     ("pc-w01", "zigbee2mqtt/w01_pc",
-     b'{"child_lock":"UNLOCK","current":0.05,"energy":1.11,"indicator_mode":"off/on","linkquality":255,'
-     b'"power":11,"power_outage_memory":"restore","state":"ON","voltage":229}',
+     (b'{"child_lock":"UNLOCK","current":0.05,"energy":1.11,"indicator_mode":"off/on","linkquality":255,'
+      b'"power":11,"power_outage_memory":"restore","state":"ON","voltage":229}'),
      [("switch", "on"), ("power", 11.0), ("energy", 1.11)], None),
     ("pc-w01", "zigbee2mqtt/w01_pc", b'{"state":"OFF","power":0,"last_seen":"2026-11-23T18:05:00+08:00"}',
      [("switch", "off"), ("power", 0.0)], dt.datetime(2026, 11, 23, 10, 5, tzinfo=UTC)),
@@ -50,36 +50,36 @@ CASES = [
     ("pc-w01", "zigbee2mqtt/w01_pc/availability", b'{"state":"offline"}', [("availability", "offline")], None),
     # Tasmota (Sonoff POW): tele SENSOR with local Time, STATE with POWER, LWT
     ("printer-w02", "tele/w02_printer/SENSOR",
-     b'{"Time":"2026-11-23T18:59:50","ENERGY":{"Total":1.956,"Yesterday":0.054,"Today":0.049,"Period":0,'
-     b'"Power":9,"Factor":0.43,"Voltage":231,"Current":0.089}}',
+     (b'{"Time":"2026-11-23T18:59:50","ENERGY":{"Total":1.956,"Yesterday":0.054,"Today":0.049,"Period":0,'
+      b'"Power":9,"Factor":0.43,"Voltage":231,"Current":0.089}}'),
      [("power", 9.0), ("energy", 1.956)], dt.datetime(2026, 11, 23, 10, 59, 50, tzinfo=UTC)),
     ("printer-w02", "tele/w02_printer/SENSOR", b'{"Time":"2026-11-23T10:00:00","ENERGY":{"Power":[12,30]}}',
      [("power", 42.0)], dt.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)),
     ("printer-w02", "tele/w02_printer/STATE",
-     b'{"Time":"2026-11-23T10:00:00","Uptime":"0T00:10:00","UptimeSec":600,"Heap":26,"SleepMode":"Dynamic",'
-     b'"Sleep":50,"LoadAvg":19,"MqttCount":1,"POWER":"OFF","Wifi":{"AP":1,"SSId":"x","RSSI":100}}',
+     (b'{"Time":"2026-11-23T10:00:00","Uptime":"0T00:10:00","UptimeSec":600,"Heap":26,"SleepMode":"Dynamic",'
+      b'"Sleep":50,"LoadAvg":19,"MqttCount":1,"POWER":"OFF","Wifi":{"AP":1,"SSId":"x","RSSI":100}}'),
      [("switch", "off")], dt.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)),
     ("printer-w02", "tele/w02_printer/LWT", b"Online", [("availability", "online")], None),
     ("printer-w02", "tele/w02_printer/LWT", b"Offline", [("availability", "offline")], None),
     # Shelly Gen2/Gen3: NotifyStatus on events/rpc, status/switch:0, online
     ("office-plug", "shellyplugsg3-office/events/rpc",
-     b'{"src":"shellyplugsg3-office","dst":"shellyplugsg3-office/events","method":"NotifyStatus",'
-     b'"params":{"ts":1795399200.43,"switch:0":{"id":0,"apower":1850.3,"current":8.05}}}',
+     (b'{"src":"shellyplugsg3-office","dst":"shellyplugsg3-office/events","method":"NotifyStatus",'
+      b'"params":{"ts":1795399200.43,"switch:0":{"id":0,"apower":1850.3,"current":8.05}}}'),
      [("power", 1850.3)], dt.datetime(2026, 11, 23, 2, 0, 0, 430000, tzinfo=UTC)),
     ("office-plug", "shellyplugsg3-office/events/rpc",
-     b'{"src":"shellyplugsg3-office","dst":"user_1","method":"NotifyStatus",'
-     b'"params":{"ts":1795399200.0,"switch:0":{"id":0,"output":true,"source":"button"}}}',
+     (b'{"src":"shellyplugsg3-office","dst":"user_1","method":"NotifyStatus",'
+      b'"params":{"ts":1795399200.0,"switch:0":{"id":0,"output":true,"source":"button"}}}'),
      [("switch", "on")], dt.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)),
     ("office-plug", "shellyplugsg3-office/events/rpc",  # a wifi change: valid, nothing to read
      b'{"src":"shellyplugsg3-office","method":"NotifyStatus","params":{"ts":1795399200.0,"wifi":{"rssi":-58}}}',
      [], None),
     ("office-plug", "shellyplugsg3-office/events/rpc",  # a button event: valid, nothing to read
-     b'{"src":"shellyplugsg3-office","method":"NotifyEvent","params":{"ts":1795399200.0,'
-     b'"events":[{"component":"input:0","id":0,"event":"single_push","ts":1795399200.0}]}}', [], None),
+     (b'{"src":"shellyplugsg3-office","method":"NotifyEvent","params":{"ts":1795399200.0,'
+      b'"events":[{"component":"input:0","id":0,"event":"single_push","ts":1795399200.0}]}}'), [], None),
     ("office-plug", "shellyplugsg3-office/status/switch:0",
-     b'{"id":0,"source":"init","output":false,"apower":0.0,"voltage":236.9,"current":0.000,'
-     b'"aenergy":{"total":1234.5,"by_minute":[0.000,0.000,0.000],"minute_ts":1654511972},'
-     b'"temperature":{"tC":45.6,"tF":114.0}}',
+     (b'{"id":0,"source":"init","output":false,"apower":0.0,"voltage":236.9,"current":0.000,'
+      b'"aenergy":{"total":1234.5,"by_minute":[0.000,0.000,0.000],"minute_ts":1654511972},'
+      b'"temperature":{"tC":45.6,"tF":114.0}}'),
      [("switch", "off"), ("power", 0.0), ("energy", 1.2345)], None),
     ("office-plug", "shellyplugsg3-office/online", b"true", [("availability", "online")], None),
     ("office-plug", "shellyplugsg3-office/online", b"false", [("availability", "offline")], None),

@@ -19,7 +19,7 @@ TZ = ZoneInfo(TZ_NAME)
 
 
 def T(s: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(s).replace(tzinfo=TZ).astimezone(dt.timezone.utc)
+    return dt.datetime.fromisoformat(s).replace(tzinfo=TZ).astimezone(dt.UTC)
 
 
 def R(sid, value, when):

@@ -62,7 +62,7 @@ def at(day: dt.date, hhmmss: str) -> dt.datetime:
     from zoneinfo import ZoneInfo
 
     t = dt.time.fromisoformat(hhmmss)
-    return dt.datetime.combine(day, t, ZoneInfo(TZ_NAME)).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, t, ZoneInfo(TZ_NAME)).astimezone(dt.UTC)
 
 
 class Clock:

@@ -16,11 +16,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.sensors.readings import UNITS, Reading, Rejected, boolean, get_path, number, parse_time, word
+from edge.sensors.readings import (
+    UNITS,
+    Reading,
+    Rejected,
+    boolean,
+    get_path,
+    number,
+    parse_time,
+    word,
+)
 from edge.site import SensorConfig
 
 ONLINE_WORDS = {"online": "online", "offline": "offline", "true": "online", "false": "offline"}

@@ -56,7 +56,9 @@ def chart_png(history: History, device: str, title: str, around: dt.datetime, *,
     moment is a vertical red line. Times on the x axis in the hall's time zone.
     """
     import matplotlib.dates as mdates
-    from matplotlib.figure import Figure  # no pyplot: thread-safe, no global figure registry
+    from matplotlib.figure import (
+        Figure,  # no pyplot: thread-safe, no global figure registry
+    )
 
     start, end = around - dt.timedelta(seconds=before_s), around + dt.timedelta(seconds=after_s)
     readings = history.around(device, start, end)

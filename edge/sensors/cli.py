@@ -84,7 +84,7 @@ def simulate(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if args.speed > 0 and msgs:
-        import paho.mqtt.publish as publish
+        from paho.mqtt import publish
 
         ns = args.namespace.strip("/") + "/" if args.namespace.strip("/") else ""
         publish.single(ns + simclock.TOPIC, simclock.announcement(msgs[0].at, args.speed), qos=1, retain=True,

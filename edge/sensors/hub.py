@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 from edge.contract import SafetyItem, SensorHealth, SensorReading
 from edge.rules.base import RuleEvent
@@ -29,7 +29,7 @@ from edge.sensors.rules import ConditionEngine
 from edge.site import SensorConfig, SiteConfig
 
 log = logging.getLogger("hallwatch.sensors")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 Clock = Callable[[], dt.datetime]
 
 
@@ -93,7 +93,7 @@ class SensorHub:
                 return self._handle(topic, payload, received)
         except Rejected as exc:
             self._reject(exc.reason, topic, exc.detail, retained)
-        except Exception:  # noqa: BLE001 - a bug in one message must not stop the next
+        except Exception:
             self.counters["rejected"] += 1
             self.counters["rejected:handler_error"] += 1
             log.exception("sensor message on %s could not be handled", topic)
@@ -156,7 +156,7 @@ class SensorHub:
         self._forwarded[key] = (rd.at, rd.value)
         try:
             self.on_reading(rd.to_message(self.cfg.hall.id, self.cfg.edge.id))
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.counters["callback_error"] += 1
             log.exception("on_reading callback failed for %s", rd.device)
 
@@ -169,7 +169,7 @@ class SensorHub:
                 continue
             try:
                 self.on_event(ev)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 self.counters["callback_error"] += 1
                 log.exception("on_event callback failed for %s", ev.rule)
 
@@ -240,7 +240,7 @@ class SensorHub:
         while not self._stop.wait(self.tick_s):
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - keep ticking
+            except Exception:
                 self.counters["tick_error"] += 1
                 log.exception("sensor tick failed")
 

@@ -132,7 +132,7 @@ def parse_time(value: Any, tz: ZoneInfo, *, field: str = "timestamp") -> dt.date
         if v > 1e11:  # milliseconds (1e11 s is the year 5138)
             v /= 1000.0
         try:
-            return dt.datetime.fromtimestamp(v, dt.timezone.utc)
+            return dt.datetime.fromtimestamp(v, dt.UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise Rejected("bad_timestamp", f"{field} = {value!r}: {exc}") from None
     if isinstance(value, str):
@@ -145,7 +145,7 @@ def parse_time(value: Any, tz: ZoneInfo, *, field: str = "timestamp") -> dt.date
             raise Rejected("bad_timestamp", f"{field} = {value[:40]!r} is not ISO-8601") from None
         if t.tzinfo is None:
             t = t.replace(tzinfo=tz)
-        return t.astimezone(dt.timezone.utc)
+        return t.astimezone(dt.UTC)
     raise Rejected("bad_timestamp", f"{field} has type {type(value).__name__}")
 
 

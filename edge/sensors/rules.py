@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from edge.contract import Severity
 from edge.rules.base import RuleEvent
@@ -33,7 +33,7 @@ from edge.sensors import calendar
 from edge.sensors.readings import Reading
 from edge.site import ScheduleConfig, SensorConfig, SiteConfig
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EVER = dt.datetime.min.replace(tzinfo=UTC)
 Gate = Callable[[ScheduleConfig, dt.datetime], dt.datetime | None]
 GateEnd = Callable[[ScheduleConfig, dt.datetime], dt.datetime]
@@ -189,7 +189,8 @@ class ConditionEngine:
 
     def _common(self, rule: ConditionRule, s: SensorConfig) -> dict:
         g = s.guards
-        return dict(rule=rule.rule_id, sensor_id=s.id, window_id=g.window, zone_id=g.exit_zone, camera_id=s.camera)
+        return {"rule": rule.rule_id, "sensor_id": s.id, "window_id": g.window, "zone_id": g.exit_zone,
+                "camera_id": s.camera}
 
     def _where(self, s: SensorConfig) -> str:
         g = s.guards

@@ -9,7 +9,7 @@ has not reported the value yet, so the console shows "unknown" rather than a fal
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from edge.contract import SafetyItem, SensorHealth
 from edge.sensors.readings import Reading

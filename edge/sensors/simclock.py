@@ -48,6 +48,6 @@ class SimClock:
         with self._lock:
             a = self._anchor
         if a is None:
-            return dt.datetime.fromtimestamp(now, dt.timezone.utc)
+            return dt.datetime.fromtimestamp(now, dt.UTC)
         real, sim, speed = a
-        return dt.datetime.fromtimestamp(sim + (now - real) * speed, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(sim + (now - real) * speed, dt.UTC)

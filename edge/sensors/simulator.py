@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from edge.sensors.simformats import Msg, availability_messages, state_messages
 from edge.site import SensorConfig, SiteConfig
@@ -135,7 +136,7 @@ def build(cfg: SiteConfig, scenario: Scenario, day: dt.date, seed: int = 7) -> l
     out: list[SimMessage] = []
 
     def emit(s: SensorConfig, local: dt.datetime, msgs: list[Msg]) -> None:
-        at = local.replace(tzinfo=tz).astimezone(dt.timezone.utc)
+        at = local.replace(tzinfo=tz).astimezone(dt.UTC)
         out.extend(SimMessage(at, s.id, t, p, r) for t, p, r in msgs)
 
     for s in cfg.sensors:
