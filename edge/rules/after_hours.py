@@ -18,6 +18,7 @@ import uuid
 
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import PRESENCE_GAP_S, CameraSamples, PresenceRun, person_min_confidence, persons, secs
+from edge.site import SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 class AfterHoursPresenceRule:
     rule_id = "after_hours_presence"
 
-    def __init__(self, cfg):
+    def __init__(self, cfg: SiteConfig) -> None:
         self.cfg = cfg
         self.p = cfg.rules.after_hours_presence
         self.min_conf = person_min_confidence(cfg)

@@ -30,6 +30,7 @@ import numpy as np
 from edge import geometry as geo
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import PRESENCE_GAP_S, ZoneIndex, secs
+from edge.site import SiteConfig
 
 log = logging.getLogger(__name__)
 PATCH = 64
@@ -91,7 +92,7 @@ class _Exit:
 class ExitBlockedRule:
     rule_id = "exit_blocked"
 
-    def __init__(self, cfg):
+    def __init__(self, cfg: SiteConfig) -> None:
         self.cfg = cfg
         self.p = cfg.rules.exit_blocked
         self.zones = ZoneIndex.of_kind(cfg, "exit")

@@ -25,6 +25,8 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from edge.contract import WindowState, WindowStateName
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import (
@@ -111,18 +113,14 @@ class WindowUnstaffedRule:
         if not zones:
             return []
         people = persons(ctx.detections, self.min_conf)
-        counts: dict[str, int] = {}
-        hits: dict[str, object] = {}
+        hits: dict[str, np.ndarray] = {}  # window -> which person boxes sit in one of its seat zones
         for z in zones:
-            mask = in_zone_mask(people, self.zones.pixels(z, ctx.shape))
             assert z.window is not None
-            prev = hits.get(z.window)
-            hits[z.window] = mask if prev is None else (prev | mask)  # type: ignore[operator]
-        for wid, mask in hits.items():
-            counts[wid] = int(mask.sum())  # type: ignore[union-attr]
+            mask = in_zone_mask(people, self.zones.pixels(z, ctx.shape))
+            hits[z.window] = mask | hits[z.window] if z.window in hits else mask
         events: list[RuleEvent] = []
-        for wid, n in counts.items():
-            events += self._step(self.windows[wid], ctx, n)
+        for wid, mask in hits.items():
+            events += self._step(self.windows[wid], ctx, int(mask.sum()))
         return events
 
     def _step(self, w: _Window, ctx: FrameContext, n: int) -> list[RuleEvent]:
