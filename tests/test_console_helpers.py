@@ -120,3 +120,60 @@ def _console(tmp_path, database_url, broker, prefix, demo_config_path, mqtt_enab
         if mqtt_enabled:
             assert app.state.mqtt.subscribed.wait(15), "server consumer did not subscribe"
         yield con
+
+
+@pytest.fixture
+def live_console(tmp_path, database_url, demo_config_path, topic_prefix, mqtt_broker):
+    """App with its MQTT consumer on the test broker (commands out, results in)."""
+    yield from _console(tmp_path, database_url, mqtt_broker, topic_prefix, demo_config_path, mqtt_enabled=True)
+
+
+class EdgeResponder:
+    """A real edge-side MQTT client: answers command.duty_check / command.safety_check with the given
+    windows / items, publishing contract messages on the hall's result topic (QoS 1)."""
+
+    def __init__(self, broker, prefix: str, hall_id: str, edge_id: str,
+                 windows: list[c.WindowSnapshot] | None = None, items: list[c.SafetyItem] | None = None):
+        import paho.mqtt.client as mqtt
+
+        self.prefix, self.hall_id, self.edge_id = prefix, hall_id, edge_id
+        self.windows, self.items = windows or [], items or []
+        self.commands: list[c.Command] = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"edge-{uuid.uuid4().hex[:8]}",
+                                  protocol=mqtt.MQTTv5)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        import threading
+        self.ready = threading.Event()
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        assert self.ready.wait(10), "edge responder did not connect"
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        client.subscribe(c.command_topic(self.hall_id, self.edge_id, self.prefix), qos=1)
+        self.ready.set()
+
+    def _on_message(self, client, userdata, message):
+        cmd = c.parse_command(message.payload)
+        self.commands.append(cmd)
+        now = dt.datetime.now(dt.timezone.utc)
+        if cmd.type == "command.duty_check":
+            res: c._Msg = c.DutyCheckResult(hall_id=self.hall_id, edge_id=self.edge_id, request_id=cmd.id,
+                                            taken_at=now, windows=self.windows)
+        else:
+            res = c.SafetyCheckResult(hall_id=self.hall_id, edge_id=self.edge_id, request_id=cmd.id, taken_at=now,
+                                      items=self.items)
+        client.publish(c.topic_for(res, self.prefix), c.encode(res), qos=1)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def upload(con: Console, data: bytes, kind: str = "snapshot", content_type: str = "image/jpeg") -> c.EvidenceRef:
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    r = con.client.put(f"/api/v1/evidence/{sha}", content=data, headers={"Authorization": f"Bearer {con.edge_token}"})
+    assert r.status_code in (200, 201), r.text
+    return c.EvidenceRef(sha256=sha, kind=kind, content_type=content_type, size=len(data))

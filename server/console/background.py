@@ -36,12 +36,17 @@ def escalation_pass(factory: Any, settings: ConsoleSettings, now: dt.datetime) -
         return escalation.sweep(session, now, settings.escalate_after_min)
 
 
-def scheduler_pass(app: Any, settings: ConsoleSettings, now: dt.datetime) -> list[int]:
-    """Start due automatic safety checks and judge overdue pending ones; returns ids of checks started."""
+def scheduler_pass(app: Any, settings: ConsoleSettings, now: dt.datetime,
+                   hall_ids: list[str] | None = None) -> list[int]:
+    """Start due automatic safety checks and judge overdue pending ones; returns ids of checks started.
+    ``hall_ids`` limits the pass to some halls (tests on a shared database)."""
     factory = app.state.sessionmaker
     started: list[tuple[int, str, str]] = []
     with unit_of_work(factory) as session:
-        for hall in session.scalars(select(Hall).order_by(Hall.id)):
+        q = select(Hall).order_by(Hall.id)
+        if hall_ids is not None:
+            q = q.where(Hall.id.in_(hall_ids))
+        for hall in session.scalars(q):
             cfg = site_config(hall)
             if cfg is None:
                 continue
@@ -55,7 +60,7 @@ def scheduler_pass(app: Any, settings: ConsoleSettings, now: dt.datetime) -> lis
     for check_id, hall_id, request_id in started:
         send(app, hall_id, "safety_check", request_id)  # failures: judged by the timeout pass below
     with unit_of_work(factory) as session:
-        for chk in checks.overdue_pending(session, now, settings.result_timeout_s):
+        for chk in checks.overdue_pending(session, now, settings.result_timeout_s, hall_ids):
             log.info("safety check %s: no edge answered within %.0f s, judging from server data", chk.id,
                      settings.result_timeout_s)
             checks.finalize_safety_check(session, chk, now)

@@ -171,10 +171,13 @@ def _open_item_alert(session: Session, chk: SafetyCheck, row: SafetyCheckItem, s
     return open_alert(session, f, actor="system:safety_check")
 
 
-def overdue_pending(session: Session, now: dt.datetime, timeout_s: float) -> list[SafetyCheck]:
+def overdue_pending(session: Session, now: dt.datetime, timeout_s: float,
+                    hall_ids: list[str] | None = None) -> list[SafetyCheck]:
     cutoff = now - dt.timedelta(seconds=timeout_s)
-    return list(session.scalars(select(SafetyCheck).where(SafetyCheck.status == "pending",
-                                                          SafetyCheck.requested_at <= cutoff)))
+    q = select(SafetyCheck).where(SafetyCheck.status == "pending", SafetyCheck.requested_at <= cutoff)
+    if hall_ids is not None:
+        q = q.where(SafetyCheck.hall_id.in_(hall_ids))
+    return list(session.scalars(q))
 
 
 def sign_safety_check(session: Session, chk: SafetyCheck, user: User, comment: str | None) -> SafetyCheck:

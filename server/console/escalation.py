@@ -24,11 +24,14 @@ from server.db import Alert
 log = logging.getLogger(__name__)
 
 
-def overdue(session: Session, now: dt.datetime, after_min: float, limit: int = 200) -> list[Alert]:
+def overdue(session: Session, now: dt.datetime, after_min: float, limit: int = 200,
+            hall_ids: list[str] | None = None) -> list[Alert]:
     """Open (never acknowledged), not yet escalated alerts created at least ``after_min`` minutes ago."""
     cutoff = now - dt.timedelta(minutes=after_min)
-    q = (select(Alert).where(Alert.status == "open", Alert.escalated.is_(False), Alert.created_at <= cutoff)
-         .order_by(Alert.created_at).limit(limit))
+    q = select(Alert).where(Alert.status == "open", Alert.escalated.is_(False), Alert.created_at <= cutoff)
+    if hall_ids is not None:
+        q = q.where(Alert.hall_id.in_(hall_ids))
+    q = q.order_by(Alert.created_at).limit(limit)
     return list(session.scalars(q))
 
 
@@ -43,9 +46,10 @@ def escalate(session: Session, alert: Alert, now: dt.datetime, after_min: float)
             "after_min": after_min, "alert": alert_view(session, alert)}
 
 
-def sweep(session: Session, now: dt.datetime, after_min: float) -> list[dict[str, Any]]:
+def sweep(session: Session, now: dt.datetime, after_min: float,
+          hall_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """Escalate every overdue alert in the caller's transaction; returns the webhook payloads."""
-    payloads = (escalate(session, a, now, after_min) for a in overdue(session, now, after_min))
+    payloads = (escalate(session, a, now, after_min) for a in overdue(session, now, after_min, hall_ids=hall_ids))
     return [p for p in payloads if p is not None]
 
 
