@@ -63,6 +63,9 @@ def keypoint_motion(prev: np.ndarray, cur: np.ndarray, box: np.ndarray) -> float
 class _Seat:
     window: str
     prev_kpts: np.ndarray | None = None
+    prev_ts: dt.datetime | None = None  # time of prev_kpts
+    prev_dropped: bool = False  # head was dropped in that previous sample
+    run_from: dt.datetime | None = None  # where a run starting now begins (set by _observe)
     motion: deque = field(default_factory=deque)  # (ts, motion)
     run_start: dt.datetime | None = None
     last_asleep: dt.datetime | None = None
@@ -84,13 +87,13 @@ class SleepingRule:
         """Is the clerk of this seat asleep-like in this frame? Updates the motion history."""
         pose = ctx.pose
         if pose is None or pose.keypoints is None or not len(pose):
-            seat.prev_kpts = None
+            seat.prev_kpts = seat.prev_ts = None
             return False
         keep = pose.confidence >= POSE_MIN_CONFIDENCE
         centres = geo.box_anchors(pose.xyxy, "center")
         inside = geo.points_in_polygon(centres, polygon) & keep
         if not inside.any():
-            seat.prev_kpts = None
+            seat.prev_kpts = seat.prev_ts = None
             return False
         i = int(np.flatnonzero(inside)[np.argmax(pose.confidence[inside])])
         kpts, box = pose.keypoints[i], pose.xyxy[i]
@@ -98,11 +101,14 @@ class SleepingRule:
             m = keypoint_motion(seat.prev_kpts, kpts, box)
             if m is not None:
                 seat.motion.append((ctx.ts, m))
-        seat.prev_kpts = kpts
         while seat.motion and (ctx.ts - seat.motion[0][0]).total_seconds() > MOTION_WINDOW_S:
             seat.motion.popleft()
         still = bool(seat.motion) and float(np.median([m for _, m in seat.motion])) <= self.rc.max_motion
-        return bool(head_dropped(kpts, box)) and still
+        dropped = bool(head_dropped(kpts, box))
+        # stillness needs two samples: a run starting now began at the previous sample if it was dropped too
+        seat.run_from = seat.prev_ts if (seat.prev_dropped and seat.prev_ts is not None) else ctx.ts
+        seat.prev_kpts, seat.prev_ts, seat.prev_dropped = kpts, ctx.ts, dropped
+        return dropped and still
 
     def update(self, ctx: FrameContext) -> list[RuleEvent]:
         if not self.rc.enabled:
@@ -128,7 +134,7 @@ class SleepingRule:
                 if seat.run_start is None or (ctx.ts - seat.last_asleep).total_seconds() > GAP_S:  # type: ignore[operator]
                     if seat.finding is not None:
                         events.append(self._close(ctx, zone.id, seat))
-                    seat.run_start, seat.samples = ctx.ts, 0
+                    seat.run_start, seat.samples = seat.run_from or ctx.ts, 0
                 seat.last_asleep = ctx.ts
                 seat.samples += 1
                 if seat.finding is None and (ctx.ts - seat.run_start).total_seconds() >= self.rc.min_s:
