@@ -17,6 +17,18 @@ from server.ingest import ingest
 from server.metrics import INGEST_REJECTED
 from server.testing import *  # noqa: F401,F403 - fixtures
 
+
+
+@pytest.fixture(autouse=True)
+def core_only(monkeypatch):
+    """These tests pin the core's behaviour: hooks other packages registered (console) are set aside."""
+    from server import alerts
+    from server.ingest import service
+
+    monkeypatch.setattr(service, "_HOOKS", {})
+    monkeypatch.setattr(alerts, "TRANSITION_HOOKS", [])
+
+
 T0 = dt.datetime(2026, 11, 23, 1, 30, tzinfo=dt.timezone.utc)
 SHA = "ab" * 32
 

@@ -142,3 +142,27 @@ def test_halls_windows_roster_metrics(client, db_session, seeded_hall, alert_id)
     text = client.get("/metrics").text
     assert f'hallwatch_alerts{{hall="{hall}",status="open"}} 1' in text
     assert "hallwatch_ingest_accepted_total" in text
+
+
+def test_live_events_only_after_commit(db_session, alert_id):
+    import asyncio
+
+    from server.alerts import transition
+    from server.events import subscribe
+
+    boss = make_user(db_session, "supervisor")
+
+    async def scenario() -> list[dict]:
+        async with subscribe() as queue:
+            alert = db_session.get(Alert, alert_id)
+            transition(db_session, alert, "acknowledge", boss, "rolled back")
+            db_session.rollback()  # nothing may be announced
+            await asyncio.sleep(0)
+            assert queue.empty()
+            alert = db_session.get(Alert, alert_id)
+            transition(db_session, alert, "confirm", boss, "kept")
+            db_session.commit()
+            return [await asyncio.wait_for(queue.get(), 5)]
+
+    events = asyncio.run(scenario())
+    assert [(e["type"], e["alert_id"], e["status"]) for e in events] == [("alert.confirm", alert_id, "confirmed")]
