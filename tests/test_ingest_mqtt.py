@@ -125,3 +125,32 @@ def test_send_command_reaches_each_edge(mqtt_broker, mqtt_settings, server_engin
         commands.close()
         sub.loop_stop()
         sub.disconnect()
+
+
+def test_persistent_session_receives_what_was_published_while_down(mqtt_broker, mqtt_settings, server_engine,
+                                                                   committed_hall):
+    hall = committed_hall.hall.id
+    settings = mqtt_settings.model_copy(update={"mqtt_session_expiry_s": 120})
+    factory = make_sessionmaker(server_engine)
+    first = MqttConsumer(settings, factory)
+    first.start()
+    assert first.subscribed.wait(10)
+    first.stop()  # server process down; the broker keeps its session and queues QoS 1 messages
+    pub = publisher(mqtt_broker)
+    try:
+        finding = opened(hall)
+        pub.publish(c.topic_for(finding, settings.mqtt_topic_prefix), c.encode(finding), qos=1).wait_for_publish(5)
+        second = MqttConsumer(settings, factory)  # same client id: resumes the session
+        second.start()
+        try:
+            wait_processed(second, 1)
+            assert second.last_outcome.status == "accepted"
+            with Session(server_engine) as s:
+                assert s.scalar(select(func.count()).select_from(Finding).where(Finding.hall_id == hall)) == 1
+        finally:
+            # end the session on the broker so nothing lingers
+            second.client.disconnect()
+            second.client.loop_stop()
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
