@@ -31,9 +31,10 @@ from server.db.session import unit_of_work
 log = logging.getLogger(__name__)
 
 
-def escalation_pass(factory: Any, settings: ConsoleSettings, now: dt.datetime) -> list[dict[str, Any]]:
+def escalation_pass(factory: Any, settings: ConsoleSettings, now: dt.datetime,
+                    hall_ids: list[str] | None = None) -> list[dict[str, Any]]:
     with unit_of_work(factory) as session:
-        return escalation.sweep(session, now, settings.escalate_after_min)
+        return escalation.sweep(session, now, settings.escalate_after_min, hall_ids=hall_ids)
 
 
 def scheduler_pass(app: Any, settings: ConsoleSettings, now: dt.datetime,
@@ -69,8 +70,10 @@ def scheduler_pass(app: Any, settings: ConsoleSettings, now: dt.datetime,
 
 async def run_loops(app: Any, settings: ConsoleSettings) -> None:
     notifier = escalation.Notifier(settings.escalation_webhook, timeout_s=settings.webhook_timeout_s)
-    next_escalation = next_schedule = 0.0
     loop = asyncio.get_running_loop()
+    # first passes after one interval: a server that starts and stops quickly (tests) never sweeps
+    next_escalation = loop.time() + settings.escalation_interval_s
+    next_schedule = loop.time() + settings.scheduler_interval_s
     while True:
         t = loop.time()
         if t >= next_escalation:
