@@ -46,6 +46,30 @@ class Publisher:
         self.c.disconnect()
 
 
+def clear_retained(host: str, port: int, ns: str) -> int:
+    """Delete every retained message under the test namespace (availability, ESPHome states, sim clock)."""
+    topics: set[str] = set()
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    c.on_message = lambda cl, u, m: topics.add(m.topic) if m.retain and m.payload else None
+    c.connect(host, port)
+    c.loop_start()
+    c.subscribe(f"{ns}/#", qos=1)
+    time.sleep(0.5)
+    for t in topics:
+        c.publish(t, b"", qos=1, retain=True).wait_for_publish(5)
+    c.loop_stop()
+    c.disconnect()
+    return len(topics)
+
+
+@pytest.fixture(autouse=True)
+def _no_retained_leftovers(request, topic_prefix):
+    yield
+    broker = request.node.funcargs.get("mqtt_broker")
+    if broker is not None:
+        clear_retained(broker.host, broker.port, topic_prefix)
+
+
 def cfg_for(broker):
     cfg = make_cfg()
     return cfg.model_copy(update={"mqtt": cfg.mqtt.model_copy(update={"host": broker.host, "port": broker.port})})
