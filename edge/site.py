@@ -322,6 +322,9 @@ class WindowUnstaffedRule(_Model):
     enabled: bool = Field(default=True, description="Rule on/off.")
     absent_s: float = Field(default=120, gt=0, description="Seconds without a person before the finding opens.")
     return_s: float = Field(default=10, ge=0, description="Seconds of presence before the finding closes (hysteresis).")
+    person_min_confidence: float = Field(
+        default=0.4, gt=0, lt=1, description="Person detection threshold for seat and hall presence."
+    )
 
 
 class AttendanceRule(_Model):
