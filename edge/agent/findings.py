@@ -98,25 +98,26 @@ class FindingDispatcher:
             parts.append(f"sensor {ev.sensor_id}")
         return parts
 
-    def handle(self, ev: RuleEvent, picture: Picture | None = None) -> None:
-        """Turn one event into its message (with evidence for ``opened``). Never raises."""
+    def handle(self, ev: RuleEvent, picture: Picture | None = None, extra_refs: list | None = None) -> None:
+        """Turn one event into its message (with evidence for ``opened``; ``extra_refs`` e.g. a sensor chart).
+        Never raises."""
         try:
-            self._handle(ev, picture)
+            self._handle(ev, picture, list(extra_refs or []))
         except Exception:
             self.counters["errors"] += 1
             log.exception("dispatching %s %s %s failed", ev.kind, ev.rule, ev.finding_id)
 
-    def _handle(self, ev: RuleEvent, picture: Picture | None) -> None:
+    def _handle(self, ev: RuleEvent, picture: Picture | None, extra_refs: list) -> None:
         hall, edge = self.cfg.hall.id, self.cfg.edge.id
         details = jsonable(ev.details)
         if ev.kind == "opened":
-            refs = []
+            refs = list(extra_refs)
             camera = ev.camera_id or (self._sensor_camera.get(ev.sensor_id) if ev.sensor_id else None)
             if ev.evidence and self.evidence is not None and camera is not None:
                 pic = picture or self.latest_picture(camera)
                 if pic is not None:
                     zones = self.cfg.camera(camera).zones if any(c.id == camera for c in self.cfg.cameras) else []
-                    refs = self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, self._caption(ev),
+                    refs += self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, self._caption(ev),
                                                   extra=pic.extra)
                     self.evidence.request_clip(ev.finding_id, ev.rule, camera, ev.at if ev.camera_id else pic.ts)
                 else:

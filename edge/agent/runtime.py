@@ -1,0 +1,325 @@
+"""The edge agent: cameras -> detection -> hall rules -> findings with evidence -> durable outbox.
+
+Jobs (each its own thread, restarted by the watchdog in ``run_forever``/``watch`` when one dies):
+
+- ``capture-<camera>``: a ``CameraReader`` per camera (reconnects itself; the watchdog also kicks
+  stalled streams) putting sampled frames in the camera's latest-frame slot, plus a ring buffer;
+- ``detect``: takes the newest frame of every camera, analyses them as one batch (``FramePipeline``),
+  checks camera silence (offline), publishes window states on change;
+- ``evidence``: turns rule events into messages with snapshots, finishes clips (FindingUpdated);
+- ``commands``: answers duty and safety checks from the command topic;
+- ``heartbeat``: per-camera fps, lag and health, sensors, outbox backlog;
+- the outbox's MQTT and upload threads, and the sensor hub (helper C) when sensors are configured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge import contract
+from edge.agent.commands import duty_check, safety_check
+from edge.agent.findings import FindingDispatcher
+from edge.agent.jobs import Job, Supervisor
+from edge.agent.pipeline import ChangeGate, FramePipeline
+from edge.capture.buffer import FrameRing
+from edge.capture.reader import CameraFrame, CameraReader, LatestFrame
+from edge.contract import CameraHealth, Heartbeat, utcnow
+from edge.detections import Detections
+from edge.evidence.writer import EvidenceWriter
+from edge.outbox import Outbox
+from edge.rules import ExitBlockedRule, find_rule
+from edge.rules.base import RuleEvent
+from edge.site import SiteConfig, expand_env, resolve_source
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+
+@dataclass
+class Picture:
+    ts: dt.datetime
+    image: Any
+    detections: Detections | None
+    extra: Detections | None = None
+
+
+class EdgeAgent:
+    def __init__(self, cfg: SiteConfig, config_path: str | os.PathLike[str] | None = None, *,
+                 detector: Any = None, data_dir: str | os.PathLike[str] | None = None,
+                 sensors: bool = True, smoking: Any = None, skip_unchanged: bool = True,
+                 realtime: bool | None = None, batch_wait_s: float = 0.05) -> None:
+        self.cfg = cfg
+        self.config_path = Path(config_path) if config_path else Path.cwd() / "site.yaml"
+        self.data_dir = Path(data_dir or cfg.edge.data_dir)
+        self.started_mono = time.monotonic()
+        self.batch_wait_s = batch_wait_s
+        if detector is None:
+            from edge.detect.base import load_detector
+
+            detector = load_detector(cfg.edge.detector, cfg.edge.backend, expand_env(cfg.edge.models_dir))
+        self.outbox = Outbox(self.data_dir / "outbox", prefix=cfg.mqtt.topic_prefix)
+        cams = [c for c in cfg.cameras if c.enabled]
+        ring_s = cfg.edge.clip_pre_s + cfg.edge.clip_post_s + 2
+        self.rings = {c.id: FrameRing(ring_s, fps=max(c.fps, 5.0)) for c in cams}
+        self.slots = {c.id: LatestFrame() for c in cams}
+        self._frame_ready = threading.Event()
+        self.readers = {c.id: CameraReader(c.id, resolve_source(self.config_path, c.source), c.fps, self._on_frame,
+                                           ring=self.rings[c.id], loop=c.loop, realtime=realtime) for c in cams}
+        self.pipeline = FramePipeline(cfg, detector, smoking=smoking,
+                                      gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0))
+        self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz)
+        self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture)
+        self._pictures: dict[str, Picture] = {}
+        self._analysed: dict[str, deque[float]] = {c.id: deque(maxlen=512) for c in cams}
+        self._lock = threading.RLock()  # pipeline state (rules, health) and pictures
+        self._events: queue.Queue[tuple[RuleEvent, Picture | None]] = queue.Queue()
+        self._commands: queue.Queue[bytes] = queue.Queue(maxsize=100)
+        self._window_published: dict[str, tuple[str, int]] = {}
+        self._stop = threading.Event()
+        self._stopped = False
+        self.supervisor = Supervisor()
+        self.hub = None
+        if sensors and cfg.sensors:
+            try:
+                from edge.sensors.hub import SensorHub
+
+                self.hub = SensorHub(cfg, on_event=self._sensor_event, on_reading=self.outbox.put)
+            except ImportError as exc:
+                log.warning("sensor hub unavailable (%s); sensors off", exc)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        m = self.cfg.mqtt
+        password = os.environ.get(m.password_env) if m.password_env else None
+        self.outbox.subscribe(contract.command_topic(self.cfg.hall.id, self.cfg.edge.id, m.topic_prefix),
+                              self._on_command)
+        self.outbox.start_mqtt(m.host, m.port, self.cfg.hall.id, self.cfg.edge.id, keepalive=m.keepalive_s,
+                               username=m.username, password=password, version=VERSION)
+        self.outbox.start_uploads(self.cfg.edge.server_url, os.environ.get(self.cfg.edge.token_env))
+        for reader in self.readers.values():
+            reader.start()
+        for name, target in (("detect", self._detect_loop), ("evidence", self._evidence_loop),
+                             ("commands", self._command_loop), ("heartbeat", self._heartbeat_loop)):
+            self.supervisor.add(Job(name, target))
+        if self.hub is not None:
+            self.hub.start()
+        log.info("edge agent %s/%s started: %d camera(s), %d rule(s), sensors %s", self.cfg.hall.id,
+                 self.cfg.edge.id, len(self.readers), len(self.pipeline.rules), "on" if self.hub else "off")
+
+    def watch(self) -> None:
+        """One watchdog pass: restart dead jobs and readers, kick stalled streams."""
+        self.supervisor.check()
+        for cid, reader in self.readers.items():
+            if reader.state in ("ended", "stopped"):
+                continue
+            if not reader.alive():
+                log.error("watchdog: capture of %s is dead; restarting", cid)
+                self.supervisor.counters[f"restart:capture-{cid}"] += 1
+                reader.start()
+            elif reader.stalled(reader.read_timeout_s * 2):
+                reader.kick()
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop.set()
+        for reader in self.readers.values():
+            reader.stop()
+        if self.hub is not None:
+            self.hub.stop()
+        self.supervisor.stop()
+        self._drain_events()
+        self.outbox.flush(3.0)
+        self.outbox.stop(graceful=True)
+
+    def run_forever(self) -> int:
+        def on_signal(signum, frame) -> None:  # noqa: ANN001
+            log.info("signal %s: stopping", signum)
+            self._stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        self.start()
+        while not self._stop.wait(1.0):
+            self.watch()
+        self.stop()
+        return 0
+
+    # ------------------------------------------------------------------ frames and detection
+    def _on_frame(self, frame: CameraFrame) -> None:
+        self.slots[frame.camera_id].put(frame)
+        self._frame_ready.set()
+
+    def _detect_loop(self, stop: threading.Event) -> None:
+        last_tick = 0.0
+        while not stop.is_set():
+            self._frame_ready.wait(0.5)
+            self._frame_ready.clear()
+            if self.batch_wait_s:
+                time.sleep(self.batch_wait_s)  # let other cameras' frames join the batch
+            frames = [f for f in (s.take() for s in self.slots.values()) if f is not None]
+            now = utcnow()
+            try:
+                if frames:
+                    self._analyse(frames)
+                if time.monotonic() - last_tick >= 1.0:
+                    last_tick = time.monotonic()
+                    self._tick(now)
+            except Exception:
+                self.pipeline.counters["detect_errors"] += 1
+                log.exception("detection step failed (frames of %s)", [f.camera_id for f in frames])
+
+    def _analyse(self, frames: list[CameraFrame]) -> None:
+        with self._lock:
+            results = self.pipeline.analyse(frames)
+            for a, f in zip(results, frames):
+                pic = Picture(a.ts, f.image, a.ctx.detections, a.ctx.small_objects)
+                self._pictures[a.camera_id] = pic
+                self._analysed[a.camera_id].append(time.monotonic())
+                for ev in a.events:
+                    self._events.put((ev, pic))
+            self._publish_window_states(max(a.ts for a in results))
+
+    def _tick(self, now: dt.datetime) -> None:
+        with self._lock:
+            for mon in self.pipeline.health.values():
+                if mon.camera_id in self.readers:
+                    for ev in mon.tick(now):
+                        self._events.put((ev, None))
+            self._publish_window_states(now)
+
+    def _publish_window_states(self, now: dt.datetime) -> None:
+        staffing = self.pipeline.staffing
+        if staffing is None:
+            return
+        for st in staffing.window_states(now):
+            key = (st.state, st.persons if st.state == "staffed" else 0)
+            if self._window_published.get(st.window_id, (None,))[0] != st.state:
+                self.outbox.put(st.to_message(self.cfg.hall.id, self.cfg.edge.id))
+            self._window_published[st.window_id] = key
+
+    # ------------------------------------------------------------------ events and evidence
+    def _sensor_event(self, ev: RuleEvent) -> None:
+        extra = []
+        if ev.kind == "opened" and ev.sensor_id and ev.evidence and self.hub is not None:
+            try:
+                png = self.hub.chart_png(ev.sensor_id, ev.at)
+                extra.append(self.outbox.put_file(png, "chart", "image/png", ev.at))
+            except Exception:
+                log.exception("chart for %s failed", ev.sensor_id)
+        self._events.put((ev, None) if not extra else (ev, _WithRefs(extra)))  # type: ignore[arg-type]
+
+    def _evidence_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                ev, pic = self._events.get(timeout=0.5)
+            except queue.Empty:
+                ev = None
+            if ev is not None:
+                self._dispatch(ev, pic)
+            self.dispatcher.clips_finished(self.evidence.poll(), utcnow())
+
+    def _dispatch(self, ev: RuleEvent, pic: Any) -> None:
+        if isinstance(pic, _WithRefs):
+            self.dispatcher.handle(ev, None, extra_refs=pic.refs)
+        else:
+            self.dispatcher.handle(ev, pic)
+
+    def _drain_events(self) -> None:
+        while True:
+            try:
+                ev, pic = self._events.get_nowait()
+            except queue.Empty:
+                break
+            self._dispatch(ev, pic)
+        self.dispatcher.clips_finished(self.evidence.poll(flush=True), utcnow())
+
+    # ------------------------------------------------------------------ commands
+    def _on_command(self, payload: bytes) -> None:
+        try:
+            self._commands.put_nowait(payload)
+        except queue.Full:
+            log.warning("command queue full: command dropped")
+
+    def _command_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                payload = self._commands.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                cmd = contract.parse_command(payload)
+            except contract.ContractError as exc:
+                self.pipeline.counters["bad_commands"] += 1
+                log.warning("ignoring bad command: %s", exc)
+                continue
+            if cmd.type == "command.duty_check":
+                self.outbox.put(duty_check(cmd, self, self.evidence))
+            else:
+                items = self.hub.safety_items if self.hub is not None else None
+                self.outbox.put(safety_check(cmd, self, self.evidence, items))
+            log.info("answered %s %s", cmd.type, cmd.id)
+
+    # CommandContext for edge.agent.commands
+    def latest_picture(self, camera_id: str) -> Picture | None:
+        with self._lock:
+            return self._pictures.get(camera_id)
+
+    def window_states(self, now: dt.datetime) -> list[Any]:
+        with self._lock:
+            staffing = self.pipeline.staffing
+            return staffing.window_states(now) if staffing is not None else []
+
+    def camera_state(self, camera_id: str) -> str:
+        with self._lock:
+            mon = self.pipeline.health.get(camera_id)
+            return mon.state if mon is not None else "offline"
+
+    def exit_finding_open(self, camera_id: str, zone_id: str) -> bool:
+        with self._lock:
+            rule = find_rule(self.pipeline.rules, ExitBlockedRule)
+            ex = rule.exits.get((camera_id, zone_id)) if rule is not None else None
+            return bool(ex is not None and ex.finding is not None)
+
+    # ------------------------------------------------------------------ heartbeat
+    def camera_health(self) -> list[CameraHealth]:
+        now_mono, now = time.monotonic(), utcnow()
+        out = []
+        for cid, reader in self.readers.items():
+            times = [t for t in self._analysed[cid] if now_mono - t <= 30]
+            fps = len(times) / min(30.0, max(1.0, now_mono - self.started_mono))
+            pic = self.latest_picture(cid)
+            lag = max(0.0, (now - pic.ts).total_seconds()) if pic is not None else 0.0
+            state = self.camera_state(cid)
+            if state == "ok" and reader.state == "reconnecting":
+                state = "offline"
+            out.append(CameraHealth(camera_id=cid, state=state, fps=round(fps, 2), lag_s=round(lag, 2)))  # type: ignore[arg-type]
+        return out
+
+    def heartbeat(self) -> Heartbeat:
+        return Heartbeat(hall_id=self.cfg.hall.id, edge_id=self.cfg.edge.id, cameras=self.camera_health(),
+                         sensors=self.hub.health() if self.hub is not None else [],
+                         outbox_pending=self.outbox.pending(), uptime_s=round(time.monotonic() - self.started_mono, 1))
+
+    def _heartbeat_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.cfg.edge.heartbeat_s):
+            try:
+                self.outbox.publish_volatile(self.heartbeat())
+            except Exception:
+                log.exception("heartbeat failed")
+
+
+@dataclass
+class _WithRefs:
+    refs: list
