@@ -22,6 +22,8 @@ import pytest
 
 from edge import paths
 
+pytest_plugins = ["server.testing"]  # db_session, app, client, login, seeded_hall
+
 REQUIRE = os.environ.get("HALLWATCH_REQUIRE_SERVICES") == "1"
 
 
