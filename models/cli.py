@@ -153,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"list": cmd_list, "export": cmd_export, "train": cmd_train, "eval": cmd_eval}
     try:
         return handlers[args.cmd](args)
+    except ModuleNotFoundError as exc:
+        print(f"hallwatch models {args.cmd}: missing package {exc.name!r} "
+              f"(export/train need the 'ultralytics' extra; ONNX needs 'onnx', INT8 needs 'nncf')", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"hallwatch models {args.cmd}: {exc}", file=sys.stderr)
         return 2

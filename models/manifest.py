@@ -116,7 +116,9 @@ def find_manifest(name: str, directory: str | os.PathLike[str] | None = None) ->
 
 def write_manifest(m: ModelManifest, path: str | os.PathLike[str]) -> Path:
     p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
     data = m.model_dump(mode="json", exclude_none=True)
     data["input_size"] = list(m.input_size)
+    data["classes"] = {int(k): v for k, v in m.classes.items()}
     p.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return p

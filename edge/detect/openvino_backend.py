@@ -151,7 +151,9 @@ class OpenVinoDetector:
             xyxy, score, cls, kpts = decode(head, len(self.names), conf, iou, classes, self.num_keypoints)
             if kpts is not None:
                 kpts = kpts.astype(np.float32)
-                kpts[..., :2] = lb.to_source(kpts[..., :2].reshape(len(kpts), -1)).reshape(len(kpts), -1, 2)
+                if len(kpts):
+                    k = kpts.shape[1]
+                    kpts[..., :2] = lb.to_source(kpts[..., :2].reshape(len(kpts), 2 * k)).reshape(len(kpts), k, 2)
             out.append(
                 Detections(
                     xyxy=lb.to_source(xyxy),
