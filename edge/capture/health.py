@@ -49,9 +49,11 @@ class CameraHealthMonitor:
         self.rule = rule
         self.severity = severity
         self._prev: np.ndarray | None = None
+        self._prev_ts: dt.datetime | None = None
         self._still_since: dt.datetime | None = None
         self._dark_since: dt.datetime | None = None
         self._last_frame: dt.datetime | None = None
+        self._born: dt.datetime | None = None
         self._open: dict[str, _Episode] = {}
         self.brightness = 0.0
         self.texture = 0.0
@@ -88,12 +90,12 @@ class CameraHealthMonitor:
         self.brightness, self.texture = mean, std
         # frozen
         if self._prev is not None and float(np.abs(thumb - self._prev).mean()) < FROZEN_DIFF:
-            self._still_since = self._still_since or ts
+            self._still_since = self._still_since or self._prev_ts  # the picture has not changed since then
         else:
             self._still_since = None
             if "camera_frozen" in self._open:
                 events.append(self._closed("camera_frozen", ts))
-        self._prev = thumb
+        self._prev, self._prev_ts = thumb, ts
         if (self._still_since is not None and "camera_frozen" not in self._open
                 and (ts - self._still_since).total_seconds() >= self.rule.frozen_s):
             events.append(self._opened("camera_frozen", self._still_since, {"still_s": self.rule.frozen_s}))
@@ -122,6 +124,6 @@ class CameraHealthMonitor:
         return []
 
     def _created(self, now: dt.datetime) -> dt.datetime:
-        if not hasattr(self, "_born"):
-            self._born = now
+        if self._born is None:
+            self._born = now  # silence is counted from the first check when no frame ever came
         return self._born

@@ -65,6 +65,7 @@ def encode_mp4(
         stream = container.add_stream(encoder, rate=25)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.time_base = Fraction(1, 1000)
+        stream.codec_context.time_base = Fraction(1, 1000)  # variable frame rate: millisecond timestamps
         if encoder == "libx264":
             stream.options = {"crf": str(crf), "preset": preset, "profile": "high"}
         last_pts = -1
