@@ -1,0 +1,123 @@
+"""Agent building blocks with scripted inputs: the unchanged-frame gate and the finding dispatcher."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from edge.agent.findings import FindingDispatcher, jsonable
+from edge.agent.pipeline import ChangeGate
+from edge.capture.buffer import FrameRing
+from edge.detections import Detections
+from edge.evidence.writer import EvidenceWriter
+from edge.outbox import Outbox
+from edge.rules.base import RuleEvent
+from edge.site import load_site_config
+
+T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc)
+RNG = np.random.default_rng(3)
+SCENE = RNG.integers(0, 255, (72, 128, 3), dtype=np.uint8)
+
+
+def at(s: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=s)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        # (time, picture, expected inference?) - the same scene is re-confirmed every 10 s
+        [(0, SCENE, True), (1, SCENE, False), (9.9, SCENE, False), (10, SCENE, True), (11, SCENE, False)],
+        # a real change triggers inference at once
+        [(0, SCENE, True), (1, 255 - SCENE, True), (2, 255 - SCENE, False)],
+        # sensor noise of +-1 grey level is no change
+        [(0, SCENE, True), (1, np.clip(SCENE.astype(int) + 1, 0, 255).astype(np.uint8), False)],
+        # time going backwards (a looped file restarted by the reader) re-infers
+        [(5, SCENE, True), (1, SCENE, True)],
+    ],
+)
+def test_change_gate(steps):  # noqa: ANN001
+    gate = ChangeGate(threshold=2.0, reconfirm_s=10.0)
+    for t, img, expected in steps:
+        need = gate.needs_inference("cam", at(t), img)
+        assert need is expected, (t, expected)
+        if need:
+            gate.inferred("cam", at(t), img)
+
+
+def test_gate_threshold_zero_always_infers():
+    gate = ChangeGate(threshold=0)
+    gate.inferred("cam", at(0), SCENE)
+    assert gate.needs_inference("cam", at(0.5), SCENE)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ({"a": np.float32(1.5), "b": np.int64(2)}, {"a": 1.5, "b": 2}),
+        ({"t": at(0), "u": uuid.UUID(int=1)}, {"t": "2026-11-23T01:00:00+00:00", "u": str(uuid.UUID(int=1))}),
+        ({"arr": np.array([1, 2]), "tup": (1, "x"), "nan": float("nan")}, {"arr": [1, 2], "tup": [1, "x"], "nan": None}),
+        ({1: {"nested": {2, }}}, {"1": {"nested": [2]}}),
+    ],
+)
+def test_jsonable(value, expected):  # noqa: ANN001
+    assert jsonable(value) == expected
+
+
+@dataclass
+class Pic:
+    ts: dt.datetime
+    image: np.ndarray
+    detections: Detections | None
+    extra: Detections | None = None
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.msgs: list = []
+
+    def put(self, m) -> None:  # noqa: ANN001
+        self.msgs.append(m)
+
+
+def test_dispatcher_sensor_finding_gets_camera_snapshot_chart_and_order(demo_config_path, tmp_path):
+    cfg = load_site_config(demo_config_path)
+    store = Outbox(tmp_path)
+    ring = FrameRing(30, fps=5)
+    for i in range(20):
+        ring.add(at(i * 0.2), SCENE)
+    writer = EvidenceWriter(store, {"cam-w04": ring}, clip_pre_s=1, clip_post_s=1, wait_slack_s=1e9)
+    pics = {"cam-w04": Pic(at(3), SCENE, Detections.empty({0: "person"}))}
+    sink = Sink()
+    d = FindingDispatcher(cfg, sink, writer, pics.get)
+    chart = store.put_file(b"\x89PNG chart", "chart", "image/png", at(3))
+    fid = uuid.uuid4()
+    # lock-exit-east is covered by cam-w04 in the demo config
+    d.handle(RuleEvent("opened", "exit_locked_during_hours", fid, at(2), severity="major", sensor_id="lock-exit-east",
+                       details={"state": "LOCK", "w": np.float64(3.0)}), extra_refs=[chart])
+    d.handle(RuleEvent("closed", "exit_locked_during_hours", fid, at(62), sensor_id="lock-exit-east",
+                       started_at=at(2)))
+    d.handle(RuleEvent("opened", "smoke_detected", uuid.uuid4(), at(5), severity="critical", sensor_id="smoke-hall"))
+    opened, closed, smoke = sink.msgs
+    assert [e.kind for e in opened.evidence] == ["chart", "snapshot", "frame"]
+    assert opened.details == {"state": "LOCK", "w": 3.0} and opened.sensor_id == "lock-exit-east"
+    assert closed.type == "finding.closed" and closed.duration_s == 60.0
+    assert smoke.evidence == [], "no camera configured for the smoke sensor"
+    (clip,) = writer.poll(flush=True)
+    assert clip.finding_id == fid
+    store.stop()
+
+
+def test_dispatcher_never_raises_on_bad_event(demo_config_path, tmp_path):
+    cfg = load_site_config(demo_config_path)
+    sink = Sink()
+    d = FindingDispatcher(cfg, sink, None, lambda c: None)
+    d.handle(RuleEvent("opened", "", uuid.uuid4(), at(0), window_id="W01"))
+    d.handle(RuleEvent("opened", "window_unstaffed", uuid.uuid4(), at(0), window_id="W01", confidence=1.7))
+    assert d.counters["errors"] == 1  # empty rule id: rejected by the contract, logged and counted
+    (msg,) = sink.msgs
+    assert msg.confidence == 1.0 and msg.staff_id == "S001"
