@@ -57,8 +57,9 @@ def load_detector(
 
     * a manifest name such as ``"yolo11n-coco-int8"`` resolves its path under ``models_dir``
       (default ``${HALLWATCH_MODELS_DIR}``); ``verify=True`` also checks the weights' SHA-256;
-    * a path to an OpenVINO IR folder/``.xml`` (reads Ultralytics' ``metadata.yaml`` for names and task),
-      or for the ultralytics backend anything ``ultralytics.YOLO`` loads (.pt, .onnx, IR folder).
+    * a path to an OpenVINO IR folder/``.xml`` (reads Ultralytics' ``metadata.yaml`` for names and task) or an
+      ``.onnx`` with its manifest beside it (``<name>.yaml``, as ``models export`` writes), or for the
+      ultralytics backend anything ``ultralytics.YOLO`` loads (.pt, .onnx with onnxruntime, IR folder).
 
     ``options`` go to the backend (openvino: ``device``, ``batch``; ultralytics: ``device``).
     """
@@ -83,6 +84,12 @@ def load_detector(
         if not path.exists():
             raise FileNotFoundError(f"{name_or_path!r} is neither a model manifest name nor an existing path")
         names, task = None, None  # read from the model's metadata
+        sibling = path.with_suffix(".yaml")  # `models export --to onnx` writes <name>.onnx + <name>.yaml
+        if path.is_file() and path.suffix == ".onnx" and sibling.is_file():
+            from models.manifest import load_manifest
+
+            m = load_manifest(sibling)
+            names, task = dict(m.classes), m.task
     log.info("loading %s model %s with backend %s", task or "?", path, backend)
     if backend == "openvino":
         from edge.detect.openvino_backend import OpenVinoDetector

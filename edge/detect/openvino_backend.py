@@ -21,14 +21,15 @@ log = logging.getLogger(__name__)
 
 
 def _find_xml(path: Path) -> Path:
-    if path.is_file() and path.suffix == ".xml":
+    """The file OpenVINO reads: an IR .xml (or its folder), or an .onnx file."""
+    if path.is_file() and path.suffix in (".xml", ".onnx"):
         return path
     if path.is_dir():
         xmls = sorted(path.glob("*.xml"))
         if len(xmls) == 1:
             return xmls[0]
         raise FileNotFoundError(f"{path}: expected exactly one OpenVINO .xml, found {len(xmls)}")
-    raise FileNotFoundError(f"{path}: not an OpenVINO IR (.xml file or folder)")
+    raise FileNotFoundError(f"{path}: not an OpenVINO IR (.xml file or folder) or .onnx file")
 
 
 def _metadata(xml: Path) -> dict:
