@@ -98,6 +98,10 @@ class ScheduleConfig(_Model):
     closing_grace_min: float = Field(
         default=30, ge=0, le=240, description="Minutes after closing before after-hours rules and the safety check apply."
     )
+    opening_grace_min: float = Field(
+        default=30, ge=0, le=240,
+        description="Minutes before opening that count as arrival: equipment switched on then is not 'left on'.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "ScheduleConfig":
@@ -299,6 +303,10 @@ class SensorConfig(_Model):
     guards: SensorGuard = Field(description="What the device protects.")
     standby_w: float | None = Field(
         default=None, ge=0, description="Power below which the device counts as off/standby (default from rules)."
+    )
+    high_power_w: float | None = Field(
+        default=None, gt=0, description="Per-device high-power threshold in watts (default from rules), e.g. for "
+        "a meter on a whole window circuit."
     )
     expected_interval_s: float = Field(
         default=300, gt=0, description="Longest silence before the device counts as offline."

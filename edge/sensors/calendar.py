@@ -38,7 +38,7 @@ def after_hours_since(s: ScheduleConfig, local: dt.datetime) -> dt.datetime | No
 def closed_since(s: ScheduleConfig, local: dt.datetime) -> dt.datetime | None:
     """Start of the closed period containing ``local``: after hours, but not within the grace before opening."""
     opening = s.opening(local.date())
-    grace = dt.timedelta(minutes=s.closing_grace_min)
+    grace = dt.timedelta(minutes=s.opening_grace_min)
     if opening is not None and s.phase(local) == "before_opening" and local >= opening - grace:
         return None
     return after_hours_since(s, local)
@@ -48,7 +48,7 @@ def closed_until(s: ScheduleConfig, local: dt.datetime) -> dt.datetime:
     """When the closed period that had covered moments up to ``local`` ended (opening minus grace)."""
     opening = s.opening(local.date())
     if opening is not None:
-        start = opening - dt.timedelta(minutes=s.closing_grace_min)
+        start = opening - dt.timedelta(minutes=s.opening_grace_min)
         if start <= local:
             return start
     return local

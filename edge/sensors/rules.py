@@ -98,8 +98,8 @@ def build_rules(cfg: SiteConfig) -> list[ConditionRule]:
     if r.high_power_appliance.enabled:
         rules.append(ConditionRule(
             "high_power_appliance", "major", ("power", "switch"), lambda s: s.kind in POWER_KINDS,
-            power_state(lambda s: r.high_power_appliance.watts, strict=False),
-            lambda s: r.high_power_appliance.min_s, extra=lambda s: {"watts_limit": r.high_power_appliance.watts}))
+            power_state(lambda s: s.high_power_w or r.high_power_appliance.watts, strict=False),
+            lambda s: r.high_power_appliance.min_s, extra=lambda s: {"watts_limit": s.high_power_w or r.high_power_appliance.watts}))
     rules += [
         ConditionRule("exit_blocked", "major", ("occupancy",), lambda s: s.kind == "occupancy" and is_exit(s),
                       lambda s, rd: bool(rd.value), lambda s: r.sensors.exit_blocked_min_s),
