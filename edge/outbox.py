@@ -250,7 +250,7 @@ class Outbox:
         self._wake.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stop.is_set():
             log.warning("outbox: disconnected from broker (%s); paho will reconnect and resend", reason_code)
             self.counters["disconnects"] += 1
         self._connected.clear()
