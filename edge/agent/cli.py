@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="run the agent: cameras, rules, sensors, delivery")
     run.add_argument("--config", required=True, help="site config YAML")
+    run.add_argument("--smoking", action="store_true", help="also run pose + cigarette models (costly on a CPU)")
     run.add_argument("--log-level", default="INFO")
     an = sub.add_parser("analyze", help="run the pipeline on one video file or still and print the result")
     an.add_argument("--config", required=True, help="site config YAML")
@@ -67,7 +68,8 @@ def main(argv: list[str]) -> int:
     if args.cmd == "run":
         from edge.agent.runtime import EdgeAgent
 
-        return EdgeAgent(cfg, Path(args.config)).run_forever()
+        smoking = load_smoking(expand_env(cfg.edge.models_dir)) if args.smoking else None
+        return EdgeAgent(cfg, Path(args.config), smoking=smoking).run_forever()
     if not any(c.id == args.camera for c in cfg.cameras):
         print(f"unknown camera {args.camera!r}; cameras: {[c.id for c in cfg.cameras]}", file=sys.stderr)
         return 2
