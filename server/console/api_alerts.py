@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -160,30 +161,49 @@ def evidence_file(sha256: str, request: Request, user: ViewerUser, session: Sess
 
 # ----------------------------------------------------------------------------- live events (SSE)
 
+RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+def _lookup(factory: Any, fn: Any) -> Any:
+    """Run ``fn(session)`` until it finds its row. Events can be broadcast a moment before their transaction is
+    visible to other connections (the core's after_commit also fires on SAVEPOINT release), so retry briefly."""
+    for delay in (0.0, *RETRY_DELAYS_S):
+        if delay:
+            time.sleep(delay)
+        with factory() as s:
+            found = fn(s)
+        if found is not None:
+            return found
+    return None
+
+
 def _console_event(factory: Any, user_hall: str | None, ev: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """Map a core event to what the console shows; None to skip it."""
     hall_id = ev.get("hall_id")
     if user_hall is not None and hall_id is not None and hall_id != user_hall:
         return None
     etype = str(ev.get("type", ""))
+
+    def alert_of(s: Any) -> dict[str, Any] | None:
+        alert = s.get(Alert, ev["alert_id"])
+        return alert_view(s, alert) if alert is not None else None
+
     if etype.startswith("alert.") and ev.get("alert_id") is not None:
-        with factory() as s:
-            alert = s.get(Alert, ev["alert_id"])
-            if alert is None:
-                return None
-            return ("alert" if etype == "alert.opened" else "alert.updated"), alert_view(s, alert)
+        view = _lookup(factory, alert_of)
+        return None if view is None else ("alert" if etype == "alert.opened" else "alert.updated", view)
     if etype in ("finding.updated", "finding.closed") and ev.get("alert_id") is not None:
-        with factory() as s:
-            alert = s.get(Alert, ev["alert_id"])
-            return ("alert.updated", alert_view(s, alert)) if alert is not None else None
+        view = _lookup(factory, alert_of)
+        return None if view is None else ("alert.updated", view)
     if etype == "window.state":
         return "window", ev
     if etype in ("edge.heartbeat", "edge.status"):
         return "health", {"hall_id": hall_id, "edge": ev.get("edge")}
     if etype == "duty_check.result":
-        with factory() as s:
+        def duty(s: Any) -> dict[str, Any] | None:
             chk = s.scalars(select(DutyCheck).where(DutyCheck.request_id == ev.get("request_id"))).first()
-            return ("duty_check", {"id": chk.id, "hall_id": chk.hall_id, "status": chk.status}) if chk else None
+            return {"id": chk.id, "hall_id": chk.hall_id, "status": chk.status} if chk and chk.status != "pending" else None
+        data = _lookup(factory, duty)
+        return ("duty_check", data) if data else None
     if etype == "console.safety_check":
         return "safety_check", ev
     return None

@@ -151,7 +151,8 @@ def duty_view(session: Session, check: DutyCheck, with_windows: bool = True) -> 
         tz_day = check.requested_at.astimezone(cfg.tz).date()
     roster = roster_names(session, check.hall_id, tz_day)
     view: dict[str, Any] = {
-        "id": check.id, "hall_id": check.hall_id, "status": check.status, "requested_at": iso(check.requested_at),
+        "id": check.id, "hall_id": check.hall_id, "status": check.status, "note": check.note,
+        "requested_at": iso(check.requested_at),
         "completed_at": iso(check.completed_at), "requested_by": user_name(session, check.requested_by),
         "windows_total": len(windows), "windows_answered": sum(1 for w in windows if w.code in by_code),
     }

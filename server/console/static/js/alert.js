@@ -1,5 +1,5 @@
 // Alert detail: annotated snapshot, clip player, sensor chart, timeline; acknowledge / confirm / dismiss with a comment.
-import { api, evidenceUrl, h } from "./api.js";
+import { api, mount, evidenceUrl, h } from "./api.js";
 import { fmtTime, ruleName, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 
@@ -76,9 +76,9 @@ export async function renderAlert(main, id, note = "") {
     [t("camera"), a.camera_id || "—"],
     [t("sensor"), a.sensor_name || a.sensor_id || "—"],
   ];
-  if (a.duration_s != null) facts.push(["⏱", `${Math.round(a.duration_s / 60)} min`]);
+  if (a.duration_s != null) facts.push([t("duration"), `${Math.round(a.duration_s / 60)} min`]);
   if (a.patrol_finding_id) facts.push([t("findings"), `#${a.patrol_finding_id}`]);
-  main.replaceChildren(
+  mount(main, 
     h("div.page-head", h("h2#alert-title", `#${a.id} ${ruleName(a.rule, a.rule_name)}`), h("a", { href: "#/feed" }, "← " + t("nav_feed"))),
     h("div.alert-layout",
       h("div.col", evidenceBlock(a)),

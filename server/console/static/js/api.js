@@ -48,7 +48,7 @@ export function h(tag, attrs, ...children) {
     else if (k in el && k !== "list" && typeof v !== "string") el[k] = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -56,6 +56,16 @@ export function h(tag, attrs, ...children) {
 }
 
 // evidence, PDFs and the event stream authenticate with the HttpOnly session cookie set at login
+// replace an element's children, skipping null/false (replaceChildren would print "null")
+export function mount(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+// re-render a page every few seconds while a check waits for the edges (SSE wakes it sooner)
+export function pollWhile(hash, fn, ms = 2000) {
+  setTimeout(() => { if (location.hash === hash) fn(); }, ms);
+}
+
 export function evidenceUrl(sha) { return `/api/v1/console/evidence/${sha}`; }
 
 // Audible cue: two short tones generated with WebAudio (no audio files).
@@ -84,11 +94,13 @@ export function beep() {
 let source = null;
 const listeners = new Set();
 export function onEvent(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+export let connected = false;
 export function connectEvents(statusCb) {
-  if (source || !session.token) return;
+  if (source) { statusCb && statusCb(connected); return; }
+  if (!session.token) return;
   source = new EventSource("/api/v1/events/stream");
-  source.onopen = () => statusCb && statusCb(true);
-  source.onerror = () => statusCb && statusCb(false);
+  source.onopen = () => { connected = true; statusCb && statusCb(true); };
+  source.onerror = () => { connected = false; statusCb && statusCb(false); };
   const dispatch = (ev) => {
     let data = null;
     try { data = JSON.parse(ev.data); } catch { return; }
@@ -98,4 +110,4 @@ export function connectEvents(statusCb) {
     source.addEventListener(type, dispatch);
   }
 }
-export function disconnectEvents() { if (source) { source.close(); source = null; } }
+export function disconnectEvents() { if (source) { source.close(); source = null; connected = false; } }

@@ -1,5 +1,5 @@
 // Hall board: a floor view of every window (staffed / empty since / closed), A/B roster, open alerts, device health.
-import { api, h, onEvent } from "./api.js";
+import { api, mount, h, onEvent } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { ctx } from "./state.js";
 
@@ -17,7 +17,7 @@ function windowTile(w) {
   const state = w.closed ? "closed" : (w.state || "unknown");
   return h("div.tile", { class: `tile state-${state}`, dataset: { windowId: w.id, state } },
     h("div.tile-head", h("span.num", String(w.number)), h("span.wname", w.name),
-      w.open_alerts ? h("a.alerts", { href: `#/feed`, title: t("open_alerts") }, `⚠ ${w.open_alerts}`) : null),
+      w.open_alerts ? h("a.alerts", { href: `#/feed`, title: t("open_alerts") }, `! ${w.open_alerts}`) : null),
     h("div.state", t(state),
       state === "empty" && w.since ? h("span.since", ` · ${t("empty_since")} ${fmtTime(w.since)} (${since(w.since)})`) : null),
     h("div.roster", `${t("post_a")}: ${w.staff_a?.name || "—"}　${t("post_b")}: ${w.staff_b?.name || "—"}`),
@@ -46,7 +46,7 @@ async function renderHall(container, hallId) {
 export async function renderBoard(main) {
   const pick = h("select#board-hall", ctx.halls.map((x) => h("option", { value: x.id }, x.name)));
   const body = h("div#board-body", t("loading"));
-  main.replaceChildren(h("div.page-head", h("h2", t("nav_board")), pick), body);
+  mount(main, h("div.page-head", h("h2", t("nav_board")), pick), body);
   const load = () => renderHall(body, pick.value);
   pick.addEventListener("change", load);
   if (!ctx.halls.length) { body.textContent = t("none"); return; }

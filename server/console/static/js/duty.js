@@ -1,5 +1,5 @@
 // 一键查岗: one click asks every edge of the hall for each window's state and a fresh picture; the sheet is stored.
-import { api, evidenceUrl, h, onEvent } from "./api.js";
+import { api, mount, evidenceUrl, h, onEvent, pollWhile } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 
@@ -21,7 +21,7 @@ export async function renderDuty(main) {
         location.hash = `#/duty/${r.id}`;
       } catch (ex) { run.disabled = false; alert(ex.detail || ex); }
     },
-  }, `🔍 ${t("run_duty")}`) : null;
+  }, t("run_duty")) : null;
   const load = async () => {
     const rows = await api(`/api/v1/console/halls/${encodeURIComponent(pick.value)}/duty-checks`);
     list.replaceChildren(...rows.map((d) => h("tr",
@@ -30,7 +30,7 @@ export async function renderDuty(main) {
       h("td", h("a", { href: `#/duty/${d.id}` }, t("open"))))));
   };
   pick.addEventListener("change", load);
-  main.replaceChildren(h("div.page-head", h("h2", t("nav_duty")), pick), run,
+  mount(main, h("div.page-head", h("h2", t("nav_duty")), pick), run,
     h("h3", t("history")),
     h("table.grid", h("thead", h("tr", [t("time"), t("requested_by"), t("windows_answered"), t("status"), ""].map((x) => h("th", x)))), list));
   await load();
@@ -43,19 +43,21 @@ export async function renderDutySheet(main, id) {
     return h("div.sheet-card", { class: `sheet-card state-${state}`, dataset: { windowId: w.window_id, state } },
       w.snapshot_sha256 ? h("img", { src: evidenceUrl(w.snapshot_sha256), alt: w.name }) : h("div.nopic", t("no_picture")),
       h("div.sheet-title", `${w.number} ${w.name}`),
-      h("div.state", t(state), w.persons != null ? ` · 👤 ${w.persons}` : ""),
+      h("div.state", t(state), w.persons != null ? ` · ${t("persons")} ${w.persons}` : ""),
       h("div.roster.muted", `${t("post_a")}: ${w.staff_a || "—"}　${t("post_b")}: ${w.staff_b || "—"}`));
   });
   const pdf = h("a.button#duty-pdf", { href: `/api/v1/console/duty-checks/${id}/report.pdf`, download: `duty-check-${id}.pdf` }, t("download_pdf"));
-  main.replaceChildren(
+  mount(main, 
     h("div.page-head", h("h2#duty-title", `${t("duty_sheet")} · ${hallName(d.hall_id)}`),
       h("div.btns.noprint", h("button#print", { onclick: () => window.print() }, t("print")), pdf, h("a", { href: "#/duty" }, "← " + t("history")))),
     h("p.muted", `${fmtTime(d.requested_at)} · ${t("requested_by")} ${d.requested_by || "—"} · ${t("windows_answered")} ${d.windows_answered}/${d.windows_total}`),
-    d.status !== "complete" ? h("p.banner#duty-waiting", t("duty_running")) : null,
+    d.status === "pending" ? h("p.banner#duty-waiting", t("duty_running")) : null,
+    d.status === "failed" ? h("p.banner.error#duty-failed", d.note || t("error")) : null,
     h("div.sheet#duty-sheet", tiles));
-  if (d.status !== "complete") {
-    const off = onEvent(({ type, data }) => {
-      if (type === "duty_check" && String(data.id) === String(id)) { off(); if (location.hash === `#/duty/${id}`) renderDutySheet(main, id); }
-    });
+  if (d.status === "pending") {
+    let done = false;
+    const again = () => { if (!done) { done = true; off(); renderDutySheet(main, id); } };
+    const off = onEvent(({ type, data }) => { if (type === "duty_check" && String(data.id) === String(id) && location.hash === `#/duty/${id}`) again(); });
+    pollWhile(`#/duty/${id}`, again);
   }
 }

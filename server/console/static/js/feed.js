@@ -1,5 +1,5 @@
 // Live alert feed: filters + search over the alert list, new alerts pushed over SSE with a visible and audible cue.
-import { api, beep, h, onEvent } from "./api.js";
+import { api, mount, beep, h, onEvent } from "./api.js";
 import { fmtTime, ruleName, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 
@@ -58,7 +58,7 @@ export async function renderFeed(main) {
   const table = h("table.grid",
     h("thead", h("tr", [t("time"), t("hall"), t("window"), t("rule"), t("severity"), t("status"), ""].map((x) => h("th", x)))),
     tbody);
-  main.replaceChildren(h("div.page-head", h("h2", t("nav_feed")), sound), banner, form, table, empty);
+  mount(main, h("div.page-head", h("h2", t("nav_feed")), sound), banner, form, table, empty);
 
   const filters = () => Object.fromEntries([...new FormData(form).entries()].filter(([, v]) => v));
   async function load() {
@@ -82,7 +82,7 @@ export async function renderFeed(main) {
       tbody.prepend(alertRow(data, true));
       empty.hidden = true;
       banner.hidden = false;
-      banner.replaceChildren(h("strong", `🔔 ${t("new_alert")}: `),
+      banner.replaceChildren(h("strong", `${t("new_alert")}: `),
         `${hallName(data.hall_id)} · ${data.window_name || ""} · ${ruleName(data.rule, data.rule_name)}`,
         h("a", { href: `#/alert/${data.id}` }, ` ${t("open")} →`));
       if (soundOn) beep();

@@ -27,7 +27,7 @@ const zh = {
   cat_discipline: "工作纪律", cat_service: "服务态度", cat_environment: "环境卫生", cat_safety: "安全隐患",
   cat_equipment: "设施设备", cat_other: "其他",
   handover_from: "交班人", handover_to: "接班人", handover_notes: "交接事项", signature: "签名（姓名）",
-  handover_sign: "签字交接", handovers: "交接记录", findings: "巡查记录", forbidden: "无权限执行此操作",
+  handover_sign: "签字交接", handovers: "交接记录", findings: "巡查记录", forbidden: "无权限执行此操作", duration: "持续时长", persons: "人数", alert: "告警",
 };
 const en = {
   app: "HallWatch Service Hall Supervision", login: "Log in", logout: "Log out", username: "User name",
@@ -58,7 +58,7 @@ const en = {
   cat_environment: "Environment", cat_safety: "Safety hazard", cat_equipment: "Equipment", cat_other: "Other",
   handover_from: "Handing over", handover_to: "Taking over", handover_notes: "Handover notes",
   signature: "Signature (name)", handover_sign: "Sign handover", handovers: "Handovers", findings: "Patrol findings",
-  forbidden: "You are not allowed to do this",
+  forbidden: "You are not allowed to do this", duration: "Duration", persons: "Persons", alert: "Alert",
 };
 // rule names: Chinese from the contract (server sends them), English here
 const ruleEn = {

@@ -1,5 +1,5 @@
 // Console shell: login, role-aware navigation (capabilities come from the server), hash router, language switch.
-import { api, ApiError, connectEvents, disconnectEvents, h, session } from "./api.js";
+import { api, mount, ApiError, connectEvents, disconnectEvents, h, session } from "./api.js";
 import { getLang, setLang, t } from "./i18n.js";
 import { ctx } from "./state.js";
 import { renderFeed } from "./feed.js";
@@ -103,7 +103,7 @@ export async function route() {
       const main = h("div.page", t("loading"));
       shell(main);
       try { await fn(main, ...m.slice(1)); }
-      catch (ex) { main.replaceChildren(h("p.error", `${t("error")}: ${ex.status === 403 ? t("forbidden") : ex.message}`)); }
+      catch (ex) { mount(main, h("p.error", `${t("error")}: ${ex.status === 403 ? t("forbidden") : ex.message}`)); }
       return;
     }
   }

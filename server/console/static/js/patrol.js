@@ -1,5 +1,5 @@
 // Patrol log (巡查记录) for phones: category, window, description, photo; and the shift handover with signature.
-import { api, evidenceUrl, h } from "./api.js";
+import { api, mount, evidenceUrl, h } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { ctx } from "./state.js";
 import { hallPicker } from "./duty.js";
@@ -40,9 +40,9 @@ export async function renderPatrol(main) {
     list.replaceChildren(...rows.map((f) => h("li.card", { dataset: { findingId: f.id } },
       f.photo_sha256 ? h("img.thumb", { src: evidenceUrl(f.photo_sha256), alt: "" }) : null,
       h("div", h("strong", t("cat_" + f.category)), ` · ${f.window_name || "—"} · ${fmtTime(f.created_at)}`),
-      h("div", f.description), h("div.muted", `${t("inspector")}: ${f.inspector || "—"}${f.alert_id ? ` · ⚠ #${f.alert_id}` : ""}`))));
+      h("div", f.description), h("div.muted", `${t("inspector")}: ${f.inspector || "—"}${f.alert_id ? ` · ${t("alert")} #${f.alert_id}` : ""}`))));
   }
-  main.replaceChildren(h("div.page-head", h("h2", t("nav_patrol")), pick), form, h("h3", t("findings")), list);
+  mount(main, h("div.page-head", h("h2", t("nav_patrol")), pick), form, h("h3", t("findings")), list);
   await load();
 }
 
@@ -71,9 +71,9 @@ export async function renderHandover(main) {
     const rows = await api(`/api/v1/console/handovers?hall_id=${encodeURIComponent(pick.value)}`);
     list.replaceChildren(...rows.map((x) => h("li.card",
       h("div", h("strong", `${x.from_name} → ${x.to_name}`), ` · ${fmtTime(x.signed_at)}`),
-      x.notes ? h("div", x.notes) : null, h("div.muted", `✍ ${x.signature}`))));
+      x.notes ? h("div", x.notes) : null, h("div.muted", `${t("signature")}: ${x.signature}`))));
   }
   pick.addEventListener("change", load);
-  main.replaceChildren(h("div.page-head", h("h2", t("nav_handover")), pick), form, h("h3", t("handovers")), list);
+  mount(main, h("div.page-head", h("h2", t("nav_handover")), pick), form, h("h3", t("handovers")), list);
   await load();
 }

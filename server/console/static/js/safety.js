@@ -1,5 +1,5 @@
 // 下班安全检查: automatic after closing + grace and on demand; items pass/fail with evidence; officer signs off; PDF.
-import { api, evidenceUrl, h, onEvent } from "./api.js";
+import { api, mount, evidenceUrl, h, onEvent, pollWhile } from "./api.js";
 import { fmtTime, itemName, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 import { hallPicker } from "./duty.js";
@@ -17,7 +17,7 @@ export async function renderSafety(main) {
         location.hash = `#/safety/${r.id}`;
       } catch (ex) { run.disabled = false; alert(ex.detail || ex); }
     },
-  }, `🛡 ${t("run_safety")}`) : null;
+  }, t("run_safety")) : null;
   const load = async () => {
     const rows = await api(`/api/v1/console/halls/${encodeURIComponent(pick.value)}/safety-checks`);
     list.replaceChildren(...rows.map((c) => h("tr", { class: `outcome-${c.outcome || "pending"}` },
@@ -26,7 +26,7 @@ export async function renderSafety(main) {
       h("td", h("a", { href: `#/safety/${c.id}` }, t("open"))))));
   };
   pick.addEventListener("change", load);
-  main.replaceChildren(h("div.page-head", h("h2", t("nav_safety")), pick), run, h("h3", t("history")),
+  mount(main, h("div.page-head", h("h2", t("nav_safety")), pick), run, h("h3", t("history")),
     h("table.grid", h("thead", h("tr", [t("time"), t("trigger"), t("outcome"), t("signed_by"), ""].map((x) => h("th", x)))), list));
   await load();
 }
@@ -39,13 +39,13 @@ export async function renderSafetySheet(main, id, note = "") {
     return h("tr", { class: `res-${cls}`, dataset: { item: it.item, subject: it.subject } },
       h("td", itemName(it.item)), h("td", it.subject_name || it.subject),
       h("td", h("span.badge", { class: `badge res-${cls}` }, t(key))),
-      h("td", it.detail || "", it.alert_id ? h("a", { href: `#/alert/${it.alert_id}` }, ` ⚠ #${it.alert_id}`) : null),
+      h("td", it.detail || "", it.alert_id ? h("a", { href: `#/alert/${it.alert_id}` }, ` ${t("alert")} #${it.alert_id}`) : null),
       h("td", snap ? h("a", { href: evidenceUrl(snap.sha256), target: "_blank" }, h("img.thumb", { src: evidenceUrl(snap.sha256), alt: "" })) : ""));
   });
   const pdfHref = `/api/v1/console/safety-checks/${id}/report.pdf`;
   let sign = null;
   if (c.signed_by) {
-    sign = h("p.signed#signed", `✍ ${t("signed_by")}: ${c.signed_by} · ${t("signed_at")}: ${fmtTime(c.signed_at)}${c.sign_comment ? " · " + c.sign_comment : ""}`);
+    sign = h("p.signed#signed", `${t("signed_by")}: ${c.signed_by} · ${t("signed_at")}: ${fmtTime(c.signed_at)}${c.sign_comment ? " · " + c.sign_comment : ""}`);
   } else if (ctx.can("sign_safety") && c.outcome) {
     const comment = h("input#sign-comment", { placeholder: t("comment") });
     const msg = h("span.msg", "");
@@ -56,7 +56,7 @@ export async function renderSafetySheet(main, id, note = "") {
       },
     }, t("sign_off")), msg);
   }
-  main.replaceChildren(
+  mount(main, 
     h("div.page-head", h("h2#safety-title", `${t("nav_safety")} · ${hallName(c.hall_id)}`),
       h("div.btns.noprint", h("button", { onclick: () => window.print() }, t("print")),
         h("a.button#safety-pdf", { href: pdfHref, download: `safety-check-${id}.pdf` }, t("download_pdf")),
@@ -67,8 +67,9 @@ export async function renderSafetySheet(main, id, note = "") {
     h("table.grid#safety-items", h("thead", h("tr", [t("safety_item"), t("subject"), t("result"), t("details"), t("snapshot")].map((x) => h("th", x)))), h("tbody", rows)),
     sign, note ? h("p.msg", note) : null);
   if (!c.outcome) {
-    const off = onEvent(({ type, data }) => {
-      if (type === "safety_check" && String(data.id) === String(id)) { off(); if (location.hash === `#/safety/${id}`) renderSafetySheet(main, id); }
-    });
+    let done = false;
+    const again = () => { if (!done) { done = true; off(); renderSafetySheet(main, id); } };
+    const off = onEvent(({ type, data }) => { if (type === "safety_check" && String(data.id) === String(id) && location.hash === `#/safety/${id}`) again(); });
+    pollWhile(`#/safety/${id}`, again);
   }
 }
