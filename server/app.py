@@ -42,6 +42,10 @@ def _startup(app: FastAPI) -> None:
         for path in settings.site_config_files:
             import_site_file(session, path, actor="system")
         ensure_initial_admin(session, settings)
+        from server.edges import issue_edge_token
+
+        for hall_id, edge_code, token in settings.provisioned_edge_tokens:
+            issue_edge_token(session, hall_id, edge_code, actor="system", token=token)
 
 
 @asynccontextmanager

@@ -77,7 +77,11 @@ def cmd_create_edge(args: argparse.Namespace) -> int:
     engine, factory = _factory(_settings())
     try:
         with unit_of_work(factory) as session:
-            _, token = issue_edge_token(session, args.hall, args.edge, actor="cli")
+            given = os.environ.get(args.token_env) if args.token_env else None
+            if args.token_env and not given:
+                print(f"error: environment variable {args.token_env} is empty", file=sys.stderr)
+                return 1
+            _, token = issue_edge_token(session, args.hall, args.edge, actor="cli", token=given)
     except EdgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -125,6 +129,8 @@ def parser() -> argparse.ArgumentParser:
     ce = sub.add_parser("create-edge", help="register an edge and print its API token (once)")
     ce.add_argument("hall")
     ce.add_argument("edge")
+    ce.add_argument("--token-env", help="provision the token held in this environment variable instead of "
+                    "generating one (idempotent)")
     ce.set_defaults(fn=cmd_create_edge)
     si = sub.add_parser("import-site", help="import site config files (idempotent)")
     si.add_argument("files", nargs="+")

@@ -63,11 +63,27 @@ class Settings(BaseSettings):
     site_configs: str = Field(
         default="", description="Site config files imported at start, separated by ':' or ','."
     )
+    edge_tokens: str = Field(
+        default="", description="Edge tokens provisioned at start from secrets in the environment: "
+        "'hall/edge=token' entries separated by ','. Tokens of other edges are issued by `create-edge`."
+    )
     run_migrations: bool = Field(default=True, description="Apply Alembic migrations (upgrade heads) at start.")
     sensor_reading_retention_days: float = Field(default=14, gt=0, description="Sensor readings older are pruned.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins (none by default).")
 
     # ------------------------------------------------------------------ derived
+    @property
+    def provisioned_edge_tokens(self) -> list[tuple[str, str, str]]:
+        """(hall, edge, token) entries of ``edge_tokens``; a malformed entry is a startup error."""
+        out = []
+        for entry in filter(None, (e.strip() for e in self.edge_tokens.split(","))):
+            ref, sep, token = entry.partition("=")
+            hall, slash, edge = ref.partition("/")
+            if not (sep and slash and hall and edge and token):
+                raise ValueError(f"HALLWATCH_EDGE_TOKENS entry {ref!r} is not 'hall/edge=token'")
+            out.append((hall, edge, token))
+        return out
+
     @cached_property
     def db_url(self) -> str:
         if self.database_url:
