@@ -28,6 +28,7 @@ import json
 import uuid
 from typing import Annotated, Any, Literal, Union
 
+from pydantic import AwareDatetime as _AwareDatetime
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 SCHEMA_VERSION = 1
@@ -70,7 +71,7 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-AwareDatetime = Annotated[dt.datetime, Field(description="ISO-8601 time with offset.")]
+AwareDatetime = Annotated[_AwareDatetime, Field(description="ISO-8601 time with offset (naive times are refused).")]
 
 
 class _Msg(BaseModel):

@@ -77,7 +77,7 @@ def start_throwaway_mosquitto(tmp: Path) -> Broker:
     port = free_port()
     conf = tmp / "mosquitto.conf"
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+        f"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
         f"persistence_location {tmp}/\nautosave_interval 1\n"
     )
     b = Broker("127.0.0.1", port, conf=conf)
