@@ -662,6 +662,38 @@ def load_site_config(path: str | os.PathLike[str]) -> SiteConfig:
     return load_yaml_model(path, SiteConfig)
 
 
+ENV_OVERRIDES: dict[str, tuple[str, str, type]] = {
+    "HALLWATCH_MQTT_HOST": ("mqtt", "host", str),
+    "HALLWATCH_MQTT_PORT": ("mqtt", "port", int),
+    "HALLWATCH_SERVER_URL": ("edge", "server_url", str),
+    "HALLWATCH_EDGE_DATA_DIR": ("edge", "data_dir", str),
+    "HALLWATCH_EDGE_ID": ("edge", "id", str),
+}
+"""Deployment settings an environment may override (containers, the demo) without editing the hall's file."""
+
+
+def apply_env_overrides(cfg: SiteConfig, env: dict[str, str] | None = None) -> SiteConfig:
+    """Return ``cfg`` with the ENV_OVERRIDES present in the environment applied (and validated)."""
+    env = os.environ if env is None else env
+    data = cfg.model_dump()
+    changed = False
+    for var, (section, key, kind) in ENV_OVERRIDES.items():
+        if env.get(var):
+            try:
+                data[section][key] = kind(env[var])
+            except ValueError:
+                raise ConfigError(var, [(f"{section}.{key}", None, f"{var}={env[var]!r} is not a valid {kind.__name__}")])
+            changed = True
+    if not changed:
+        return cfg
+    from pydantic import ValidationError
+
+    try:
+        return SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("environment", [(".".join(map(str, e["loc"])), None, e["msg"]) for e in exc.errors()]) from None
+
+
 def resolve_source(cfg_path: str | os.PathLike[str], source: str) -> str:
     """Expand env vars in a camera source and make relative file paths relative to the config file."""
     s = expand_env(source)

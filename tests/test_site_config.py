@@ -112,3 +112,16 @@ def test_local_time_conversion() -> None:
 
 def test_env_expansion() -> None:
     assert site.expand_env("${A}/x/${B:-dflt}/${C}", {"A": "/m"}) == "/m/x/dflt/${C}"
+
+
+def test_env_overrides_for_deployments(demo_config_path: Path) -> None:
+    cfg = site.load_site_config(demo_config_path)
+    assert site.apply_env_overrides(cfg, {}) is cfg
+    over = site.apply_env_overrides(cfg, {"HALLWATCH_MQTT_HOST": "mosquitto", "HALLWATCH_MQTT_PORT": "1884",
+                                          "HALLWATCH_SERVER_URL": "http://server:8000"})
+    assert (over.mqtt.host, over.mqtt.port, over.edge.server_url) == ("mosquitto", 1884, "http://server:8000")
+    assert over.windows == cfg.windows
+    with pytest.raises(site.ConfigError, match="HALLWATCH_MQTT_PORT"):
+        site.apply_env_overrides(cfg, {"HALLWATCH_MQTT_PORT": "eighteen"})
+    with pytest.raises(site.ConfigError, match="mqtt.port"):
+        site.apply_env_overrides(cfg, {"HALLWATCH_MQTT_PORT": "70000"})

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from edge import paths
-from edge.site import ConfigError, expand_env, load_site_config
+from edge.site import ConfigError, apply_env_overrides, expand_env, load_site_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     paths.export_defaults()
     try:
-        cfg = load_site_config(args.config)
+        cfg = apply_env_overrides(load_site_config(args.config))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -91,9 +91,14 @@ class EdgeAgent:
         self.hub = None
         if sensors and cfg.sensors:
             try:
-                from edge.sensors.hub import SensorHub
+                from edge.sensors.hub import SensorHub, wall_clock
+                from edge.sensors.simclock import SimClock
 
-                self.hub = SensorHub(cfg, on_event=self._sensor_event, on_reading=self.outbox.put)
+                clock = wall_clock
+                if os.environ.get("HALLWATCH_SIM_CLOCK") == "1":  # demo only: sensors follow the simulated day
+                    clock = SimClock()
+                    log.warning("sensor rules run on the simulator's clock (HALLWATCH_SIM_CLOCK=1; demo only)")
+                self.hub = SensorHub(cfg, on_event=self._sensor_event, on_reading=self.outbox.put, clock=clock)
             except ImportError as exc:
                 log.warning("sensor hub unavailable (%s); sensors off", exc)
 
