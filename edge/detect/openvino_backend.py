@@ -120,21 +120,24 @@ class OpenVinoDetector:
         result = self._request.infer({0: tensor})
         return np.asarray(result[self._compiled.outputs[0]]).copy()
 
-    def _infer_async(self, tensor: np.ndarray) -> np.ndarray:
+    def _infer_async(self, tensors: list[np.ndarray] | np.ndarray) -> np.ndarray:
+        """Batch-1 requests on a queue of two: one infers while Python prepares the next."""
         import openvino as ov
 
         if self._queue is None:
             self._queue = ov.AsyncInferQueue(self._compiled, 2)
-        results: list[np.ndarray | None] = [None] * len(tensor)
+        results: dict[int, np.ndarray] = {}
 
         def done(request: "ov.InferRequest", i: int) -> None:
             results[i] = request.get_output_tensor(0).data.copy()
 
         self._queue.set_callback(done)
-        for i in range(len(tensor)):
-            self._queue.start_async({0: tensor[i : i + 1]}, i)
+        n = 0
+        for i, t in enumerate(tensors):  # a generator lets preprocessing overlap inference
+            self._queue.start_async({0: t if t.ndim == 4 else t[None]}, i)
+            n += 1
         self._queue.wait_all()
-        return np.concatenate(results)  # type: ignore[arg-type]
+        return np.concatenate([results[i] for i in range(n)])
 
     def detect(
         self,
@@ -145,8 +148,18 @@ class OpenVinoDetector:
     ) -> list[Detections]:
         if not frames:
             return []
-        boxes_in = [letterbox(f, self.input_size) for f in frames]
-        raw = self.infer_raw(to_tensor([b[0] for b in boxes_in]))
+        if self.batching == "async" and len(frames) > 1:
+            boxes_in: list = []
+
+            def prepared():
+                for f in frames:
+                    boxes_in.append(letterbox(f, self.input_size))
+                    yield to_tensor([boxes_in[-1][0]])
+
+            raw = self._infer_async(prepared())
+        else:
+            boxes_in = [letterbox(f, self.input_size) for f in frames]
+            raw = self.infer_raw(to_tensor([b[0] for b in boxes_in]))
         out: list[Detections] = []
         for (_, lb), head in zip(boxes_in, raw):
             xyxy, score, cls, kpts = decode(head, len(self.names), conf, iou, classes, self.num_keypoints)

@@ -63,7 +63,8 @@ class UltralyticsDetector:
             b = r.boxes
             kpts = None
             if self.task == "pose" and r.keypoints is not None:
-                kpts = r.keypoints.data.cpu().numpy().astype(np.float32).reshape(len(b), -1, 3)
+                data = r.keypoints.data.cpu().numpy().astype(np.float32)
+                kpts = data.reshape(len(b), data.shape[-2] if data.ndim == 3 else 17, 3)
             out.append(
                 Detections(
                     xyxy=b.xyxy.cpu().numpy().astype(np.float32).reshape(-1, 4),

@@ -1,0 +1,62 @@
+"""Cost of the detection passes on real frames (ms, median of N runs): full-frame COCO pass, pose pass,
+per-person crop pass for phones (PHONE_PADS), head/hand crop pass for cigarettes (SmokingAnalyser).
+
+    HALLWATCH_SHARED_DIR=../shared .venv/bin/python bench/detector_crops.py [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import cv2
+
+from edge.detect import PHONE_PADS, SmokingAnalyser, class_ids, detect_on_regions, load_detector
+from edge.detect.smoking import smoking_regions
+from edge.paths import media_dir
+from models.media import sample_video
+
+
+def ms(fn, runs: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    args = ap.parse_args()
+    media = media_dir()
+    coco, pose = load_detector("yolo11n-coco-int8"), load_detector("yolov8n-pose-int8")
+    smoking = SmokingAnalyser(load_detector("cigarette-yolov8s"), pose)
+    phone = class_ids(coco, "cell phone")
+    frames = {
+        "counter 2560x1936": cv2.imread(str(next((media / "images" / "counter").glob("*.jpg")))),
+        "table 640x360": next(f for t, f in sample_video(media / "video" / "bwssytems_5977270-sd_640_360_25fps.mp4", 1)
+                              if t >= 3),
+        "smoker 640x640": cv2.imread(str(next((media / "images" / "smoking").glob("Riswaldy_IMG_9518_MOV-0019*")))),
+    }
+    print(f"{'frame':<20} {'persons':>7} {'full COCO':>10} {'pose':>8} {'phone crops':>16} {'head/hand crops':>20}")
+    for name, frame in frames.items():
+        people = pose.detect([frame], conf=0.4)[0]
+        regions, _ = smoking_regions(people)
+        n_phone = len(people) * len(PHONE_PADS)
+        n_cig = len(regions) * 2
+        full = ms(lambda: coco.detect([frame]), args.runs)
+        p = ms(lambda: pose.detect([frame]), args.runs)
+        crops = ms(lambda: detect_on_regions(coco, frame, people.xyxy, pad=PHONE_PADS, classes=phone), args.runs)
+        cig = ms(lambda: smoking.analyse(frame, pose=people), args.runs)
+        print(f"{name:<20} {len(people):>7} {full:>8.1f}ms {p:>6.1f}ms {crops:>7.1f}ms ({n_phone} crops) "
+              f"{cig:>8.1f}ms ({n_cig} crops)")
+    print("\nphone crops = yolo11n INT8 on each person box at pads", PHONE_PADS,
+          "; head/hand crops = cigarette yolov8s FP16 on head + wrists at 2 scales")
+
+
+if __name__ == "__main__":
+    main()
