@@ -81,6 +81,11 @@ def _publish(broker, prefix: str, msg: c._Msg) -> None:
         pub.disconnect()
 
 
+def shot(page, name: str, full: bool = True) -> None:
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full)
+
+
 def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
     need(Path(CHROMIUM).exists(), f"{CHROMIUM} missing (apt-get install -y chromium)")
     try:
@@ -119,7 +124,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
             console_errors.clear()  # the wrong password above was meant to fail
             expect(page.locator("#conn")).to_contain_text("实时")  # SSE connected
             expect(page.locator("#no-alerts")).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "01-feed-empty.png"))
+            shot(page, "01-feed-empty.png", full=False)
 
             # -- a finding published over MQTT arrives live, with the visible and audible cue
             started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=15)
@@ -132,7 +137,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
             expect(row).to_have_count(1, timeout=20000)
             expect(page.locator("#new-alert-banner")).to_contain_text("玩手机")
             assert page.evaluate("window.__hwBeeps || 0") >= 1
-            page.screenshot(path=str(ARTIFACTS / "02-feed-live-alert.png"))
+            shot(page, "02-feed-live-alert.png", full=False)
 
             # -- evidence: annotated snapshot and a playable clip
             row.locator("a.open").click()
@@ -141,7 +146,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
             page.wait_for_function("document.querySelector('#clip') && document.querySelector('#clip').readyState >= 1",
                                    timeout=20000)
             assert page.evaluate("document.querySelector('#clip').duration") > 5
-            page.screenshot(path=str(ARTIFACTS / "03-alert-evidence.png"), full_page=True)
+            shot(page, "03-alert-evidence.png")
 
             # -- confirm with a comment: it becomes a patrol finding
             page.fill("#action-comment", "监控复核属实，已提醒")
@@ -149,12 +154,23 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
             expect(page.locator("#action-done")).to_contain_text("已生成巡查记录")
             expect(page.locator("#timeline li")).to_have_count(2)
             expect(page.locator("dl.facts")).to_contain_text("已核实")
-            page.screenshot(path=str(ARTIFACTS / "04-alert-confirmed.png"), full_page=True)
+            shot(page, "04-alert-confirmed.png")
 
-            # -- hall board
+            # -- hall board: window states and device health from the edge, live
             page.click("#nav a[data-nav='board']")
             expect(page.locator(".tile[data-window-id='W08']")).to_have_attribute("data-state", "closed")
-            page.screenshot(path=str(ARTIFACTS / "05-board.png"), full_page=True)
+            now = dt.datetime.now(dt.timezone.utc)
+            for w, state, n in (("W01", "staffed", 1), ("W02", "empty", 0), ("W03", "staffed", 1), ("W04", "staffed", 2)):
+                _publish(mqtt_broker, prefix, c.WindowState(hall_id=hall_id, edge_id=edge_id, window_id=w, state=state,
+                                                            since=now - dt.timedelta(minutes=4), persons=n))
+            _publish(mqtt_broker, prefix, c.Heartbeat(hall_id=hall_id, edge_id=edge_id, cameras=[
+                c.CameraHealth(camera_id="cam-w01", state="ok", fps=2.0, lag_s=0.2),
+                c.CameraHealth(camera_id="cam-w02", state="frozen", fps=0.0, lag_s=120.0)],
+                sensors=[c.SensorHealth(sensor_id="smoke-hall", online=True, last_seen=now)]))
+            expect(page.locator(".tile[data-window-id='W02']")).to_have_attribute("data-state", "empty", timeout=20000)
+            expect(page.locator(".tile[data-window-id='W02'] .since")).to_contain_text("空岗自")
+            expect(page.locator("li[data-id='cam-w02']")).to_have_attribute("data-health", "bad", timeout=20000)
+            shot(page, "05-board.png")
 
             # -- duty check answered by a real edge-side MQTT client
             windows = [c.WindowSnapshot(window_id=w, state=s, persons=n, camera_id=f"cam-{w.lower()}", evidence=[e])
@@ -172,7 +188,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
                     "data-state", "empty", timeout=20000)
                 page.wait_for_function("[...document.querySelectorAll('#duty-sheet img')].length === 3 && "
                                        "[...document.querySelectorAll('#duty-sheet img')].every(i => i.naturalWidth > 0)")
-                page.screenshot(path=str(ARTIFACTS / "06-duty-sheet.png"), full_page=True)
+                shot(page, "06-duty-sheet.png")
 
                 # -- safety check, sign off, PDF
                 page.click("#nav a[data-nav='safety']")
@@ -185,7 +201,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
             page.fill("#sign-comment", "已电话通知3号窗口")
             page.click("#btn-sign")
             expect(page.locator("#signed")).to_contain_text("督查 刘")
-            page.screenshot(path=str(ARTIFACTS / "07-safety-check.png"), full_page=True)
+            shot(page, "07-safety-check.png")
             with page.expect_download() as dl:
                 page.click("#safety-pdf")
             pdf = ARTIFACTS / "safety-check.pdf"
@@ -195,7 +211,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
             # -- English switch, and the patrol page on a phone-sized screen
             page.click("#lang")
             expect(page.locator("#nav a[data-nav='feed']")).to_have_text("Live alerts")
-            page.screenshot(path=str(ARTIFACTS / "08-english.png"), full_page=True)
+            shot(page, "08-english.png")
             phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                      storage_state=page.context.storage_state())
             phone.goto(f"{base}/console/#/patrol")
@@ -206,7 +222,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
             phone.click("#patrol-form button[type=submit]")
             expect(phone.locator("#patrol-msg")).to_contain_text("#")
             expect(phone.locator("#patrol-list li")).to_have_count(2)  # this one + the confirmed alert
-            phone.screenshot(path=str(ARTIFACTS / "09-patrol-phone.png"), full_page=True)
+            shot(phone, "09-patrol-phone.png")
         finally:
             page.screenshot(path=str(ARTIFACTS / "99-last.png"))
             browser.close()

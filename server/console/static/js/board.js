@@ -24,10 +24,10 @@ function windowTile(w) {
     w.business ? h("div.business.muted", w.business) : null);
 }
 
-function healthList(title, items, okFn, labelFn) {
+function healthList(title, items, stateFn, labelFn) {
   return h("div.health-col", h("h4", title),
-    h("ul.health", items.map((x) => h("li", { class: okFn(x) ? "ok" : "bad", dataset: { id: x.id } },
-      h("span.dot", okFn(x) ? "●" : "●"), ` ${x.name} `, h("span.muted", labelFn(x))))));
+    h("ul.health", items.map((x) => h("li", { class: stateFn(x), dataset: { id: x.id, health: stateFn(x) } },
+      h("span.dot", "●"), ` ${x.name} `, h("span.muted", labelFn(x))))));
 }
 
 async function renderHall(container, hallId) {
@@ -37,10 +37,12 @@ async function renderHall(container, hallId) {
     h("div.tiles", b.windows.map(windowTile)),
     h("div.public-area.muted", "等候区 / waiting area"));
   const health = h("div.health-grid",
-    healthList(t("cameras"), b.cameras, (c) => c.state === "ok", (c) => c.state === "ok" ? `${(c.fps ?? 0).toFixed(1)} fps` : t(c.state === "unknown" ? "unknown" : "offline") + ` (${c.state})`),
-    healthList(t("sensors"), b.sensors, (s) => s.online === true, (s) => s.online === true ? (s.value ?? "") : (s.online === false ? t("offline") : t("unknown"))));
+    healthList(t("cameras"), b.cameras, (c) => c.state === "ok" ? "ok" : c.state === "unknown" ? "unknown" : "bad",
+      (c) => c.state === "ok" ? `${t("online")} · ${(c.fps ?? 0).toFixed(1)} fps` : t("cam_" + c.state)),
+    healthList(t("sensors"), b.sensors, (s) => s.online === true ? "ok" : s.online === false ? "bad" : "unknown",
+      (s) => s.online === true ? `${t("online")} ${s.value ?? ""}` : (s.online === false ? t("offline") : t("unknown"))));
   container.replaceChildren(h("section.hall", { dataset: { hallId } },
-    h("h3", b.hall.name, h("span.muted", ` · ${b.phase_label || ""}`)), floor, h("h4", t("health")), health));
+    h("h3", b.hall.name, b.phase ? h("span.muted#board-phase", ` · ${t("phase_" + b.phase)}`) : null), floor, h("h4", t("health")), health));
 }
 
 export async function renderBoard(main) {

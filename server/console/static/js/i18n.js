@@ -28,6 +28,9 @@ const zh = {
   cat_equipment: "设施设备", cat_other: "其他",
   handover_from: "交班人", handover_to: "接班人", handover_notes: "交接事项", signature: "签名（姓名）",
   handover_sign: "签字交接", handovers: "交接记录", findings: "巡查记录", forbidden: "无权限执行此操作", duration: "持续时长", persons: "人数", alert: "告警",
+  phase_service: "服务时间", phase_lunch: "午间休息", phase_before_opening: "未到上班时间", phase_after_closing: "已下班",
+  phase_closed_day: "休息日", cam_offline: "离线", cam_frozen: "画面冻结", cam_covered: "遮挡", cam_dark: "过暗",
+  cam_starting: "启动中", cam_unknown: "未知",
 };
 const en = {
   app: "HallWatch Service Hall Supervision", login: "Log in", logout: "Log out", username: "User name",
@@ -59,6 +62,9 @@ const en = {
   handover_from: "Handing over", handover_to: "Taking over", handover_notes: "Handover notes",
   signature: "Signature (name)", handover_sign: "Sign handover", handovers: "Handovers", findings: "Patrol findings",
   forbidden: "You are not allowed to do this", duration: "Duration", persons: "Persons", alert: "Alert",
+  phase_service: "Service hours", phase_lunch: "Lunch break", phase_before_opening: "Before opening",
+  phase_after_closing: "After closing", phase_closed_day: "Closed day", cam_offline: "Offline", cam_frozen: "Frozen",
+  cam_covered: "Covered", cam_dark: "Too dark", cam_starting: "Starting", cam_unknown: "Unknown",
 };
 // rule names: Chinese from the contract (server sends them), English here
 const ruleEn = {
