@@ -270,7 +270,8 @@ def command_topic(hall_id: str, edge_id: str = "+", prefix: str = "hallwatch") -
 
 
 def server_subscription(prefix: str = "hallwatch", group: str = "hallwatch-server") -> str:
-    return f"$share/{group}/{prefix}/+/+/+"
+    """The server's subscription: shared by ``group`` (several processes split the load), plain without one."""
+    return f"$share/{group}/{prefix}/+/+/+" if group else f"{prefix}/+/+/+"
 
 
 def encode(msg: BaseModel) -> bytes:

@@ -3,7 +3,8 @@
 amqtt (MQTT 3.1.1) with its session database plugin: persistent sessions (clean_session=False), their
 subscriptions and queued QoS 1 messages, and retained messages survive a broker restart because they are
 stored in SQLite and not cleared on shutdown. amqtt has no shared subscriptions, so the server must
-subscribe without ``$share`` when it uses this broker (HALLWATCH_MQTT_SHARED=false; the demo sets it).
+subscribe without ``$share`` over MQTT 3.1.1 when it uses this broker (HALLWATCH_MQTT_SHARE_GROUP="",
+HALLWATCH_MQTT_PROTOCOL=3.1.1; the demo sets both).
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ import logging
 import threading
 from pathlib import Path
 
+from amqtt.plugins.base import BaseAuthPlugin
+
 log = logging.getLogger(__name__)
+
+
+class LocalAuthPlugin(BaseAuthPlugin):
+    """Accept every client of this loopback-only broker *without* marking it anonymous: amqtt queues no
+    QoS 1 messages for anonymous sessions, which would break persistent sessions of clients without a user."""
+
+    async def authenticate(self, *, session) -> bool:  # noqa: ANN001
+        return True
 
 
 def broker_config(host: str, port: int, data_dir: Path) -> dict:
@@ -21,7 +32,7 @@ def broker_config(host: str, port: int, data_dir: Path) -> dict:
     return {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 200}},
         "plugins": {
-            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+            f"{__name__}.LocalAuthPlugin": {},
             "amqtt.contrib.persistence.SessionDBPlugin": {
                 "connection": f"sqlite+aiosqlite:///{data_dir / 'sessions.db'}",
                 "clear_on_shutdown": False,

@@ -51,7 +51,12 @@ class Settings(BaseSettings):
     mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker URL mqtt://[user:pass@]host:port.")
     mqtt_topic_prefix: str = Field(default="hallwatch", description="First topic level of HallWatch topics.")
     mqtt_share_group: str = Field(
-        default="hallwatch-server", description="Shared-subscription group; server processes in it split the load."
+        default="hallwatch-server", description="Shared-subscription group; server processes in it split the load. "
+        "Empty: a plain subscription (one server process; brokers without shared subscriptions)."
+    )
+    mqtt_protocol: Literal["5", "3.1.1"] = Field(
+        default="5", description="MQTT protocol: 5 (session expiry, shared subscription) or 3.1.1 for brokers "
+        "without MQTT 5 such as the embedded Python broker; 3.1.1 keeps the session with clean_session=False.",
     )
     mqtt_client_id: str | None = Field(
         default=None,

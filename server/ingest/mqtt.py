@@ -30,16 +30,28 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _client(settings: Settings, client_id: str, clean: bool) -> tuple[mqtt.Client, Properties]:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                         manual_ack=not clean)
+def _client(settings: Settings, client_id: str, clean: bool) -> tuple[mqtt.Client, Properties | None]:
+    """A paho client; MQTT 5 keeps the session by expiry, MQTT 3.1.1 by clean_session=False."""
+    if settings.mqtt_protocol == "3.1.1":
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+                             clean_session=clean, manual_ack=not clean)
+    else:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                             manual_ack=not clean)
     host, port, user, password = settings.mqtt_host_port
     if user:
         client.username_pw_set(user, password)
     client.reconnect_delay_set(1, 30)
+    if settings.mqtt_protocol == "3.1.1":
+        return client, None
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 0 if clean else settings.mqtt_session_expiry_s
     return client, props
+
+
+def _session_args(props: Properties | None, clean: bool) -> dict:
+    """connect() arguments: MQTT 5 takes clean_start + properties; 3.1.1 set clean_session on the client."""
+    return {} if props is None else {"clean_start": clean, "properties": props}
 
 
 class MqttConsumer:
@@ -59,7 +71,7 @@ class MqttConsumer:
     # -- lifecycle
     def start(self) -> None:
         host, port, _, _ = self.settings.mqtt_host_port
-        self.client.connect_async(host, port, keepalive=30, clean_start=False, properties=self._props)
+        self.client.connect_async(host, port, keepalive=30, **_session_args(self._props, clean=False))
         self.client.loop_start()
         log.info("MQTT consumer %s → %s:%s %s", self.settings.client_id, host, port, self.subscription)
 
@@ -120,7 +132,7 @@ class CommandPublisher:
                 client, props = _client(self.settings, cid, clean=True)
                 host, port, _, _ = self.settings.mqtt_host_port
                 try:
-                    client.connect(host, port, keepalive=30, clean_start=True, properties=props)
+                    client.connect(host, port, keepalive=30, **_session_args(props, clean=True))
                 except OSError as exc:
                     raise CommandError(f"MQTT broker {host}:{port} unreachable: {exc}") from None
                 client.loop_start()

@@ -1,0 +1,62 @@
+"""The server consumer on the embedded Python broker (MQTT 3.1.1, no shared subscriptions): the demo's fallback
+when Mosquitto is not installed. A finding published by an edge lands once; the session survives a restart."""
+
+from __future__ import annotations
+
+import uuid
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import func, select
+
+from edge import contract as c
+from server.db import Finding
+from server.db.session import make_sessionmaker
+from server.embedded_broker import EmbeddedBroker
+from server.ingest.mqtt import MqttConsumer
+from server.settings import Settings
+from tests.conftest import free_port
+from tests.test_ingest_mqtt import committed_hall, wait_processed  # noqa: F401 - fixture
+from tests.test_ingest_service import opened
+
+
+def edge_client(port: int) -> mqtt.Client:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"edge-{uuid.uuid4().hex[:8]}",
+                         protocol=mqtt.MQTTv311)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
+
+
+def test_consumer_on_embedded_broker(tmp_path, server_engine, committed_hall, database_url) -> None:  # noqa: F811
+    port = free_port()
+    broker = EmbeddedBroker("127.0.0.1", port, tmp_path / "broker")
+    broker.start()
+    prefix = f"hwtest-{uuid.uuid4().hex[:8]}"
+    settings = Settings(data_dir=tmp_path, database_url=database_url, mqtt_url=f"mqtt://127.0.0.1:{port}",
+                        mqtt_topic_prefix=prefix, mqtt_share_group="", mqtt_protocol="3.1.1",
+                        mqtt_client_id=f"hw-srv-{uuid.uuid4().hex[:8]}", secret_key="x" * 40)
+    consumer = MqttConsumer(settings, make_sessionmaker(server_engine))
+    assert consumer.subscription == f"{prefix}/+/+/+"
+    consumer.start()
+    edge = edge_client(port)
+    hall = committed_hall.hall.id
+    try:
+        assert consumer.subscribed.wait(10), "consumer did not subscribe"
+        first = opened(hall)
+        for _ in range(2):  # a redelivery lands once
+            edge.publish(c.topic_for(first, prefix), c.encode(first), qos=1).wait_for_publish(5)
+        wait_processed(consumer, 2)
+
+        consumer.stop()  # server down; the broker keeps its persistent session and queues what edges publish
+        second = opened(hall)
+        edge.publish(c.topic_for(second, prefix), c.encode(second), qos=1).wait_for_publish(5)
+        consumer = MqttConsumer(settings, make_sessionmaker(server_engine))
+        consumer.start()
+        wait_processed(consumer, 1)
+        with make_sessionmaker(server_engine)() as s:
+            stored = s.scalar(select(func.count()).select_from(Finding).where(Finding.hall_id == hall))
+        assert stored == 2
+    finally:
+        edge.loop_stop()
+        consumer.stop()
+        broker.stop()
