@@ -20,6 +20,7 @@ from server import alerts
 from server.console import api_alerts, api_checks, api_patrol, checks
 from server.console.background import run_loops
 from server.console.settings import ConsoleSettings
+from server.ingest import service as ingest_service
 from server.ingest.service import register_hook
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,17 @@ def _on_safety_result(session: Any, message: Any, row: Any) -> None:
 
 
 def install_hooks() -> None:
-    if _on_safety_result not in getattr(install_hooks, "_done", []):
+    """Register the console's ingest and alert hooks once in the registries as they are now (idempotent;
+    called at import and at every app start, so a registry swapped by a test is filled again)."""
+    if _on_safety_result not in ingest_service._HOOKS.get("safety_check.result", []):
         register_hook("safety_check.result", _on_safety_result)
-        if api_patrol.patrol_from_confirmed_alert not in alerts.TRANSITION_HOOKS:
-            alerts.TRANSITION_HOOKS.append(api_patrol.patrol_from_confirmed_alert)
-        install_hooks._done = [_on_safety_result]  # type: ignore[attr-defined]
+    if api_patrol.patrol_from_confirmed_alert not in alerts.TRANSITION_HOOKS:
+        alerts.TRANSITION_HOOKS.append(api_patrol.patrol_from_confirmed_alert)
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    install_hooks()
     settings = getattr(app.state, "console_settings", None) or ConsoleSettings()  # tests may preset it
     app.state.console_settings = settings
     task = asyncio.create_task(run_loops(app, settings)) if settings.background else None
