@@ -48,10 +48,10 @@ def main() -> None:
         regions, _ = smoking_regions(people)
         n_phone = len(people) * len(PHONE_PADS)
         n_cig = len(regions) * 2
-        full = ms(lambda: coco.detect([frame]), args.runs)
-        p = ms(lambda: pose.detect([frame]), args.runs)
-        crops = ms(lambda: detect_on_regions(coco, frame, people.xyxy, pad=PHONE_PADS, classes=phone), args.runs)
-        cig = ms(lambda: smoking.analyse(frame, pose=people), args.runs)
+        full = ms(lambda f=frame: coco.detect([f]), args.runs)
+        p = ms(lambda f=frame: pose.detect([f]), args.runs)
+        crops = ms(lambda f=frame, b=people.xyxy: detect_on_regions(coco, f, b, pad=PHONE_PADS, classes=phone), args.runs)
+        cig = ms(lambda f=frame, pp=people: smoking.analyse(f, pose=pp), args.runs)
         print(f"{name:<20} {len(people):>7} {full:>8.1f}ms {p:>6.1f}ms {crops:>7.1f}ms ({n_phone} crops) "
               f"{cig:>8.1f}ms ({n_cig} crops)")
     print("\nphone crops = yolo11n INT8 on each person box at pads", PHONE_PADS,

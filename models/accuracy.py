@@ -131,8 +131,8 @@ def phone_presence_section(media: Path) -> list[str]:
         "",
         "| frames scored | skipped near changes | true pos. | false pos. | false neg. | true neg. | precision | recall |",
         "|---|---|---|---|---|---|---|---|",
-        f"| {tp + fp + fn + tn} | {skipped} | {tp} | {fp} | {fn} | {tn} | "
-        f"{tp / max(tp + fp, 1):.3f} | {tp / max(tp + fn, 1):.3f} |",
+        (f"| {tp + fp + fn + tn} | {skipped} | {tp} | {fp} | {fn} | {tn} | "
+         f"{tp / max(tp + fp, 1):.3f} | {tp / max(tp + fn, 1):.3f} |"),
         "",
         "Phone columns count frames with at least one `cell phone` >= 0.25 (no box-level labels: the clips",
         "show a phone in use throughout, except the NEG clip where it is held to the ear).",

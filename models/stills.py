@@ -35,7 +35,7 @@ class StillSmokingDecider:
 
     def __call__(self, frame: np.ndarray) -> bool:
         pose, cigarettes = self.analyser.analyse(frame)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         ctx = FrameContext(
             camera_id=STILL_CAMERA, ts=now, local=now.replace(tzinfo=None), shape=frame.shape[:2],
             detections=pose, pose=pose, cigarettes=cigarettes,

@@ -89,7 +89,7 @@ def _head(rows: list[tuple[list[float], list[float]]], nc: int, k: int = 0, anch
     ],
 )
 def test_decode_table(rows, conf, classes, expect):
-    xyxy, score, cls, kpts = decode(_head(rows, nc=2), 2, conf, 0.45, classes)
+    xyxy, _score, cls, kpts = decode(_head(rows, nc=2), 2, conf, 0.45, classes)
     assert kpts is None
     assert [int(c) for c in cls] == [e[0] for e in expect]
     for (_, box), got in zip(expect, xyxy):
@@ -99,7 +99,7 @@ def test_decode_table(rows, conf, classes, expect):
 
 def test_decode_pose_keeps_keypoints_of_kept_boxes():
     raw = _head([([100, 100, 20, 40], [0.9]), ([400, 400, 20, 40], [0.6])], nc=1, k=17)
-    xyxy, score, cls, kpts = decode(raw, 1, 0.25, 0.45, None, num_keypoints=17)
+    *_, kpts = decode(raw, 1, 0.25, 0.45, None, num_keypoints=17)
     assert kpts is not None and kpts.shape == (2, 17, 3)
     assert kpts[0, 1].tolist() == [3, 4, 5]
 

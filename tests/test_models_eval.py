@@ -12,8 +12,8 @@ import pytest
 from edge.detect import load_detector
 from edge.detections import Detections
 from models.cli import main as models_main
-from models.manifest import all_manifests, load_manifest
 from models.evaluate import average_precision, evaluate_detector, match, read_yolo_labels, score_detections
+from models.manifest import all_manifests, load_manifest
 from tests.conftest import need
 
 

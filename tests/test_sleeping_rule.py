@@ -53,7 +53,7 @@ def pose_of(*people) -> Detections:
 
 
 def frame(local: dt.datetime, pose: Detections | None) -> FrameContext:
-    ts = local.replace(tzinfo=SH).astimezone(dt.timezone.utc)
+    ts = local.replace(tzinfo=SH).astimezone(dt.UTC)
     return FrameContext(camera_id="cam", ts=ts, local=local, shape=SHAPE, detections=Detections.empty(), pose=pose)
 
 
@@ -168,6 +168,6 @@ def test_duty_end_closes_an_open_finding():
 def test_missing_pose_and_bad_camera_do_not_raise():
     rule = SleepingRule(site(min_s=30))
     assert rule.update(frame(MON_10, None)) == []
-    bad = FrameContext(camera_id="nope", ts=MON_10.replace(tzinfo=dt.timezone.utc), local=MON_10, shape=SHAPE,
+    bad = FrameContext(camera_id="nope", ts=MON_10.replace(tzinfo=dt.UTC), local=MON_10, shape=SHAPE,
                        detections=Detections.empty(), pose=None)
     assert rule.update(bad) == []

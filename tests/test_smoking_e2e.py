@@ -73,7 +73,7 @@ def test_rule_opens_on_a_sequence_of_real_smoking_frames(analyser, media_dir):
     """Five frames of the same smoker (IMG_9518), fed 1 s apart: a finding opens after min_s = 3 s."""
     frames = [cv2.imread(str(p)) for p in sorted((media_dir / "images" / "smoking").glob("Riswaldy_IMG_9518*"))]
     rule = SmokingRule(minimal_site())
-    t0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
     events = []
     for i, frame in enumerate(frames):
         pose, cigarettes = analyser.analyse(frame)

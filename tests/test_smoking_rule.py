@@ -13,7 +13,7 @@ from edge.rules.smoking import CLEAR_S, GAP_S, SmokingRule
 from edge.site import SiteConfig
 
 SHAPE = (1000, 1000)
-T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in Shanghai
+T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
 
 
 def site(min_s: float = 3, cooldown_s: float = 300, min_confidence: float = 0.3) -> SiteConfig:
@@ -135,7 +135,7 @@ def test_threshold_and_hand_to_mouth_cue(score, hand_at_mouth, opens):
 
 def test_closes_after_clear_s_with_duration_and_respects_cooldown():
     rule = SmokingRule(site(cooldown_s=120))
-    frames = [(t, CIG, SEATED) for t in range(0, 11)]  # smoking 0..10 s
+    frames = [(t, CIG, SEATED) for t in range(11)]  # smoking 0..10 s
     frames += [(t, cigs(), SEATED) for t in range(11, 45)]  # then nothing
     frames += [(t, CIG, SEATED) for t in range(45, 60)]  # again at 45 s: within the 120 s cooldown
     frames += [(t, cigs(), SEATED) for t in range(60, 100)]

@@ -32,8 +32,8 @@ from edge.detect.regions import PHONE_PADS, detect_on_regions, square_region
 from edge.detect.smoking import SmokingAnalyser
 
 __all__ = [
-    "Detector",
     "PHONE_PADS",
+    "Detector",
     "SmokingAnalyser",
     "class_ids",
     "detect_on_regions",

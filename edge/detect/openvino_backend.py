@@ -128,7 +128,7 @@ class OpenVinoDetector:
             self._queue = ov.AsyncInferQueue(self._compiled, 2)
         results: dict[int, np.ndarray] = {}
 
-        def done(request: "ov.InferRequest", i: int) -> None:
+        def done(request: ov.InferRequest, i: int) -> None:
             results[i] = request.get_output_tensor(0).data.copy()
 
         self._queue.set_callback(done)

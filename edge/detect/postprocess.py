@@ -39,11 +39,11 @@ def letterbox(frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, Let
     h, w = frame.shape[:2]
     out_w, out_h = size
     r = min(out_h / h, out_w / w)
-    new_w, new_h = int(round(w * r)), int(round(h * r))
+    new_w, new_h = round(w * r), round(h * r)
     dw, dh = (out_w - new_w) / 2, (out_h - new_h) / 2
     img = frame if (new_w, new_h) == (w, h) else cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    top, bottom = int(round(dh - 0.1)), int(round(dh + 0.1))
-    left, right = int(round(dw - 0.1)), int(round(dw + 0.1))
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
     img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(114, 114, 114))
     # Ultralytics' scale_boxes recomputes the pad from the gain: use the same numbers.
     pad_x = round((out_w - w * r) / 2 - 0.1)

@@ -36,10 +36,10 @@ def square_region(
     if x2 <= 0 or y2 <= 0 or x1 >= w or y1 >= h:
         return None
     side = max(x2 - x1, y2 - y1) * (1 + 2 * pad)
-    side = int(round(min(max(side, min_size), w, h)))
+    side = round(min(max(side, min_size), w, h))
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    left = int(round(min(max(cx - side / 2, 0), w - side)))
-    top = int(round(min(max(cy - side / 2, 0), h - side)))
+    left = round(min(max(cx - side / 2, 0), w - side))
+    top = round(min(max(cy - side / 2, 0), h - side))
     return left, top, left + side, top + side
 
 
