@@ -13,7 +13,7 @@ import time
 import cv2
 
 from edge.detect import PHONE_PADS, SmokingAnalyser, class_ids, detect_on_regions, load_detector
-from edge.detect.smoking import smoking_regions
+from edge.detect.smoking import SMOKING_PADS, smoking_regions
 from edge.paths import media_dir
 from models.media import sample_video
 
@@ -47,7 +47,7 @@ def main() -> None:
         people = pose.detect([frame], conf=0.4)[0]
         regions, _ = smoking_regions(people)
         n_phone = len(people) * len(PHONE_PADS)
-        n_cig = len(regions) * 2
+        n_cig = len(regions) * len(SMOKING_PADS)
         full = ms(lambda f=frame: coco.detect([f]), args.runs)
         p = ms(lambda f=frame: pose.detect([f]), args.runs)
         crops = ms(lambda f=frame, b=people.xyxy: detect_on_regions(coco, f, b, pad=PHONE_PADS, classes=phone), args.runs)
@@ -55,7 +55,7 @@ def main() -> None:
         print(f"{name:<20} {len(people):>7} {full:>8.1f}ms {p:>6.1f}ms {crops:>7.1f}ms ({n_phone} crops) "
               f"{cig:>8.1f}ms ({n_cig} crops)")
     print("\nphone crops = yolo11n INT8 on each person box at pads", PHONE_PADS,
-          "; head/hand crops = cigarette yolov8s FP16 on head + wrists at 2 scales")
+          "; head/hand crops = cigarette yolov8s FP16 on head + wrists at pads", SMOKING_PADS)
 
 
 if __name__ == "__main__":

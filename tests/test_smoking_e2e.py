@@ -55,7 +55,7 @@ def test_cigarettes_come_from_head_and_hand_crops_in_frame_pixels(analyser, medi
     best = cigarettes.xyxy[np.argmax(cigarettes.confidence)]
     # inside some head/hand region (grown by the largest crop pad) and inside the frame
     cx, cy = (best[0] + best[2]) / 2, (best[1] + best[3]) / 2
-    grow = (regions[:, 2:] - regions[:, :2]) * 0.5
+    grow = (regions[:, 2:] - regions[:, :2]) * 0.5  # SMOKING_PADS grows each square by 50 % per side
     inside = (regions[:, 0] - grow[:, 0] <= cx) & (cx <= regions[:, 2] + grow[:, 0])
     inside &= (regions[:, 1] - grow[:, 1] <= cy) & (cy <= regions[:, 3] + grow[:, 1])
     assert inside.any()
