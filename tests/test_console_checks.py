@@ -123,3 +123,16 @@ def test_a_check_nobody_answers_is_judged_from_server_data_after_the_timeout(liv
     sheet = con.get(f"/api/v1/console/safety-checks/{cid}").json()
     assert sheet["outcome"] == "incomplete"
     assert all(i["passed"] is None for i in sheet["items"] if i["item"] == "nobody_present")
+
+
+def test_a_duty_check_nobody_answers_is_closed_as_failed_after_the_timeout(live_console):
+    con = live_console
+    r = con.post(f"/api/v1/console/halls/{con.hall_id}/duty-checks", "supervisor")  # no responder running
+    assert r.status_code == 201 and r.json()["status"] == "pending", r.text
+    started = dt.datetime.fromisoformat(r.json()["requested_at"])
+    settings = ConsoleSettings(background=False, result_timeout_s=30)
+    scheduler_pass(con.app, settings, started + dt.timedelta(seconds=29), [con.hall_id])
+    assert con.get(f"/api/v1/console/duty-checks/{r.json()['id']}").json()["status"] == "pending"
+    scheduler_pass(con.app, settings, started + dt.timedelta(seconds=31), [con.hall_id])
+    sheet = con.get(f"/api/v1/console/duty-checks/{r.json()['id']}").json()
+    assert sheet["status"] == "failed" and "no edge answered within 30 s" in sheet["note"]

@@ -108,7 +108,8 @@ def _picture(request: Request):
 def duty_check_report(check_id: int, request: Request, user: ViewerUser, session: SessionDep) -> Response:
     chk = _get(session, DutyCheck, user, check_id)
     hall = session.get(Hall, chk.hall_id)
-    pdf = duty_check_pdf(duty_view(session, chk), hall.name if hall else chk.hall_id, _picture(request))
+    pdf = duty_check_pdf(duty_view(session, chk), hall.name if hall else chk.hall_id, _picture(request),
+                         tz=hall.timezone if hall else "Asia/Shanghai")
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="duty-check-{chk.id}.pdf"'})
 
@@ -160,6 +161,7 @@ def sign_safety_check(check_id: int, body: SignIn, user: ViewerUser, session: Se
 def safety_check_report(check_id: int, user: ViewerUser, session: SessionDep) -> Response:
     chk = _get(session, SafetyCheck, user, check_id)
     hall = session.get(Hall, chk.hall_id)
-    pdf = safety_check_pdf(safety_view(session, chk), hall.name if hall else chk.hall_id)
+    pdf = safety_check_pdf(safety_view(session, chk), hall.name if hall else chk.hall_id,
+                           tz=hall.timezone if hall else "Asia/Shanghai")
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="safety-check-{chk.id}.pdf"'})

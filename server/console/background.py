@@ -65,6 +65,7 @@ def scheduler_pass(app: Any, settings: ConsoleSettings, now: dt.datetime,
             log.info("safety check %s: no edge answered within %.0f s, judging from server data", chk.id,
                      settings.result_timeout_s)
             checks.finalize_safety_check(session, chk, now)
+        checks.expire_duty_checks(session, now, settings.result_timeout_s, hall_ids)
     return [c for c, _, _ in started]
 
 

@@ -180,6 +180,24 @@ def overdue_pending(session: Session, now: dt.datetime, timeout_s: float,
     return list(session.scalars(q))
 
 
+def expire_duty_checks(session: Session, now: dt.datetime, timeout_s: float,
+                       hall_ids: list[str] | None = None) -> list[DutyCheck]:
+    """Duty checks no edge answered within ``timeout_s`` are closed as failed (the sheet says why)."""
+    cutoff = now - dt.timedelta(seconds=timeout_s)
+    q = select(DutyCheck).where(DutyCheck.status == "pending", DutyCheck.requested_at <= cutoff)
+    if hall_ids is not None:
+        q = q.where(DutyCheck.hall_id.in_(hall_ids))
+    expired = list(session.scalars(q))
+    for chk in expired:
+        chk.status, chk.note = "failed", f"no edge answered within {timeout_s:g} s"
+        audit(session, actor="system", action="duty_check.expire", entity_type="duty_check", entity_id=chk.id,
+              before={"status": "pending"}, after={"status": "failed", "note": chk.note})
+        CHECKS.inc(kind="duty", trigger="manual", outcome="no_answer")
+        events.after_commit(session, {"type": "duty_check.result", "hall_id": chk.hall_id,
+                                      "request_id": chk.request_id})
+    return expired
+
+
 def sign_safety_check(session: Session, chk: SafetyCheck, user: User, comment: str | None) -> SafetyCheck:
     if chk.status == "pending":
         raise ValueError("the check has no result yet")

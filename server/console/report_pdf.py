@@ -41,6 +41,19 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def local_time(iso: str | None, tz: str) -> str:
+    """An ISO time from the API as hall-local 'YYYY-MM-DD HH:MM:SS' (the paper form's format)."""
+    if not iso:
+        return ""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape("" if text is None else str(text)), style)
 
@@ -65,7 +78,7 @@ def _grid(rows: list[list[Any]], widths: list[float], fails: list[int] | None = 
     return t
 
 
-def safety_check_pdf(check: dict[str, Any], hall_name: str) -> bytes:
+def safety_check_pdf(check: dict[str, Any], hall_name: str, tz: str = "Asia/Shanghai") -> bytes:
     """``check``: id, hall_id, trigger, status/outcome, started_at, items [..], signed_by, signed_at, sign_comment."""
     st = _styles()
     buf = io.BytesIO()
@@ -76,7 +89,7 @@ def safety_check_pdf(check: dict[str, Any], hall_name: str) -> bytes:
         _p(f"{hall_name} 下班安全检查记录", st["title"]),
         _p(f"After-hours safety check · 编号 No. {check.get('id')}", st["small"]),
         Spacer(0, 4 * mm),
-        _p(f"检查时间 Time: {check.get('started_at', '')}    触发方式 Trigger: "
+        _p(f"检查时间 Time: {local_time(check.get('started_at'), tz)}    触发方式 Trigger: "
            f"{'自动 automatic' if check.get('trigger') == 'auto' else '手动 on demand'}", st["body"]),
         _p(f"结论 Outcome: {OUTCOME_ZH.get(outcome, outcome)} ({outcome})", st["body"]),
         Spacer(0, 4 * mm),
@@ -86,14 +99,21 @@ def safety_check_pdf(check: dict[str, Any], hall_name: str) -> bytes:
     fails = []
     for i, it in enumerate(check.get("items", []), start=1):
         zh, en = ITEMS.get(it["item"], (it["item"], it["item"]))
+        detail = it.get("detail") or ""
+        shas = [e["sha256"][:12] for e in it.get("evidence") or [] if isinstance(e, dict) and e.get("sha256")]
+        if shas:
+            detail += f"（证据 evidence {', '.join(shas)}）"
+        if it.get("alert_id"):
+            detail += f"（告警 alert #{it['alert_id']}）"
         rows.append([_p(f"{zh} / {en}", st["body"]), _p(it.get("subject_name") or it["subject"], st["body"]),
-                     _p(RESULT_ZH.get(it.get("passed")), st["body"]), _p(it.get("detail") or "", st["body"])])
+                     _p(RESULT_ZH.get(it.get("passed")), st["body"]), _p(detail, st["body"])])
         if it.get("passed") is False:
             fails.append(i)
     flow.append(_grid(rows, [42 * mm, 48 * mm, 28 * mm, 62 * mm], fails))
     flow.append(Spacer(0, 8 * mm))
     if check.get("signed_by"):
-        flow.append(_p(f"值班人员签字 Signed off by: {check['signed_by']}    时间 at: {check.get('signed_at', '')}",
+        flow.append(_p(f"值班人员签字 Signed off by: {check['signed_by']}    时间 at: "
+                       f"{local_time(check.get('signed_at'), tz)}",
                        st["body"]))
         if check.get("sign_comment"):
             flow.append(_p(f"备注 Comment: {check['sign_comment']}", st["body"]))
@@ -121,7 +141,7 @@ def _shrink(data: bytes, max_side: int = 720) -> bytes | None:
 
 
 def duty_check_pdf(check: dict[str, Any], hall_name: str,
-                   picture: Callable[[str], bytes | None] | None = None) -> bytes:
+                   picture: Callable[[str], bytes | None] | None = None, tz: str = "Asia/Shanghai") -> bytes:
     """``check``: id, requested_at, requested_by, windows [{window_id, name, number, state, persons, staff_a, staff_b,
     snapshot_sha256}]. ``picture(sha256)`` returns JPEG bytes for a window's snapshot when available."""
     st = _styles()
@@ -131,7 +151,7 @@ def duty_check_pdf(check: dict[str, Any], hall_name: str,
     flow: list[Any] = [
         _p(f"{hall_name} 一键查岗记录", st["title"]),
         _p(f"Duty check · 编号 No. {check.get('id')} · 发起人 by {check.get('requested_by', '')} · "
-           f"{check.get('requested_at', '')}", st["small"]),
+           f"{local_time(check.get('requested_at'), tz)}", st["small"]),
         Spacer(0, 4 * mm),
     ]
     rows: list[list[Any]] = [[_p("窗口 Window", st["body"]), _p("A/B 岗", st["body"]), _p("状态 State", st["body"]),

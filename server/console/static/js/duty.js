@@ -26,7 +26,7 @@ export async function renderDuty(main) {
     const rows = await api(`/api/v1/console/halls/${encodeURIComponent(pick.value)}/duty-checks`);
     list.replaceChildren(...rows.map((d) => h("tr",
       h("td", fmtTime(d.requested_at)), h("td", d.requested_by || "—"),
-      h("td", `${d.windows_answered}/${d.windows_total}`), h("td", t(d.status === "complete" ? "outcome_passed" : "outcome_pending")),
+      h("td", `${d.windows_answered}/${d.windows_total}`), h("td", { class: `duty-${d.status}` }, t("duty_" + d.status)),
       h("td", h("a", { href: `#/duty/${d.id}` }, t("open"))))));
   };
   pick.addEventListener("change", load);
