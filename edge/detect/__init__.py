@@ -22,6 +22,12 @@ Stable API (what the edge agent calls)::
 
     SmokingAnalyser(cigarette_detector, pose_detector=None, conf=0.2).analyse(frame, pose=None)
         -> (pose: Detections, cigarettes: Detections)   # fill FrameContext.pose / FrameContext.cigarettes
+        Cost: one yolov8s pass per head/hand crop (~40 ms each on 2 cores, 90-180 ms per person-frame, see
+        bench/detector_crops.py): run it at <= 1 fps per camera and only on frames with people; the
+        smoking rule tolerates 5 s gaps. Pass the pose you already computed for sleeping to avoid a 2nd pass.
+
+    Rules (edge.rules): SmokingRule(cfg) / SleepingRule(cfg) are FrameRules; SmokingRule.note_smoke(camera_id,
+    ts, sensor_id) is the smoke-sensor fusion seam (call it when a smoke sensor near that camera alarms).
 
 The OpenVINO backend needs only ``openvino`` + OpenCV + numpy; the ultralytics backend needs the
 ``ultralytics`` extra (torch).
