@@ -105,10 +105,20 @@ def test_region_pass_with_no_or_bad_regions(coco, counter):
     assert len(detect_on_regions(coco, counter, [[10, 10, 10, 10], [5000, 5000, 6000, 6000]])) == 0
 
 
-@pytest.mark.parametrize("bad", [np.zeros((10, 10), np.uint8), np.zeros((0, 0, 3), np.uint8)])
-def test_bad_frames_raise_clear_errors(coco, bad):
-    with pytest.raises(ValueError, match="HxWx3"):
-        coco.detect([bad])
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((10, 10), np.uint8), np.zeros((0, 0, 3), np.uint8), np.zeros((8, 8, 3), np.float32), None],
+)
+def test_a_bad_frame_is_logged_counted_and_does_not_spoil_the_batch(coco, stills, bad, caplog):
+    good = stills["bwssytems_NEG_3761652-sd_6"]
+    before = coco.bad_frames
+    out = coco.detect([good, bad, good])
+    assert len(out) == 3 and len(out[1]) == 0
+    assert coco.bad_frames == before + 1
+    assert "not an HxWx3 uint8 picture" in caplog.text
+    alone = coco.detect([good])[0]
+    for r in (out[0], out[2]):
+        np.testing.assert_allclose(r.xyxy, alone.xyxy, atol=0.5)
 
 
 @pytest.mark.parametrize(

@@ -75,3 +75,10 @@ def test_openvino_and_ultralytics_agree(model, frames, models_dir):
                 height = float(a.xyxy[i, 3] - a.xyxy[i, 1])
                 assert dist.max(initial=0) <= 0.03 * height, f"frame {k}: keypoints differ by {dist.max():.1f}px"
     assert compared >= 3, "too few confident detections to compare"
+
+
+def test_ultralytics_backend_skips_bad_frames_like_openvino(frames, models_dir):
+    need(importlib.util.find_spec("ultralytics") is not None, "ultralytics extra not installed")
+    ul = load_detector("yolo11n-coco-int8", backend="ultralytics", models_dir=models_dir)
+    out = ul.detect([frames[0], np.zeros((4, 4), np.uint8)])
+    assert len(out) == 2 and len(out[0]) >= 1 and len(out[1]) == 0 and ul.bad_frames == 1

@@ -40,6 +40,17 @@ def _metadata(xml: Path) -> dict:
     return {}
 
 
+def _usable(frame: object) -> bool:
+    return (
+        isinstance(frame, np.ndarray)
+        and frame.dtype == np.uint8
+        and frame.ndim == 3
+        and frame.shape[2] == 3
+        and frame.shape[0] >= 2
+        and frame.shape[1] >= 2
+    )
+
+
 class OpenVinoDetector:
     """A YOLOv8/YOLO11 detect or pose IR run with ``openvino.Core``."""
 
@@ -106,6 +117,7 @@ class OpenVinoDetector:
             )
         self._request = self._compiled.create_infer_request()
         self._queue = None  # AsyncInferQueue, created on first multi-frame call
+        self.bad_frames = 0  # frames refused by detect() (wrong shape/dtype), for health reporting
 
     def __repr__(self) -> str:
         return f"OpenVinoDetector({self.path.name}, task={self.task}, classes={len(self.names)})"
@@ -146,8 +158,22 @@ class OpenVinoDetector:
         iou: float = 0.45,
         classes: list[int] | None = None,
     ) -> list[Detections]:
+        """One ``Detections`` per frame. A frame that is not an HxWx3 uint8 picture is logged, counted in
+        ``bad_frames`` and gets empty detections; the other frames of the batch are still analysed."""
         if not frames:
             return []
+        good = [i for i, f in enumerate(frames) if _usable(f)]
+        if len(good) < len(frames):
+            for i in set(range(len(frames))) - set(good):
+                shape = getattr(frames[i], "shape", type(frames[i]).__name__)
+                log.error("%s: frame %d of %d is not an HxWx3 uint8 picture (%s); skipped", self.path.name, i,
+                          len(frames), shape)
+            self.bad_frames += len(frames) - len(good)
+            results = self.detect([frames[i] for i in good], conf, iou, classes) if good else []
+            out = [Detections.empty(self.names) for _ in frames]
+            for i, r in zip(good, results):
+                out[i] = r
+            return out
         if self.batching == "async" and len(frames) > 1:
             boxes_in: list = []
 

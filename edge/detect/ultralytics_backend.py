@@ -7,12 +7,15 @@ Ultralytics' auto-install and online checks so a missing package fails loudly in
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
 from edge.detections import Detections
+
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "0")
@@ -42,6 +45,7 @@ class UltralyticsDetector:
         self.device = device
         self.imgsz = imgsz or 640
         self.input_size = (self.imgsz, self.imgsz)
+        self.bad_frames = 0
 
     def __repr__(self) -> str:
         return f"UltralyticsDetector({self.path.name}, task={self.task}, classes={len(self.names)})"
@@ -55,6 +59,17 @@ class UltralyticsDetector:
     ) -> list[Detections]:
         if not frames:
             return []
+        from edge.detect.openvino_backend import _usable
+
+        if not all(_usable(f) for f in frames):  # same contract as the OpenVINO backend
+            good = [i for i, f in enumerate(frames) if _usable(f)]
+            self.bad_frames += len(frames) - len(good)
+            log.error("%s: %d of %d frames are not HxWx3 uint8 pictures; skipped", self.path.name,
+                      len(frames) - len(good), len(frames))
+            out = [Detections.empty(self.names) for _ in frames]
+            for i, r in zip(good, self.detect([frames[i] for i in good], conf, iou, classes) if good else []):
+                out[i] = r
+            return out
         results = self._model.predict(
             list(frames), conf=conf, iou=iou, classes=classes, imgsz=self.imgsz, device=self.device, verbose=False
         )
