@@ -70,17 +70,34 @@ _PENDING = "hallwatch_pending_events"
 
 
 def after_commit(session: Session, event: dict[str, Any]) -> None:
-    """Broadcast ``event`` once ``session`` commits; dropped on rollback."""
-    session.info.setdefault(_PENDING, []).append(event)
+    """Broadcast ``event`` once ``session``'s outermost transaction commits. Dropped when that transaction, or
+    the SAVEPOINT it was registered in (one ingested message), rolls back."""
+    tx = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((tx, event))
+
+
+def _within(tx: Any, ancestor: Any) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _flush_events(session: Session) -> None:
-    for ev in session.info.pop(_PENDING, []):
+    if session.in_nested_transaction():  # a SAVEPOINT was released: the rows are not visible to others yet
+        return
+    for _, ev in session.info.pop(_PENDING, []):
         broadcast(ev)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_events(session: Session, previous_transaction) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
     if previous_transaction.parent is None:  # the outermost transaction rolled back
         session.info.pop(_PENDING, None)
+        return
+    session.info[_PENDING] = [(tx, ev) for tx, ev in pending if not _within(tx, previous_transaction)]

@@ -25,6 +25,8 @@ from edge import paths
 pytest_plugins = ["server.testing"]  # db_session, app, client, login, seeded_hall
 
 REQUIRE = os.environ.get("HALLWATCH_REQUIRE_SERVICES") == "1"
+# the console's scheduler/escalation loops act on every hall; tests that want them start them explicitly
+os.environ.setdefault("HALLWATCH_CONSOLE_BACKGROUND", "false")
 
 
 def need(condition: bool, reason: str) -> None:
