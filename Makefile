@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SHARED ?= $(abspath ../shared)
 
-.PHONY: demo test install console bench clean schemas
+.PHONY: demo test install bench accuracy clean schemas
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,12 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[all]'
+	# The ultralytics backend (parity, export and train tests). torch + torchvision as a matching pair (a CPU
+	# torch beside PyPI's CUDA torchvision fails to import); ultralytics without its deps because it pulls
+	# opencv-python, which clashes with opencv-python-headless.
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q --no-deps ultralytics==8.4.190
+	$(PY) -m pip install -q polars ultralytics-thop psutil requests onnx nncf
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -32,6 +38,11 @@ schemas: install
 
 bench: install
 	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) bench/edge_throughput.py
+	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) bench/detector_crops.py
+
+# Regenerates models/ACCURACY.md (pasted into the README) from the shared labelled media.
+accuracy: install
+	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) -m models.accuracy
 
 clean:
 	rm -rf $(VENV) .pytest_cache data

@@ -99,7 +99,7 @@ def demo_config(source: Path, out: Path, *, mqtt_port: int, server_url: str, dat
     sched["makeup_workdays"] = sorted({*sched.get("makeup_workdays", []),
                                        *(d for d in replay_days if d.weekday() >= 5)})
     rules = raw.setdefault("rules", {})
-    rules["window_unstaffed"] = {"absent_s": 20, "return_s": 3}
+    rules["window_unstaffed"] = {"absent_s": 60, "return_s": 3}
     rules["phone_use"] = {"min_s": 4, "window_s": 8, "ratio": 0.5, "cooldown_s": 120}
     rules["after_hours_presence"] = {"min_s": 10}
     rules["camera_health"] = {"frozen_s": 600}
