@@ -216,6 +216,8 @@ class EdgeAgent:
 
     # ------------------------------------------------------------------ events and evidence
     def _sensor_event(self, ev: RuleEvent) -> None:
+        if ev.rule == "smoke_detected" and ev.kind == "opened" and ev.camera_id:
+            self._note_smoke(ev.camera_id, ev.sensor_id)
         extra = []
         if ev.kind == "opened" and ev.sensor_id and ev.evidence and self.hub is not None:
             try:
@@ -224,6 +226,16 @@ class EdgeAgent:
             except Exception:
                 log.exception("chart for %s failed", ev.sensor_id)
         self._events.put((ev, None) if not extra else (ev, _WithRefs(extra)))  # type: ignore[arg-type]
+
+    def _note_smoke(self, camera_id: str, sensor_id: str | None) -> None:
+        """Smoke-sensor fusion: a smoke alarm near a camera makes the smoking rule quicker and surer there."""
+        from edge.rules.smoking import SmokingRule
+
+        with self._lock:
+            rule = find_rule(self.pipeline.rules, SmokingRule)
+            if rule is not None:  # the alarm is now, whatever clock the sensor rules run on
+                rule.note_smoke(camera_id, utcnow(), sensor_id)
+                log.info("smoke alarm from %s noted for the smoking rule on %s", sensor_id, camera_id)
 
     def _evidence_loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
