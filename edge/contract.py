@@ -24,7 +24,9 @@ so several server processes split the load.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
+import math
 import uuid
 from typing import Annotated, Any, Literal, Union
 
@@ -272,6 +274,28 @@ def command_topic(hall_id: str, edge_id: str = "+", prefix: str = "hallwatch") -
 def server_subscription(prefix: str = "hallwatch", group: str = "hallwatch-server") -> str:
     """The server's subscription: shared by ``group`` (several processes split the load), plain without one."""
     return f"$share/{group}/{prefix}/+/+/+" if group else f"{prefix}/+/+/+"
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON from rule details and audit snapshots: numpy numbers and arrays, datetimes, tuples, sets,
+    UUIDs and enums; NaN and infinities become null."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if type(value).__module__ == "numpy":  # ndarray or numpy scalar, without importing numpy here
+        return jsonable(value.tolist() if hasattr(value, "shape") and value.shape else value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def encode(msg: BaseModel) -> bytes:

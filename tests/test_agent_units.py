@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from edge.agent.findings import FindingDispatcher, jsonable
+from edge.agent.findings import FindingDispatcher
+from edge.contract import jsonable
 from edge.agent.pipeline import ChangeGate
 from edge.capture.buffer import FrameRing
 from edge.detections import Detections

@@ -10,17 +10,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
-import math
 import uuid
 from collections import Counter
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 from pydantic import BaseModel
 
-from edge.contract import FindingClosed, FindingOpened, FindingUpdated, RULES
+from edge.contract import RULES, FindingClosed, FindingOpened, FindingUpdated, jsonable
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter, FinishedClip
 from edge.rules.base import RuleEvent
@@ -31,27 +29,6 @@ log = logging.getLogger(__name__)
 
 class MessageSink(Protocol):
     def put(self, msg: BaseModel) -> None: ...
-
-
-def jsonable(value: Any) -> Any:
-    """Details from rules may hold numpy numbers, datetimes, tuples or UUIDs: make them plain JSON."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, enum.Enum)):
-        return str(value.value if isinstance(value, enum.Enum) else value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 class Picture(Protocol):
