@@ -26,6 +26,19 @@ from models.media import sample_video
 from models.stills import StillSmokingDecider
 
 OUT = Path(__file__).resolve().parent / "ACCURACY.md"
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- accuracy:start (make accuracy) -->", "<!-- accuracy:end -->"
+
+
+def splice_readme(readme: Path, text: str) -> bool:
+    """Replace the README's accuracy section (between the markers) with ``text``, headings one level down."""
+    body = readme.read_text(encoding="utf-8")
+    if START not in body or END not in body:
+        return False
+    section = "\n".join(("#" + line) if line.startswith("#") else line for line in text.splitlines()[1:])
+    head, rest = body.split(START, 1)
+    readme.write_text(f"{head}{START}\n{section.strip()}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+    return True
 INTEL_PRESENT = [(7, 19), (23, 45), (51, 69), (75, 87), (93, 119), (125, 135)]  # seconds, by eye
 BOUNDARY_S = 2.0
 SEAT_W01 = np.array([[0.30, 0.15], [0.75, 0.15], [0.75, 0.95], [0.30, 0.95]])  # configs/demo-hall.yaml cam-w01
@@ -208,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     text = build(media_dir())
     Path(args.out).write_text(text, encoding="utf-8")
+    if splice_readme(README, text):
+        print(f"updated {README}", file=sys.stderr)
     print(text)
     return 0
 
