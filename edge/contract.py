@@ -16,6 +16,13 @@ Topics (``<p>`` = topic prefix, default ``hallwatch``)::
     <p>/<hall>/<edge>/heartbeat   edge.heartbeat                                      (QoS 0)
     <p>/<hall>/<edge>/result      duty_check.result | safety_check.result             (QoS 1)
     <p>/<hall>/<edge>/command     server → edge: command.duty_check | command.safety_check
+    <p>/<hall>/<edge>/receipt     server → edge: receipt (ids the server has stored or rejected for good)
+    <p>/_server/<id>/status       server → edges: server.status online/offline, retained, also the last will
+
+The broker's PUBACK only says the *broker* has a message. An edge keeps each message until the server's
+receipt names it, and publishes it again when a server comes online or after a back-off, so nothing is lost
+even when the broker drops queued messages (e.g. Mosquitto does not keep shared-subscription queues across
+its own restart); the server stores each message id once, so the repeats are harmless.
 
 The server subscribes with a shared subscription ``$share/hallwatch-server/<p>/+/+/+``
 so several server processes split the load.
@@ -216,6 +223,35 @@ class SafetyCheckResult(_Msg):
     items: list[SafetyItem] = Field(default_factory=list)
 
 
+class Receipt(BaseModel):
+    """Server → edge: these message ids are stored (or rejected for good); stop resending them."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Contract version.")
+    type: Literal["receipt"] = "receipt"
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=1000, description="Message ids.")
+    status: Literal["accepted", "duplicate", "rejected"] = Field(description="What the server did with them.")
+
+
+class ServerStatus(BaseModel):
+    """Server → edges, retained: a server process is online (or went away: its last will)."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Contract version.")
+    type: Literal["server.status"] = "server.status"
+    server_id: str = Field(min_length=1, max_length=64, description="Server process (MQTT client id).")
+    online: bool = Field(description="False when published as the last will.")
+    at: AwareDatetime = Field(default_factory=utcnow, description="When it was published.")
+
+
+def receipt_topic(hall_id: str, edge_id: str, prefix: str = "hallwatch") -> str:
+    return f"{prefix}/{hall_id}/{edge_id}/receipt"
+
+
+def server_status_topic(server_id: str = "+", prefix: str = "hallwatch") -> str:
+    return f"{prefix}/_server/{server_id}/status"
+
+
 class Command(_Msg):
     """Server → edge request."""
 
@@ -252,6 +288,8 @@ TOPIC_OF: dict[str, str] = {
     "command.duty_check": "command",
     "command.safety_check": "command",
 }
+SERVER_TO_EDGE = ("command", "receipt")
+"""Topic leaves the server publishes under an edge's branch; the server ignores them in its subscription."""
 
 
 class ContractError(ValueError):

@@ -13,6 +13,11 @@ under ``dir/files/<aa>/<sha256>``. Two delivery jobs drain it:
   file on disk and park it as failed (logged, counted) so one bad file never blocks the others.
 
 The status topic carries a retained ``EdgeStatus``: online on connect, and offline as last will.
+
+With ``await_receipts`` (the agent's setting) a message is done only when the *server* names it in a receipt
+(``<p>/<hall>/<edge>/receipt``), not when the broker PUBACKs it: until then it is published again when a
+server announces itself online (``<p>/_server/+/status``) and after a growing back-off, so a broker that
+drops its queue (Mosquitto loses shared-subscription queues when it restarts) loses nothing.
 """
 
 from __future__ import annotations
@@ -85,7 +90,8 @@ class Outbox:
     ``start_mqtt``/``start_uploads`` launch the delivery jobs; ``stop`` ends them.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], prefix: str = "hallwatch", max_in_flight: int = 100):
+    def __init__(self, directory: str | os.PathLike[str], prefix: str = "hallwatch", max_in_flight: int = 100,
+                 *, await_receipts: bool = False, resend_after_s: float = 120.0):
         self.dir = Path(directory)
         self.files_dir = self.dir / "files"
         self.files_dir.mkdir(parents=True, exist_ok=True)
@@ -95,6 +101,14 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+        for column, decl in (("receipted", "REAL"), ("resend_at", "REAL"), ("resends", "INTEGER NOT NULL DEFAULT 0")):
+            if column not in columns:  # outboxes written before receipts existed
+                self._db.execute(f"ALTER TABLE messages ADD COLUMN {column} {decl}")
+        self.await_receipts = await_receipts
+        self.resend_after_s = resend_after_s
+        self._receipts: deque[list[str]] = deque()  # receipted ids, applied by the feeder
+        self._resend_all = threading.Event()  # a server came online: resend everything unreceipted
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -163,16 +177,21 @@ class Outbox:
         self._wake.set()
         return EvidenceRef(sha256=sha, kind=kind, content_type=content_type, size=size, captured_at=captured_at)
 
+    @property
+    def _undone(self) -> str:
+        return "receipted IS NULL" if self.await_receipts else "sent IS NULL"
+
     def pending(self) -> int:
-        """Messages not yet acknowledged plus files not yet uploaded (failed files excluded)."""
+        """Messages not yet acknowledged (by the server's receipt with await_receipts, else by the broker)
+        plus files not yet uploaded (failed files excluded)."""
         with self._lock:
-            m = self._db.execute("SELECT count(*) FROM messages WHERE sent IS NULL").fetchone()[0]
+            m = self._db.execute(f"SELECT count(*) FROM messages WHERE {self._undone}").fetchone()[0]
             f = self._db.execute("SELECT count(*) FROM files WHERE uploaded IS NULL AND failed IS NULL").fetchone()[0]
         return int(m) + int(f)
 
     def pending_detail(self) -> dict[str, int]:
         with self._lock:
-            m = self._db.execute("SELECT count(*) FROM messages WHERE sent IS NULL").fetchone()[0]
+            m = self._db.execute(f"SELECT count(*) FROM messages WHERE {self._undone}").fetchone()[0]
             f = self._db.execute("SELECT count(*) FROM files WHERE uploaded IS NULL AND failed IS NULL").fetchone()[0]
             x = self._db.execute("SELECT count(*) FROM files WHERE failed IS NOT NULL").fetchone()[0]
         return {"messages": int(m), "files": int(f), "files_failed": int(x)}
@@ -201,6 +220,9 @@ class Outbox:
         if username:
             c.username_pw_set(username, password)
         self._status = (hall_id, edge_id, version or "")
+        if self.await_receipts:
+            self._subscriptions[contract.receipt_topic(hall_id, edge_id, self.prefix)] = self._on_receipt
+            self._subscriptions[contract.server_status_topic("+", self.prefix)] = self._on_server_status
         will = EdgeStatus(hall_id=hall_id, edge_id=edge_id, online=False, version=version)
         c.will_set(contract.topic_for(will, self.prefix), contract.encode(will), qos=1, retain=True)
         c.on_connect = self._on_connect
@@ -269,8 +291,37 @@ class Outbox:
                 seq = self._in_flight.pop(mid, None)
                 if seq is None:
                     continue  # the online status or a volatile message
-                self._db.execute("UPDATE messages SET sent=? WHERE seq=?", (now, seq))
+                self._db.execute("UPDATE messages SET sent=?, resend_at=? + ? * (1 << min(resends, 4)) WHERE seq=?",
+                                 (now, now, self.resend_after_s, seq))
                 self.counters["messages_acked"] += 1
+            while self._receipts:
+                ids = self._receipts.popleft()
+                marks = ",".join("?" * len(ids))
+                cur = self._db.execute(f"UPDATE messages SET receipted=? WHERE receipted IS NULL AND id IN ({marks})",
+                                       (now, *ids))
+                self.counters["messages_receipted"] += cur.rowcount
+
+    # paho's thread: parse and queue only (see _on_publish)
+    def _on_receipt(self, payload: bytes) -> None:
+        try:
+            receipt = contract.Receipt.model_validate_json(payload)
+        except ValueError:
+            self.counters["bad_receipts"] += 1
+            return
+        if receipt.status == "rejected":
+            log.warning("outbox: the server rejected %d message(s) for good: %s", len(receipt.ids), receipt.ids[:3])
+        self._receipts.append([str(i) for i in receipt.ids])
+        self._wake.set()
+
+    def _on_server_status(self, payload: bytes) -> None:
+        try:
+            status = contract.ServerStatus.model_validate_json(payload)
+        except ValueError:
+            self.counters["bad_server_status"] += 1
+            return
+        if status.online:
+            self._resend_all.set()
+            self._wake.set()
 
     def _on_message(self, client, userdata, message) -> None:  # noqa: ANN001
         for pattern, cb in self._subscriptions.items():
@@ -291,6 +342,8 @@ class Outbox:
                 if self._client is None or not self._connected.is_set():
                     continue
                 self._feed_once()
+                if self.await_receipts:
+                    self._resend_unreceipted()
             except Exception:
                 self.counters["feed_errors"] += 1
                 log.exception("outbox: feeding messages failed")
@@ -312,11 +365,37 @@ class Outbox:
                 for seq, topic, payload, qos in rows:
                     info = self._client.publish(topic, payload, qos=qos)
                     self._last_handed = seq
-                    if qos == 0:
-                        self._db.execute("UPDATE messages SET sent=? WHERE seq=?", (time.time(), seq))
+                    if qos == 0:  # fire and forget: nobody receipts it
+                        self._db.execute("UPDATE messages SET sent=?, receipted=? WHERE seq=?",
+                                         (time.time(), time.time(), seq))
                     else:
                         self._in_flight[info.mid] = seq
                     self.counters["messages_published"] += 1
+
+    def _resend_unreceipted(self) -> None:
+        """Publish again what the broker took but no server has receipted: all of it when a server came
+        online, otherwise what is past its back-off (resend_after_s doubling up to 16x)."""
+        assert self._client is not None
+        everything = self._resend_all.is_set()
+        self._resend_all.clear()
+        now = time.time()
+        with self._lock:
+            room = self.max_in_flight - len(self._in_flight)
+            if room <= 0:
+                if everything:
+                    self._resend_all.set()  # try again when there is room
+                return
+            due = "sent < ?" if everything else "resend_at <= ?"
+            rows = self._db.execute(
+                f"SELECT seq, topic, payload, qos FROM messages WHERE receipted IS NULL AND sent IS NOT NULL "
+                f"AND {due} ORDER BY seq LIMIT ?", (now - 1.0 if everything else now, room + len(self._in_flight)),
+            ).fetchall()
+            flying = set(self._in_flight.values())
+            for seq, topic, payload, qos in [r for r in rows if r[0] not in flying][:room]:
+                info = self._client.publish(topic, payload, qos=qos)
+                self._in_flight[info.mid] = seq
+                self._db.execute("UPDATE messages SET resends=resends+1, resend_at=NULL WHERE seq=?", (seq,))
+                self.counters["messages_resent"] += 1
 
     # ------------------------------------------------------------------ HTTP uploads
     def start_uploads(self, server_url: str, token: str | None, *, max_backoff_s: float = 60.0,
@@ -372,7 +451,8 @@ class Outbox:
             log.warning("outbox: upload of %s got HTTP %s; will retry", sha[:12], status)
         delay = min(max_backoff, 0.5 * (2 ** min(attempts, 10)))
         with self._lock:
-            self._db.execute("UPDATE files SET attempts=attempts+1, next_try=? WHERE sha256=?", (time.time() + delay, sha))
+            self._db.execute("UPDATE files SET attempts=attempts+1, next_try=? WHERE sha256=?",
+                             (time.time() + delay, sha))
         self.counters["upload_retries"] += 1
         return False
 

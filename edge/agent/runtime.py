@@ -67,7 +67,7 @@ class EdgeAgent:
             from edge.detect.base import load_detector
 
             detector = load_detector(cfg.edge.detector, cfg.edge.backend, expand_env(cfg.edge.models_dir))
-        self.outbox = Outbox(self.data_dir / "outbox", prefix=cfg.mqtt.topic_prefix)
+        self.outbox = Outbox(self.data_dir / "outbox", prefix=cfg.mqtt.topic_prefix, await_receipts=True)
         cams = [c for c in cfg.cameras if c.enabled]
         ring_s = cfg.edge.clip_pre_s + cfg.edge.clip_post_s + 2
         self.rings = {c.id: FrameRing(ring_s, fps=max(c.fps, 5.0)) for c in cams}

@@ -15,12 +15,22 @@ import threading
 import uuid
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from edge.contract import Command, command_topic, encode, server_subscription
+from edge.contract import (
+    SERVER_TO_EDGE,
+    Command,
+    Receipt,
+    ServerStatus,
+    command_topic,
+    encode,
+    receipt_topic,
+    server_status_topic,
+    server_subscription,
+)
 from server.db import Edge, Hall
 from server.db.session import unit_of_work
 from server.ingest.service import IngestOutcome, ingest
@@ -59,6 +69,9 @@ class MqttConsumer:
         self.settings, self.factory = settings, factory
         self.subscription = server_subscription(settings.mqtt_topic_prefix, settings.mqtt_share_group)
         self.client, self._props = _client(settings, settings.client_id, clean=False)
+        self.status_topic = server_status_topic(settings.client_id, settings.mqtt_topic_prefix)
+        gone = ServerStatus(server_id=settings.client_id, online=False)
+        self.client.will_set(self.status_topic, gone.model_dump_json(), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -76,6 +89,13 @@ class MqttConsumer:
         log.info("MQTT consumer %s → %s:%s %s", self.settings.client_id, host, port, self.subscription)
 
     def stop(self) -> None:
+        if self.connected.is_set():  # a clean disconnect drops the will: say offline ourselves
+            gone = ServerStatus(server_id=self.settings.client_id, online=False)
+            info = self.client.publish(self.status_topic, gone.model_dump_json(), qos=1, retain=True)
+            try:
+                info.wait_for_publish(2)
+            except (RuntimeError, ValueError):
+                pass
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -88,6 +108,9 @@ class MqttConsumer:
         MQTT_CONNECTS.inc(result="ok")
         self.connected.set()
         client.subscribe(self.subscription, qos=1)
+        # edges resend what this server has not receipted yet when they see it come online
+        online = ServerStatus(server_id=self.settings.client_id, online=True)
+        client.publish(self.status_topic, online.model_dump_json(), qos=1, retain=True)
         log.info("MQTT connected (session present: %s), subscribed %s", flags.session_present, self.subscription)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -97,8 +120,9 @@ class MqttConsumer:
             log.warning("MQTT disconnected (%s); paho reconnects", reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
-        if message.topic.endswith("/command"):  # our own commands to edges share the topic tree
-            client.ack(message.mid, message.qos)
+        parts = message.topic.split("/")
+        if parts[-1] in SERVER_TO_EDGE or (len(parts) > 1 and parts[1] == "_server"):
+            client.ack(message.mid, message.qos)  # our own commands, receipts and status share the topic tree
             return
         try:
             with unit_of_work(self.factory) as session:
@@ -110,7 +134,18 @@ class MqttConsumer:
             return
         self.last_outcome = outcome
         self.processed += 1
+        self._receipt(client, parts, outcome)
         client.ack(message.mid, message.qos)
+
+    def _receipt(self, client: mqtt.Client, parts: list[str], outcome: IngestOutcome) -> None:
+        """Tell the edge its message is stored (or rejected for good) so it stops resending it."""
+        if outcome.message_id is None or len(parts) != 4:
+            return
+        try:
+            receipt = Receipt(ids=[outcome.message_id], status=outcome.status)
+        except ValueError:
+            return
+        client.publish(receipt_topic(parts[1], parts[2], parts[0]), receipt.model_dump_json(), qos=1)
 
 
 class CommandError(RuntimeError):
