@@ -19,13 +19,28 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edge.rules_config import (  # noqa: F401 - re-exported: the site config's rule sections
+    AfterHoursPresenceRule,
+    AttendanceRule,
+    CameraHealthRule,
+    ExitBlockedRule,
+    HighPowerApplianceRule,
+    PhoneUseRule,
+    PowerLeftOnRule,
+    RulesConfig,
+    SensorRules,
+    SleepingRule,
+    SmokingRule,
+    WindowUnstaffedRule,
+)
+from edge.yamlconfig import ConfigError, expand_env, load_yaml_model  # noqa: F401 - re-exported
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-M = TypeVar("M", bound=BaseModel)
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="Identifier: letters, digits, '_', '-', '.'.")]
 
 
@@ -321,125 +336,7 @@ class SensorConfig(_Model):
         return self
 
 
-# --------------------------------------------------------------------------- rules
-
-
-class WindowUnstaffedRule(_Model):
-    """空岗/离岗: nobody in a window's seat zone during service hours."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    absent_s: float = Field(default=120, gt=0, description="Seconds without a person before the finding opens.")
-    return_s: float = Field(default=10, ge=0, description="Seconds of presence before the finding closes (hysteresis).")
-    person_min_confidence: float = Field(
-        default=0.4, gt=0, lt=1, description="Person detection threshold for seat and hall presence."
-    )
-
-
-class AttendanceRule(_Model):
-    """Late arrival (迟到) and early leave (早退) per window and day."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    late_grace_min: float = Field(default=5, ge=0, description="Minutes after opening before arrival counts as late.")
-    early_leave_min: float = Field(
-        default=15, ge=0, description="Minutes before closing an empty seat must last to count as early leave."
-    )
-
-
-class PhoneUseRule(_Model):
-    """玩手机: a phone in a seat zone with the clerk there."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    min_s: float = Field(default=10, gt=0, description="Seconds the phone must be seen (over the sliding window).")
-    window_s: float = Field(default=15, gt=0, description="Length of the sliding window in seconds.")
-    ratio: float = Field(default=0.6, gt=0, le=1, description="Fraction of samples in the window that must show a phone.")
-    min_confidence: float = Field(default=0.35, gt=0, lt=1, description="Phone detection confidence threshold.")
-    cooldown_s: float = Field(default=300, ge=0, description="Seconds after a finding before the next one for the window.")
-
-
-class AfterHoursPresenceRule(_Model):
-    """Outsiders / anyone in the hall after hours (下班后无关人员)."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    min_s: float = Field(default=30, gt=0, description="Seconds a person must be seen before the finding opens.")
-
-
-class ExitBlockedRule(_Model):
-    """安全出口堵塞: an exit zone obstructed (camera or occupancy sensor)."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    min_s: float = Field(default=300, gt=0, description="Seconds of obstruction before the finding opens.")
-    min_cover: float = Field(default=0.25, gt=0, le=1, description="Fraction of the exit zone that must be covered.")
-
-
-class CameraHealthRule(_Model):
-    """Camera offline, frozen picture, covered or too dark (tampering)."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    offline_s: float = Field(default=60, gt=0, description="Seconds without frames before 'offline'.")
-    frozen_s: float = Field(default=120, gt=0, description="Seconds of identical pictures before 'frozen'.")
-    dark_level: float = Field(default=20, ge=0, le=255, description="Mean brightness below which the picture is 'dark'.")
-    covered_s: float = Field(default=60, gt=0, description="Seconds of dark/featureless picture before 'covered'.")
-
-
-class SmokingRule(_Model):
-    """抽烟: a cigarette at a person's head or hand."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    min_s: float = Field(default=3, gt=0, description="Seconds of evidence before the finding opens.")
-    min_confidence: float = Field(default=0.3, gt=0, lt=1, description="Cigarette detection threshold.")
-    cooldown_s: float = Field(default=300, ge=0, description="Seconds between findings for the same place.")
-
-
-class SleepingRule(_Model):
-    """睡岗/打瞌睡: head dropped, little motion, in a seat zone."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    min_s: float = Field(default=300, gt=0, description="Seconds of sleeping posture before the finding opens.")
-    max_motion: float = Field(default=0.02, gt=0, description="Largest normalised keypoint motion counted as still.")
-
-
-class PowerLeftOnRule(_Model):
-    """下班未关电源: equipment above standby after closing."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    standby_w: float = Field(default=10, ge=0, description="Default standby threshold in watts.")
-    printer_standby_w: float = Field(default=30, ge=0, description="Standby threshold for printers.")
-    min_s: float = Field(default=600, gt=0, description="Seconds above standby after closing+grace before a finding.")
-
-
-class HighPowerApplianceRule(_Model):
-    """违规使用大功率电器: heaters, kettles."""
-
-    enabled: bool = Field(default=True, description="Rule on/off.")
-    watts: float = Field(default=800, gt=0, description="Power at or above which an appliance counts as high-power.")
-    min_s: float = Field(default=60, gt=0, description="Seconds sustained before the finding opens.")
-
-
-class SensorRules(_Model):
-    """Exit, door, smoke and sensor-health rules."""
-
-    exit_blocked_min_s: float = Field(default=300, gt=0, description="Seconds an exit occupancy sensor stays active.")
-    door_open_after_hours_s: float = Field(default=60, gt=0, description="Seconds a door may stay open after hours.")
-    offline_grace_s: float = Field(default=60, ge=0, description="Extra seconds over a device's expected interval.")
-
-
-class RulesConfig(_Model):
-    """Thresholds of every rule. All durations are seconds of wall-clock (frame timestamps), never frames."""
-
-    window_unstaffed: WindowUnstaffedRule = Field(default_factory=WindowUnstaffedRule, description="空岗/离岗.")
-    attendance: AttendanceRule = Field(default_factory=AttendanceRule, description="迟到/早退.")
-    phone_use: PhoneUseRule = Field(default_factory=PhoneUseRule, description="玩手机.")
-    after_hours_presence: AfterHoursPresenceRule = Field(default_factory=AfterHoursPresenceRule, description="下班后有人.")
-    exit_blocked: ExitBlockedRule = Field(default_factory=ExitBlockedRule, description="安全出口堵塞 (camera).")
-    camera_health: CameraHealthRule = Field(default_factory=CameraHealthRule, description="摄像头离线/冻结/遮挡.")
-    smoking: SmokingRule = Field(default_factory=SmokingRule, description="抽烟.")
-    sleeping: SleepingRule = Field(default_factory=SleepingRule, description="睡岗.")
-    power_left_on: PowerLeftOnRule = Field(default_factory=PowerLeftOnRule, description="下班未关电源.")
-    high_power_appliance: HighPowerApplianceRule = Field(
-        default_factory=HighPowerApplianceRule, description="大功率电器."
-    )
-    sensors: SensorRules = Field(default_factory=SensorRules, description="Exit/door/smoke/health sensor rules.")
-
+# --------------------------------------------------------------------------- rules (edge/rules_config.py)
 
 # --------------------------------------------------------------------------- edge runtime
 
@@ -553,109 +450,6 @@ class SiteConfig(_Model):
 
     def seat_zones(self) -> list[tuple[CameraConfig, ZoneConfig]]:
         return [(c, z) for c in self.cameras for z in c.zones if z.kind == "seat"]
-
-
-# --------------------------------------------------------------------------- loading with YAML line numbers
-
-_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def expand_env(value: str, env: dict[str, str] | None = None) -> str:
-    """Expand ``${VAR}`` and ``${VAR:-default}``; unknown variables stay as written."""
-    env = os.environ if env is None else env
-
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in env:
-            return env[name]
-        return default if default is not None else m.group(0)
-
-    return _ENV_RE.sub(sub, value)
-
-
-class ConfigError(Exception):
-    """A config file failed to load; ``problems`` lists (yaml path, line, message)."""
-
-    def __init__(self, path: str, problems: list[tuple[str, int | None, str]]):
-        self.path = path
-        self.problems = problems
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        lines = [f"{self.path}: {len(self.problems)} error(s)"]
-        for loc, line, msg in self.problems:
-            where = f"{self.path}:{line}" if line else self.path
-            lines.append(f"  {where}: {loc or '<root>'}: {msg}")
-        return "\n".join(lines)
-
-
-def _compose_with_lines(text: str, path: str) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML keeping the 1-based line of every mapping key and sequence item."""
-    import yaml
-
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(path, [("", mark.line + 1 if mark else None, f"YAML syntax error: {exc}")]) from None
-    lines: dict[tuple, int] = {}
-
-    def walk(node: Any, loc: tuple) -> Any:
-        lines[loc] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            out = {}
-            for k, v in node.value:
-                key = k.value
-                out[key] = walk(v, loc + (key,))
-                lines[loc + (key,)] = k.start_mark.line + 1
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [walk(v, loc + (i,)) for i, v in enumerate(node.value)]
-        loader = yaml.SafeLoader("")
-        return loader.construct_object(node, deep=True)
-
-    if root is None:
-        return {}, lines
-    return walk(root, ()), lines
-
-
-def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
-    loc = tuple(loc)
-    while loc:
-        if loc in lines:
-            return lines[loc]
-        loc = loc[:-1]
-    return lines.get(())
-
-
-def load_yaml_model(
-    path: str | os.PathLike[str],
-    model: type[M],
-    context_of: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
-) -> M:
-    """Load a YAML file into a pydantic model; raise ConfigError listing every problem with its YAML line.
-
-    ``context_of(data)`` may supply a validation context computed from the raw data.
-    """
-    from pydantic import ValidationError
-
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(p), [("", None, f"cannot read file: {exc}")]) from None
-    data, lines = _compose_with_lines(text, str(p))
-    if not isinstance(data, dict):
-        raise ConfigError(str(p), [("", 1, "top level must be a mapping")])
-    try:
-        return model.model_validate(data, context=context_of(data) if context_of else None)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
-            problems.append((".".join(str(x) for x in loc), _line_for(loc, lines), err["msg"]))
-        raise ConfigError(str(p), problems) from None
-
 
 def load_site_config(path: str | os.PathLike[str]) -> SiteConfig:
     """Load and validate a site config; raise ConfigError listing every problem with its line."""

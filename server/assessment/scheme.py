@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from edge.contract import RULES
 from edge.paths import PROJECT_ROOT
-from edge.site import ID_PATTERN, load_yaml_model
+from edge.site import ID_PATTERN
+from edge.yamlconfig import load_yaml_model
 
 DEFAULT_SCHEME_PATH = PROJECT_ROOT / "configs" / "assessment" / "default.yaml"
 

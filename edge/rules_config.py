@@ -1,0 +1,129 @@
+"""Rule thresholds of the site configuration (the ``rules:`` section of a hall's YAML).
+
+Every duration is seconds of wall-clock time (frame timestamps or reading times), never frames.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WindowUnstaffedRule(_Model):
+    """空岗/离岗: nobody in a window's seat zone during service hours."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    absent_s: float = Field(default=120, gt=0, description="Seconds without a person before the finding opens.")
+    return_s: float = Field(default=10, ge=0, description="Seconds of presence before the finding closes (hysteresis).")
+    person_min_confidence: float = Field(
+        default=0.4, gt=0, lt=1, description="Person detection threshold for seat and hall presence."
+    )
+
+
+class AttendanceRule(_Model):
+    """Late arrival (迟到) and early leave (早退) per window and day."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    late_grace_min: float = Field(default=5, ge=0, description="Minutes after opening before arrival counts as late.")
+    early_leave_min: float = Field(
+        default=15, ge=0, description="Minutes before closing an empty seat must last to count as early leave."
+    )
+
+
+class PhoneUseRule(_Model):
+    """玩手机: a phone in a seat zone with the clerk there."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=10, gt=0, description="Seconds the phone must be seen (over the sliding window).")
+    window_s: float = Field(default=15, gt=0, description="Length of the sliding window in seconds.")
+    ratio: float = Field(default=0.6, gt=0, le=1, description="Fraction of samples in the window that must show a phone.")
+    min_confidence: float = Field(default=0.35, gt=0, lt=1, description="Phone detection confidence threshold.")
+    cooldown_s: float = Field(default=300, ge=0, description="Seconds after a finding before the next one for the window.")
+
+
+class AfterHoursPresenceRule(_Model):
+    """Outsiders / anyone in the hall after hours (下班后无关人员)."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=30, gt=0, description="Seconds a person must be seen before the finding opens.")
+
+
+class ExitBlockedRule(_Model):
+    """安全出口堵塞: an exit zone obstructed (camera or occupancy sensor)."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=300, gt=0, description="Seconds of obstruction before the finding opens.")
+    min_cover: float = Field(default=0.25, gt=0, le=1, description="Fraction of the exit zone that must be covered.")
+
+
+class CameraHealthRule(_Model):
+    """Camera offline, frozen picture, covered or too dark (tampering)."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    offline_s: float = Field(default=60, gt=0, description="Seconds without frames before 'offline'.")
+    frozen_s: float = Field(default=120, gt=0, description="Seconds of identical pictures before 'frozen'.")
+    dark_level: float = Field(default=20, ge=0, le=255, description="Mean brightness below which the picture is 'dark'.")
+    covered_s: float = Field(default=60, gt=0, description="Seconds of dark/featureless picture before 'covered'.")
+
+
+class SmokingRule(_Model):
+    """抽烟: a cigarette at a person's head or hand."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=3, gt=0, description="Seconds of evidence before the finding opens.")
+    min_confidence: float = Field(default=0.3, gt=0, lt=1, description="Cigarette detection threshold.")
+    cooldown_s: float = Field(default=300, ge=0, description="Seconds between findings for the same place.")
+
+
+class SleepingRule(_Model):
+    """睡岗/打瞌睡: head dropped, little motion, in a seat zone."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=300, gt=0, description="Seconds of sleeping posture before the finding opens.")
+    max_motion: float = Field(default=0.02, gt=0, description="Largest normalised keypoint motion counted as still.")
+
+
+class PowerLeftOnRule(_Model):
+    """下班未关电源: equipment above standby after closing."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    standby_w: float = Field(default=10, ge=0, description="Default standby threshold in watts.")
+    printer_standby_w: float = Field(default=30, ge=0, description="Standby threshold for printers.")
+    min_s: float = Field(default=600, gt=0, description="Seconds above standby after closing+grace before a finding.")
+
+
+class HighPowerApplianceRule(_Model):
+    """违规使用大功率电器: heaters, kettles."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    watts: float = Field(default=800, gt=0, description="Power at or above which an appliance counts as high-power.")
+    min_s: float = Field(default=60, gt=0, description="Seconds sustained before the finding opens.")
+
+
+class SensorRules(_Model):
+    """Exit, door, smoke and sensor-health rules."""
+
+    exit_blocked_min_s: float = Field(default=300, gt=0, description="Seconds an exit occupancy sensor stays active.")
+    door_open_after_hours_s: float = Field(default=60, gt=0, description="Seconds a door may stay open after hours.")
+    offline_grace_s: float = Field(default=60, ge=0, description="Extra seconds over a device's expected interval.")
+
+
+class RulesConfig(_Model):
+    """Thresholds of every rule. All durations are seconds of wall-clock (frame timestamps), never frames."""
+
+    window_unstaffed: WindowUnstaffedRule = Field(default_factory=WindowUnstaffedRule, description="空岗/离岗.")
+    attendance: AttendanceRule = Field(default_factory=AttendanceRule, description="迟到/早退.")
+    phone_use: PhoneUseRule = Field(default_factory=PhoneUseRule, description="玩手机.")
+    after_hours_presence: AfterHoursPresenceRule = Field(default_factory=AfterHoursPresenceRule, description="下班后有人.")
+    exit_blocked: ExitBlockedRule = Field(default_factory=ExitBlockedRule, description="安全出口堵塞 (camera).")
+    camera_health: CameraHealthRule = Field(default_factory=CameraHealthRule, description="摄像头离线/冻结/遮挡.")
+    smoking: SmokingRule = Field(default_factory=SmokingRule, description="抽烟.")
+    sleeping: SleepingRule = Field(default_factory=SleepingRule, description="睡岗.")
+    power_left_on: PowerLeftOnRule = Field(default_factory=PowerLeftOnRule, description="下班未关电源.")
+    high_power_appliance: HighPowerApplianceRule = Field(
+        default_factory=HighPowerApplianceRule, description="大功率电器."
+    )
+    sensors: SensorRules = Field(default_factory=SensorRules, description="Exit/door/smoke/health sensor rules.")
