@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.db import Edge, User
+from server.db.session import unit_of_work
 from server.security import edge_token_hash, read_token
 from server.settings import Settings
 
@@ -30,14 +31,8 @@ def get_settings(request: Request) -> Settings:
 
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: commit after the handler returns, roll back if it raises."""
-    factory = request.app.state.sessionmaker
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with unit_of_work(request.app.state.sessionmaker) as session:
+        yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
