@@ -2,7 +2,8 @@
 
 Roles rank viewer < inspector (duty officer) < supervisor < admin (``server.deps.ROLE_RANK``):
 viewers see, inspectors check (acknowledge, safety checks and sign-off, patrol log, handover),
-supervisors decide (confirm / dismiss alerts, duty checks), admins configure.
+supervisors decide (confirm / dismiss alerts, duty checks; assessment: sign off, amend, reassign findings,
+manual entries), admins configure.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ CAPABILITIES: dict[str, str] = {
     "handover": "inspector",
     "decide": "supervisor",
     "duty_check": "supervisor",
+    "assess": "supervisor",
     "configure": "admin",
 }
 

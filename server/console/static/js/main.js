@@ -8,6 +8,7 @@ import { renderAlert } from "./alert.js";
 import { renderDuty, renderDutySheet } from "./duty.js";
 import { renderSafety, renderSafetySheet } from "./safety.js";
 import { renderPatrol, renderHandover } from "./patrol.js";
+import { renderAssessment } from "./assessment.js";
 
 const NAV = [
   ["#/feed", "nav_feed", "view"],
@@ -16,6 +17,7 @@ const NAV = [
   ["#/safety", "nav_safety", "view"],
   ["#/patrol", "nav_patrol", "patrol"],
   ["#/handover", "nav_handover", "handover"],
+  ["#/assessment", "nav_assessment", "view"],
 ];
 
 const ROUTES = [
@@ -28,6 +30,7 @@ const ROUTES = [
   [/^#\/safety\/(\d+)$/, renderSafetySheet],
   [/^#\/patrol$/, renderPatrol],
   [/^#\/handover$/, renderHandover],
+  [/^#\/assessment(?:\?(.*))?$/, renderAssessment],
 ];
 
 
