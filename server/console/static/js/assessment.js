@@ -35,7 +35,7 @@ function statusBanner(sheet) {
   const so = sheet.signoff;
   if (so) {
     return h("div.banner.frozen#asm-frozen",
-      h("strong", `🔒 ${t("asm_signed")}`), " ", t("asm_frozen", { by: so.signed_by, at: fmtTime(so.signed_at) }),
+      h("strong", t("asm_frozen_title")), " ", t("asm_frozen", { by: so.signed_by, at: fmtTime(so.signed_at) }),
       h("div.muted.mono", `${t("sheet_sha")}: ${shortSha(so.effective_sha256)}`),
       so.amendments.length ? h("div.amendments#asm-amendments", h("strong", `${t("amendments")}:`),
         h("ol", so.amendments.map((a) => h("li", { dataset: { seq: a.seq } },

@@ -96,7 +96,7 @@ async function verify(env, out) {
     out.dataset.ok = String(r.ok);
     mount(out, r.ok ? `✓ ${t("verify_ok", { sha: shortSha(r.sheet_sha256), n: r.evidence_checked })}`
       : [h("strong", `✗ ${t("verify_fail")}`), h("ul#verify-problems", r.problems.map((p) =>
-        h("li", { dataset: { problem: p.problem } }, problemText(p))))]);
+        h("li", { dataset: { problem: p.problem }, title: JSON.stringify(p) }, problemText(p))))]);
   } catch (ex) {
     out.className = "verify-result bad";
     out.dataset.ok = "error";

@@ -48,7 +48,6 @@ function reassign(env, line) {
       await api(`/api/v1/assessment/findings/${encodeURIComponent(line.ref_id)}/reassign`, { method: "POST",
         body: { staff_id: who.value || null, reason: reason.value.trim() } });
       env.flash(sheet.signoff ? `${t("reassign_done")} — ${t("reassign_signed_hint")}` : t("reassign_done"));
-      st.subject = st.tab === "staff" && who.value ? who.value : st.subject;
       await env.reload(true);
     },
   });
@@ -70,14 +69,14 @@ function lineRow(env, line, alerts, names) {
   return h("tr", { class: `line-${line.kind}${line.multiplier > 1 ? " line-doubled" : ""}`,
     dataset: { ref: line.ref_id, kind: line.kind, multiplier: line.multiplier, item: line.item_id } },
   h("td", fmtTime(line.at)),
-  h("td", h("div", itemName(scheme, line.item_id)), h("div.muted.small", categoryName(scheme, line.category_id))),
-  h("td", line.rule ? ruleName(line.rule, rules[line.rule]) : h("span.muted", basisName(line.attribution))),
-  h("td", line.duration_s != null ? fmtDuration(line.duration_s) : "—",
+  h("td", { title: categoryName(scheme, line.category_id) }, h("div", itemName(scheme, line.item_id)),
+    line.rule ? h("div.muted.small", `${t("rule")}: ${ruleName(line.rule, rules[line.rule])}`) : null),
+  h("td", h("div.nowrap", line.duration_s != null ? fmtDuration(line.duration_s) : "—"),
     line.tier ? h("div.small", tierName(scheme, line.item_id, line.tier)) : null,
     line.note ? h("div.muted.small", noteText(line.note)) : null),
   pointsCell(line, sheet),
-  h("td", person, h("div.muted.small", basisName(line.attribution))),
-  h("td", alertId ? h("a.alert-link", { href: `#/alert/${alertId}` }, `${t("alert")} #${alertId}`)
+  h("td.nowrap", person, h("div.muted.small", basisName(line.attribution))),
+  h("td.nowrap", alertId ? h("a.alert-link", { href: `#/alert/${alertId}` }, `${t("alert")} #${alertId}`)
     : h("span.muted.small", line.source === "finding" ? line.ref_id.slice(0, 8) : line.ref_id)),
   h("td.thumbs", evidenceCell(line, sheet)),
   h("td.noprint", canMove ? h("button.small.reassign", { onclick: () => reassign(env, line) }, t("reassign")) : null));
@@ -116,7 +115,7 @@ export async function renderDetail(el, env) {
       h("figure.trend", h("figcaption", t("trend")), h("img#asm-trend", { src: trendUrl, alt: t("trend") }))),
     h("h4", t("breakdown")),
     s.lines.length ? h("div.scroll", h("table.grid.asm-lines#asm-lines",
-      h("thead", h("tr", [t("time"), t("entry_item"), t("rule"), `${t("duration")} / ${t("tier")}`, t("points"),
-        t("person"), t("alert"), t("evidence"), ""].map((x) => h("th", x)))),
+      h("thead", h("tr", [t("time"), t("entry_item"), `${t("duration")} / ${t("tier")}`, t("points"),
+        t("person"), t("alert"), t("evidence"), ""].map((x, i) => h("th", { class: i === 3 ? "num" : "" }, x)))),
       h("tbody", s.lines.map((ln) => lineRow(env, ln, alerts, names))))) : h("p.muted#asm-no-lines", t("no_lines")));
 }
