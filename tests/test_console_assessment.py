@@ -12,20 +12,21 @@ import pytest
 
 from edge import contract as c
 from edge.paths import PROJECT_ROOT
-from tests.test_console_helpers import TZ, console  # noqa: F401  (fixture)
+from tests.test_console_helpers import TZ
+from tests.test_console_helpers import console as con  # noqa: F401  (the `con` fixture: demo hall, users of every role)
 
 STATIC = PROJECT_ROOT / "server" / "console" / "static" / "js"
 PAGE_MODULES = ("assessment.js", "assessment_actions.js", "assessment_detail.js", "assessment_util.js", "dialog.js")
 
 
 @pytest.mark.parametrize("role, has", [("viewer", False), ("inspector", False), ("supervisor", True), ("admin", True)])
-def test_assess_capability_by_role(console, role, has):
-    me = console.get("/api/v1/console/me", role).json()
+def test_assess_capability_by_role(con, role, has):  # noqa: F811 (fixture)
+    me = con.get("/api/v1/console/me", role).json()
     assert ("assess" in me["can"]) is has
     assert "view" in me["can"]  # everyone sees the page and may export and verify
 
 
-def _confirmed_smoking(con) -> str:
+def _confirmed_smoking(con) -> str:  # noqa: F811
     start = dt.datetime(2026, 8, 12, 10, 5, tzinfo=TZ)
     fid = uuid.uuid4()
     con.ingest(c.FindingOpened(hall_id=con.hall_id, edge_id=con.edge_id, finding_id=fid, rule="smoking",
@@ -37,28 +38,28 @@ def _confirmed_smoking(con) -> str:
 
 
 @pytest.mark.parametrize("role, expected", [("viewer", 403), ("inspector", 403), ("supervisor", None)])
-def test_the_api_refuses_what_the_page_hides(console, role, expected):
-    fid = _confirmed_smoking(console)
-    sheet = f"/api/v1/assessment/halls/{console.hall_id}/sheets/2026Q3"
+def test_the_api_refuses_what_the_page_hides(con, role, expected):  # noqa: F811 (fixture)
+    fid = _confirmed_smoking(con)
+    sheet = f"/api/v1/assessment/halls/{con.hall_id}/sheets/2026Q3"
     calls = [
         ("reassign", f"/api/v1/assessment/findings/{fid}/reassign", {"staff_id": "S006", "reason": "录像复核"}, 200),
-        ("entry", f"/api/v1/assessment/halls/{console.hall_id}/entries",
+        ("entry", f"/api/v1/assessment/halls/{con.hall_id}/entries",
          {"item_id": "absent_half_day", "at": "2026-08-20T09:00:00+08:00", "staff_id": "S001", "note": "考勤"}, 201),
         ("sign-off", f"{sheet}/sign-off", None, 201),
         ("amend", f"{sheet}/amend", {"reason": "复核"}, 409),  # nothing changed since the sign-off
     ]
     for what, path, body, ok in calls:
-        r = console.post(path, role, json=body) if body is not None else console.post(path, role)
+        r = con.post(path, role, json=body) if body is not None else con.post(path, role)
         assert r.status_code == (expected or ok), (what, r.text)
     # reading, exporting and verifying stay open to every role
-    assert console.get(sheet, role).status_code == 200
-    assert console.get(f"{sheet}/export.csv", role, params={"lang": "en"}).status_code == 200
-    assert console.get(f"{sheet}/verify", role).status_code == (404 if expected else 200)  # only a signed quarter
+    assert con.get(sheet, role).status_code == 200
+    assert con.get(f"{sheet}/export.csv", role, params={"lang": "en"}).status_code == 200
+    assert con.get(f"{sheet}/verify", role).status_code == (404 if expected else 200)  # only a signed quarter
 
 
 @pytest.mark.parametrize("module", PAGE_MODULES)
-def test_page_modules_are_served_as_javascript(console, module):
-    r = console.client.get(f"/console/static/js/{module}")
+def test_page_modules_are_served_as_javascript(con, module):  # noqa: F811 (fixture)
+    r = con.client.get(f"/console/static/js/{module}")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
     for dep in re.findall(r'from "\./([\w.]+)"', r.text):
         assert (STATIC / dep).is_file(), f"{module} imports missing {dep}"
