@@ -141,8 +141,12 @@ def sensor_reading(session: Session, msg: c.SensorReading) -> Sensor:
     session.add(SensorReadingRow(hall_id=msg.hall_id, sensor_code=msg.sensor_id, kind=msg.kind, value_num=num,
                                  value_text=text, unit=msg.unit, at=msg.at))
     if s.last_seen is None or msg.at >= s.last_seen:
-        s.last_seen, s.online = msg.at, True
-        s.last_value = {"kind": msg.kind, "value": v, "unit": msg.unit, "at": msg.at.isoformat()}
+        s.last_seen = msg.at
+        if msg.kind == "availability":  # the device's own online/offline word, not a measurement
+            s.online = v == "online"
+        else:
+            s.online = True
+            s.last_value = {"kind": msg.kind, "value": v, "unit": msg.unit, "at": msg.at.isoformat()}
     if next(_reading_counter) % _PRUNE_EVERY == 0:
         session.execute(delete(SensorReadingRow).where(SensorReadingRow.at < utcnow() - READING_RETENTION))
     return s
