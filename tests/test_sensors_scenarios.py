@@ -138,3 +138,27 @@ def test_history_is_bounded():
     for i in range(200):
         f.report("pc-w01", 90.0 + i % 3, at(MONDAY, "10:00:00") + dt.timedelta(seconds=10 * i))
     assert len(f.hub.history.around("pc-w01", at(MONDAY, "00:00:00"), at(MONDAY, "23:00:00"))) == 50
+
+
+def test_sim_clock_hub_ignores_device_messages_before_the_clock_announcement(demo_config_path) -> None:
+    """A retained state that arrives before the simulator's clock would be stamped days late (wall clock) and
+    make every simulated reading after it look stale; the demo's hub drops such messages until anchored."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from edge.sensors.hub import SensorHub
+    from edge.sensors.simclock import SimClock, announcement
+    from edge.site import load_site_config
+
+    cfg = load_site_config(demo_config_path)
+    events: list = []
+    clock = SimClock()
+    hub = SensorHub(cfg, on_event=events.append, clock=clock)
+    topic = "hall-esp/binary_sensor/exit_east_occupancy/state"
+    hub._on_message(None, None, SimpleNamespace(topic=topic, payload=b"OFF", retain=True))
+    assert hub.counters["before_sim_clock"] == 1 and hub.counters["readings"] == 0
+    t0 = dt.datetime(2026, 11, 19, 6, 0, tzinfo=dt.timezone.utc)  # 14:00 in the hall
+    hub._on_message(None, None, SimpleNamespace(topic=clock.topic, payload=announcement(t0, 1e6), retain=True))
+    assert clock.anchored
+    hub._on_message(None, None, SimpleNamespace(topic=topic, payload=b"ON", retain=False))
+    assert hub.counters["readings"] == 1

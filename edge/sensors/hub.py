@@ -270,4 +270,9 @@ class SensorHub:
                 with self._lock:  # silence of never-heard devices counts from the simulated start
                     self.offline.started = self.clock()
             return
+        if not getattr(self.clock, "anchored", True):
+            # demo only: a retained device state delivered before the simulator's clock would be stamped with
+            # the wall clock, days after the simulated day, and every later reading would then look stale
+            self.counters["before_sim_clock"] += 1
+            return
         self.handle_message(msg.topic, msg.payload, bool(msg.retain))

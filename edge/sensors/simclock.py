@@ -43,6 +43,12 @@ class SimClock:
             self._anchor = anchor
         return True
 
+    @property
+    def anchored(self) -> bool:
+        """Whether the simulator's clock announcement has arrived (before it, this clock is the wall clock)."""
+        with self._lock:
+            return self._anchor is not None
+
     def __call__(self) -> dt.datetime:
         now = time.time()
         with self._lock:
