@@ -122,3 +122,18 @@ def test_dispatcher_never_raises_on_bad_event(demo_config_path, tmp_path):
     assert d.counters["errors"] == 1  # empty rule id: rejected by the contract, logged and counted
     (msg,) = sink.msgs
     assert msg.confidence == 1.0 and msg.staff_id == "S001"
+
+
+@pytest.mark.parametrize("camera, started_s, picture_s, expected_s", [
+    ("cam-w01", 9.0, 10.0, 9.0),  # the start is still in the ring buffer (clip_pre_s = 5)
+    ("cam-w01", 5.0, 10.0, 5.0),  # exactly at the buffer's reach
+    ("cam-w01", -110.0, 10.0, 10.0),  # an empty seat confirmed 120 s after it emptied: clip the confirmation
+    (None, -3000.0, 10.0, 10.0),  # a sensor finding: the covering camera's picture now
+])
+def test_clip_anchor(demo_config_path, tmp_path, camera, started_s, picture_s, expected_s):
+    cfg = load_site_config(demo_config_path)
+    writer = EvidenceWriter(Outbox(tmp_path), {}, clip_pre_s=5, clip_post_s=10)
+    d = FindingDispatcher(cfg, Sink(), writer, lambda cam: None)
+    ev = RuleEvent("opened", "window_unstaffed", uuid.uuid4(), at(started_s), camera_id=camera,
+                   sensor_id=None if camera else "lock-exit-east")
+    assert d._clip_anchor(ev, at(picture_s)) == at(expected_s)

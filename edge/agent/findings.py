@@ -84,6 +84,16 @@ class FindingDispatcher:
             self.counters["errors"] += 1
             log.exception("dispatching %s %s %s failed", ev.kind, ev.rule, ev.finding_id)
 
+    def _clip_anchor(self, ev: RuleEvent, picture_ts: dt.datetime) -> dt.datetime:
+        """Where the clip is centred: the start of the violation while the ring buffer still holds it, else
+        the moment it was confirmed (an empty seat is confirmed absent_s after it emptied, longer ago than
+        the buffer reaches). Sensor findings: the camera's picture now."""
+        if ev.camera_id is None:
+            return picture_ts
+        if (picture_ts - ev.at).total_seconds() <= self.evidence.clip_pre_s:  # type: ignore[union-attr]
+            return ev.at
+        return picture_ts
+
     def _handle(self, ev: RuleEvent, picture: Picture | None, extra_refs: list) -> None:
         hall, edge = self.cfg.hall.id, self.cfg.edge.id
         details = jsonable(ev.details)
@@ -96,7 +106,7 @@ class FindingDispatcher:
                     zones = self.cfg.camera(camera).zones if any(c.id == camera for c in self.cfg.cameras) else []
                     refs += self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, self._caption(ev),
                                                   extra=pic.extra)
-                    self.evidence.request_clip(ev.finding_id, ev.rule, camera, ev.at if ev.camera_id else pic.ts)
+                    self.evidence.request_clip(ev.finding_id, ev.rule, camera, self._clip_anchor(ev, pic.ts))
                 else:
                     self.counters["no_picture"] += 1
             self.opened[ev.finding_id] = ev
