@@ -93,3 +93,18 @@ def get_current_edge(request: Request, session: SessionDep) -> Edge:
 
 
 CurrentEdge = Annotated[Edge, Depends(get_current_edge)]
+
+
+def hall_scope(user: User, hall: str | None) -> str | None:
+    """The hall a request may see: a user bound to a home hall sees only that hall (403 for another)."""
+    if user.hall_id is None:
+        return hall
+    if hall is not None and hall != user.hall_id:
+        raise HTTPException(403, f"user {user.username!r} may only see hall {user.hall_id!r}")
+    return user.hall_id
+
+
+def ensure_hall_visible(user: User, hall_id: str) -> None:
+    """404 (not 403: do not reveal that it exists) for a row of another hall than the user's home hall."""
+    if user.hall_id is not None and user.hall_id != hall_id:
+        raise HTTPException(404, "not found")

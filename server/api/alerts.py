@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from server.alerts import AlertTransitionError, transition
 from server.api.findings import FindingOut, finding_out
 from server.db import Alert, Finding, Window
-from server.deps import CurrentUser, SessionDep, ViewerUser
+from server.deps import CurrentUser, SessionDep, ViewerUser, ensure_hall_visible, hall_scope
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -59,7 +59,7 @@ def alert_out(alert: Alert, window_code: str | None, with_events: bool = False) 
 
 
 @router.get("", response_model=list[AlertOut], summary="Alerts, newest first, with filters")
-def list_alerts(_: ViewerUser, session: SessionDep, hall: str | None = None,
+def list_alerts(user: ViewerUser, session: SessionDep, hall: str | None = None,
                 status: list[str] | None = Query(default=None, description="One or more statuses."),
                 rule: str | None = None, severity: str | None = None,
                 window: str | None = Query(default=None, description="Window code."),
@@ -67,6 +67,7 @@ def list_alerts(_: ViewerUser, session: SessionDep, hall: str | None = None,
                 q: str | None = Query(default=None, description="Search rule, window name/code, details."),
                 limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) -> list:
     query = _query()
+    hall = hall_scope(user, hall)
     if hall:
         query = query.where(Alert.hall_id == hall)
     if status:
@@ -90,16 +91,17 @@ def list_alerts(_: ViewerUser, session: SessionDep, hall: str | None = None,
     return [alert_out(a, code) for a, code in rows]
 
 
-def _get(session, alert_id: int) -> tuple[Alert, str | None]:
+def _get(session, alert_id: int, user) -> tuple[Alert, str | None]:  # noqa: ANN001
     row = session.execute(_query().where(Alert.id == alert_id)).first()
     if row is None:
         raise HTTPException(404, "no such alert")
+    ensure_hall_visible(user, row[0].hall_id)
     return row[0], row[1]
 
 
 @router.get("/{alert_id}", response_model=AlertOut, summary="Alert with finding, evidence and timeline")
-def get_alert(alert_id: int, _: ViewerUser, session: SessionDep) -> AlertOut:
-    alert, code = _get(session, alert_id)
+def get_alert(alert_id: int, user: ViewerUser, session: SessionDep) -> AlertOut:
+    alert, code = _get(session, alert_id, user)
     return alert_out(alert, code, with_events=True)
 
 
@@ -107,7 +109,7 @@ def get_alert(alert_id: int, _: ViewerUser, session: SessionDep) -> AlertOut:
              summary="acknowledge (inspector+), confirm / dismiss / close (supervisor+)")
 def act(alert_id: int, action: Literal["acknowledge", "confirm", "dismiss", "close"], body: ActionIn,
         user: CurrentUser, session: SessionDep) -> AlertOut:
-    alert, code = _get(session, alert_id)
+    alert, code = _get(session, alert_id, user)
     try:
         transition(session, alert, action, user, body.comment)
     except AlertTransitionError as exc:

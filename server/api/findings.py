@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from server.db import Finding, Window
-from server.deps import SessionDep, ViewerUser
+from server.deps import SessionDep, ViewerUser, ensure_hall_visible, hall_scope
 
 router = APIRouter(prefix="/api/v1/findings", tags=["findings"])
 
@@ -65,12 +65,13 @@ def finding_query() -> Select:
 
 
 @router.get("", response_model=list[FindingOut], summary="Findings, newest first")
-def list_findings(_: ViewerUser, session: SessionDep, hall: str | None = None, rule: str | None = None,
+def list_findings(user: ViewerUser, session: SessionDep, hall: str | None = None, rule: str | None = None,
                   window: str | None = Query(default=None, description="Window code."),
                   severity: str | None = None, status: str | None = None,
                   since: dt.datetime | None = None, until: dt.datetime | None = None,
                   limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) -> list:
     q = finding_query()
+    hall = hall_scope(user, hall)
     if hall:
         q = q.where(Finding.hall_id == hall)
     if rule:
@@ -90,8 +91,9 @@ def list_findings(_: ViewerUser, session: SessionDep, hall: str | None = None, r
 
 
 @router.get("/{finding_pk}", response_model=FindingOut, summary="One finding")
-def get_finding(finding_pk: int, _: ViewerUser, session: SessionDep) -> FindingOut:
+def get_finding(finding_pk: int, user: ViewerUser, session: SessionDep) -> FindingOut:
     row = session.execute(finding_query().where(Finding.id == finding_pk)).first()
     if row is None:
         raise HTTPException(404, "no such finding")
+    ensure_hall_visible(user, row[0].hall_id)
     return finding_out(*row)
