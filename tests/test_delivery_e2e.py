@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,36 +22,11 @@ from server.edges import issue_edge_token
 from server.settings import Settings
 from server.siteimport import import_site
 from server.testing import drop_hall, unique_site
-from tests.conftest import free_port, wait_port
+from tests.conftest import free_port
+from tests.live import LiveServer
 
 EDGE = "zhegou-edge-1"
 TOKEN = "delivery-e2e-token-" + uuid.uuid4().hex
-
-
-class LiveServer:
-    """The real app under uvicorn in a thread (lifespan: migrations, MQTT consumer); stoppable and restartable."""
-
-    def __init__(self, settings: Settings, port: int) -> None:
-        self.settings, self.port = settings, port
-        self._server = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        import uvicorn
-
-        from server.app import create_app
-
-        config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        assert wait_port("127.0.0.1", self.port, 30), "server did not start"
-
-    def stop(self) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(30)
-        assert not self._thread.is_alive(), "server did not stop"
 
 
 def wait_until(pred, timeout: float = 60.0) -> bool:  # noqa: ANN001
@@ -77,7 +51,9 @@ def test_findings_and_files_survive_broker_server_and_edge_restarts(own_broker, 
     settings = Settings(data_dir=tmp_path / "server", database_url=database_url,
                         mqtt_url=f"mqtt://{own_broker.host}:{own_broker.port}", mqtt_topic_prefix=topic_prefix,
                         mqtt_client_id=f"hw-e2e-{uuid.uuid4().hex[:8]}", secret_key="k" * 40)
-    server = LiveServer(settings, port)
+    from server.app import create_app
+
+    server = LiveServer(lambda: create_app(settings), port)
     sent: list[str] = []
     files: dict[str, bytes] = {}
 

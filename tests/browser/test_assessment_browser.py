@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import shutil
-import threading
 import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,14 +28,12 @@ from server.db.session import unit_of_work
 from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
-from tests.conftest import free_port, need, wait_port
+from tests.conftest import need
+from tests.live import LiveServer, launch_chromium
 from tests.test_console_helpers import make_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = os.environ.get("HALLWATCH_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "assessment"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -54,15 +50,9 @@ def previous_quarter(today: dt.date) -> tuple[str, int, int]:
 @pytest.fixture
 def site(tmp_path, database_url, demo_config_path):
     """The real app under uvicorn on a free port (no MQTT: findings arrive through the HTTP ingest)."""
-    import uvicorn
-
     app, cfg, hall_id = make_console(tmp_path, database_url, None, f"asm-{uuid.uuid4().hex[:6]}", demo_config_path,
                                      ConsoleSettings(background=False), mqtt_enabled=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert wait_port("127.0.0.1", port, 20), "server did not start"
+    server = LiveServer(lambda: app).start()
     with unit_of_work(app.state.sessionmaker) as s:
         import_site(s, cfg, today=dt.date(2026, 1, 1))
         create_user(s, username=f"sup-{hall_id}", password="supervisor-pw", role="supervisor", actor="test",
@@ -70,10 +60,9 @@ def site(tmp_path, database_url, demo_config_path):
         create_user(s, username=f"view-{hall_id}", password="viewer-pw", role="viewer", actor="test",
                     hall_id=hall_id, display_name="查看 吴")
         _, token = issue_edge_token(s, hall_id, cfg.edge.id, actor="test")
-    base = f"http://127.0.0.1:{port}"
+    base = server.base
     yield {"app": app, "base": base, "hall_id": hall_id, "edge_id": cfg.edge.id, "edge_token": token}
-    server.should_exit = True
-    thread.join(10)
+    server.stop()
 
 
 class Seeder:
@@ -131,7 +120,6 @@ def login(page, base: str, user: str, password: str) -> None:
 
 
 def test_assessment_page_in_headless_chromium(site, media_dir):
-    need(Path(CHROMIUM).exists(), f"{CHROMIUM} missing (apt-get install -y chromium)")
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
@@ -160,7 +148,7 @@ def test_assessment_page_in_headless_chromium(site, media_dir):
         seed.finding("phone_use", "W01", dt.datetime(year, month, 8, 9, 30, tzinfo=TZ), 30, counter[-1], "dismiss")
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch_chromium(pw)
         ctx = browser.new_context(viewport={"width": 1440, "height": 960}, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   accept_downloads=True)
         page = ctx.new_page()

@@ -6,11 +6,8 @@ Screenshots go to ``test-artifacts/console/``."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import threading
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -21,39 +18,30 @@ from server.db.session import unit_of_work
 from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
-from tests.conftest import free_port, need, wait_port
+from tests.conftest import need
+from tests.live import LiveServer, launch_chromium
 from tests.test_console_helpers import EdgeResponder, make_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = os.environ.get("HALLWATCH_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "console"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture
 def live_server(tmp_path, database_url, mqtt_broker, topic_prefix, demo_config_path):
     """The real app under uvicorn on a free port (MQTT consumer on the test broker), with a seeded hall."""
-    import uvicorn
-
     app, cfg, hall_id = make_console(tmp_path, database_url, mqtt_broker, topic_prefix, demo_config_path,
                                      ConsoleSettings(background=False), mqtt_enabled=True)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert wait_port("127.0.0.1", port, 20), "server did not start"
+    server = LiveServer(lambda: app).start()
     with unit_of_work(app.state.sessionmaker) as s:
         import_site(s, cfg, today=dt.date(2026, 1, 1))
         create_user(s, username=f"sup-{hall_id}", password="supervisor-pw", role="supervisor", actor="test",
                     hall_id=hall_id, display_name="督查 刘")
         _, token = issue_edge_token(s, hall_id, cfg.edge.id, actor="test")
     assert app.state.mqtt.subscribed.wait(15), "server consumer did not subscribe"
-    base = f"http://127.0.0.1:{port}"
+    base = server.base
     yield {"app": app, "base": base, "hall_id": hall_id, "cfg": cfg, "edge_token": token,
            "user": f"sup-{hall_id}", "password": "supervisor-pw", "prefix": topic_prefix}
-    server.should_exit = True
-    thread.join(10)
+    server.stop()
 
 
 def _upload(base: str, token: str, data: bytes, kind: str, ctype: str) -> c.EvidenceRef:
@@ -87,7 +75,6 @@ def shot(page, name: str, full: bool = True) -> None:
 
 
 def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
-    need(Path(CHROMIUM).exists(), f"{CHROMIUM} missing (apt-get install -y chromium)")
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
@@ -105,7 +92,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
                for p in sorted((media_dir / "images").glob("*/*.jpg"))[:3]]
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
         console_errors: list[str] = []
         page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
