@@ -15,8 +15,7 @@ import uuid
 from typing import Any, Callable, Protocol
 
 from edge import geometry as geo
-from edge.contract import (Command, DutyCheckResult, EvidenceRef, SafetyCheckResult, SafetyItem, WindowSnapshot,
-                           utcnow)
+from edge.contract import Command, DutyCheckResult, EvidenceRef, SafetyCheckResult, SafetyItem, WindowSnapshot, utcnow
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.site import SiteConfig

@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 import numpy as np
 from pydantic import BaseModel
 
+from edge.agent.open_findings import OpenFindings
 from edge.contract import RULES, FindingClosed, FindingOpened, FindingUpdated, jsonable
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter, FinishedClip
@@ -47,6 +48,7 @@ class FindingDispatcher:
         sink: MessageSink,
         evidence: EvidenceWriter | None,
         latest_picture: Callable[[str], Picture | None],
+        registry: OpenFindings | None = None,
     ) -> None:
         self.cfg = cfg
         self.sink = sink
@@ -57,6 +59,7 @@ class FindingDispatcher:
         self.log: list[BaseModel] = []  # every message sent (analyze prints them; bounded by the caller)
         self.keep_log = False
         self._sensor_camera = {s.id: s.camera for s in cfg.sensors if s.camera}
+        self.registry: OpenFindings | None = registry
 
     def _send(self, msg: BaseModel) -> None:
         self.sink.put(msg)
@@ -110,6 +113,8 @@ class FindingDispatcher:
                 else:
                     self.counters["no_picture"] += 1
             self.opened[ev.finding_id] = ev
+            if self.registry is not None:
+                self.registry.opened(ev.finding_id, ev.rule, ev.at)
             self._send(FindingOpened(
                 hall_id=hall, edge_id=edge, finding_id=ev.finding_id, rule=ev.rule, severity=ev.severity,
                 started_at=ev.at, window_id=ev.window_id, camera_id=ev.camera_id, sensor_id=ev.sensor_id,
@@ -123,8 +128,23 @@ class FindingDispatcher:
             started = ev.started_at or (self.opened[ev.finding_id].at if ev.finding_id in self.opened else ev.at)
             duration = ev.duration_s if ev.duration_s is not None else max(0.0, (ev.at - started).total_seconds())
             self.opened.pop(ev.finding_id, None)
+            if self.registry is not None:
+                self.registry.closed(ev.finding_id)
             self._send(FindingClosed(hall_id=hall, edge_id=edge, finding_id=ev.finding_id, rule=ev.rule,
                                      ended_at=ev.at, duration_s=max(0.0, float(duration)), details=details))
+
+    def close_interrupted(self) -> int:
+        """Close the findings a previous run of this edge left open (see edge.agent.open_findings)."""
+        if self.registry is None:
+            return 0
+        gone = self.registry.take_interrupted()
+        for f in gone:
+            self._send(FindingClosed(
+                hall_id=self.cfg.hall.id, edge_id=self.cfg.edge.id, finding_id=f.finding_id, rule=f.rule,
+                ended_at=f.ended_at, duration_s=(f.ended_at - f.started_at).total_seconds(),
+                details={"interrupted": "the edge agent stopped; if the condition went on, a new finding follows"}))
+            log.warning("closed %s finding %s left open by the previous run (interrupted)", f.rule, f.finding_id)
+        return len(gone)
 
     def clips_finished(self, clips: list[FinishedClip], now: dt.datetime) -> None:
         for c in clips:

@@ -30,6 +30,7 @@ from edge import contract
 from edge.agent.commands import duty_check, safety_check
 from edge.agent.findings import FindingDispatcher
 from edge.agent.jobs import Job, Supervisor
+from edge.agent.open_findings import OpenFindings
 from edge.agent.pipeline import ChangeGate, FramePipeline
 from edge.capture.buffer import FrameRing
 from edge.capture.reader import CameraFrame, CameraReader, LatestFrame
@@ -78,7 +79,8 @@ class EdgeAgent:
         self.pipeline = FramePipeline(cfg, detector, smoking=smoking,
                                       gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0))
         self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz)
-        self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture)
+        self.open_findings = OpenFindings(self.data_dir / "open_findings.sqlite3")
+        self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings)
         self._pictures: dict[str, Picture] = {}
         self._analysed: dict[str, deque[float]] = {c.id: deque(maxlen=512) for c in cams}
         self._lock = threading.RLock()  # pipeline state (rules, health) and pictures
@@ -104,6 +106,8 @@ class EdgeAgent:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        self.dispatcher.close_interrupted()  # episodes the previous run left open (their state was in memory)
+        self.open_findings.alive(utcnow())
         m = self.cfg.mqtt
         password = os.environ.get(m.password_env) if m.password_env else None
         self.outbox.subscribe(contract.command_topic(self.cfg.hall.id, self.cfg.edge.id, m.topic_prefix),
@@ -146,6 +150,7 @@ class EdgeAgent:
         self.supervisor.stop()
         self._drain_events()
         self.outbox.flush(3.0)
+        self.open_findings.alive(utcnow())  # a graceful stop: still-open episodes end now on the next start
         self.outbox.stop(graceful=True)
 
     def run_forever(self) -> int:
@@ -332,6 +337,7 @@ class EdgeAgent:
     def _heartbeat_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self.cfg.edge.heartbeat_s):
             try:
+                self.open_findings.alive(utcnow())
                 self.outbox.publish_volatile(self.heartbeat())
             except Exception:
                 log.exception("heartbeat failed")
