@@ -95,16 +95,19 @@ def get_current_edge(request: Request, session: SessionDep) -> Edge:
 CurrentEdge = Annotated[Edge, Depends(get_current_edge)]
 
 
+def may_see_hall(user: User, hall_id: str) -> bool:
+    """Users bound to a home hall see only that hall; others see all."""
+    return user.hall_id is None or user.hall_id == hall_id
+
+
 def hall_scope(user: User, hall: str | None) -> str | None:
-    """The hall a request may see: a user bound to a home hall sees only that hall (403 for another)."""
-    if user.hall_id is None:
-        return hall
-    if hall is not None and hall != user.hall_id:
+    """The hall filter of a list request: a user bound to a home hall sees only that hall (403 for another)."""
+    if hall is not None and not may_see_hall(user, hall):
         raise HTTPException(403, f"user {user.username!r} may only see hall {user.hall_id!r}")
-    return user.hall_id
+    return hall if user.hall_id is None else user.hall_id
 
 
 def ensure_hall_visible(user: User, hall_id: str) -> None:
     """404 (not 403: do not reveal that it exists) for a row of another hall than the user's home hall."""
-    if user.hall_id is not None and user.hall_id != hall_id:
+    if not may_see_hall(user, hall_id):
         raise HTTPException(404, "not found")

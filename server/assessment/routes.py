@@ -19,7 +19,7 @@ from server.assessment.export_pdf import to_pdf
 from server.assessment.scheme import Scheme, load_scheme
 from server.assessment.service import AssessmentError, add_entry, reassign
 from server.db import User
-from server.deps import SessionDep, SupervisorUser, ViewerUser
+from server.deps import SessionDep, SupervisorUser, ViewerUser, may_see_hall
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 Lang = Literal["zh", "en"]
@@ -36,7 +36,7 @@ SchemeDep = Annotated[Scheme, Depends(get_scheme)]
 
 
 def _hall_allowed(user: User, hall_id: str) -> None:
-    if user.hall_id is not None and user.hall_id != hall_id:
+    if not may_see_hall(user, hall_id):
         raise HTTPException(403, f"no access to hall {hall_id!r}")
 
 

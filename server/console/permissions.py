@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import HTTPException, status
 
 from server.db import Hall, User
-from server.deps import ROLE_RANK
+from server.deps import ROLE_RANK, may_see_hall
 
 CAPABILITIES: dict[str, str] = {
     "view": "viewer",
@@ -39,11 +39,6 @@ def require(user: User, capability: str) -> None:
     if not can(user, capability):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"{capability} requires role {CAPABILITIES[capability]} or higher")
-
-
-def may_see_hall(user: User, hall_id: str) -> bool:
-    """Users bound to a home hall see only that hall; others see all."""
-    return user.hall_id is None or user.hall_id == hall_id
 
 
 def check_hall(user: User, hall: Hall | None, hall_id: str) -> Hall:
