@@ -55,6 +55,27 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
     return False
 
 
+def wait_until(pred, timeout: float = 30.0, interval: float = 0.05) -> bool:  # noqa: ANN001
+    """Poll ``pred`` until it is truthy or ``timeout`` passes (waiting for other threads, never measuring speed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return bool(pred())
+
+
+def wait_for(predicate, what: str, timeout: float = 20.0):  # noqa: ANN001, ANN201
+    """Poll until ``predicate()`` returns a truthy value and return it; fail the test naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"gave up waiting for {what}")
+
+
 @dataclass
 class Broker:
     host: str

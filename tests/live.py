@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -12,6 +13,23 @@ from tests.conftest import free_port, need, wait_port
 CHROMIUM = os.environ.get("HALLWATCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+
+
+def playwright_api() -> tuple[Any, Any]:
+    """(expect, sync_playwright) of the Python playwright package; a clear skip/failure when it is missing."""
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        need(False, "python package 'playwright' not installed")
+    return expect, sync_playwright
+
+
+def fresh_artifacts(path: Path) -> Path:
+    """An empty folder for a test's screenshots and downloads (test-artifacts/ is gitignored)."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
 
 
 def launch_chromium(pw: Any) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -23,19 +22,10 @@ from server.edges import issue_edge_token
 from server.settings import Settings
 from server.siteimport import import_site
 from server.users import create_user
+from tests.conftest import wait_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 
-
-def wait_for(predicate, what: str, timeout: float = 20.0):
-    """Poll until predicate() returns a truthy value (waiting for the consumer, not measuring it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting for {what}")
 
 
 @pytest.fixture

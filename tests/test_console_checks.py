@@ -10,7 +10,8 @@ import pytest
 from edge import contract as c
 from server.console.background import scheduler_pass
 from server.console.settings import ConsoleSettings
-from tests.test_console_helpers import EdgeResponder, live_console, upload, wait_for  # noqa: F401
+from tests.conftest import wait_for
+from tests.test_console_helpers import EdgeResponder, live_console, upload  # noqa: F401
 
 UTC = dt.timezone.utc
 

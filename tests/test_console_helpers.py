@@ -7,7 +7,6 @@ an edge token, and the real app on the test database and broker (unique topic pr
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,17 +27,6 @@ from server.users import create_user
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROLES = ("viewer", "inspector", "supervisor", "admin")
-
-
-def wait_for(predicate, what: str, timeout: float = 20.0):
-    """Poll until predicate() is truthy (waiting for the broker/consumer, never measuring speed)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting for {what}")
 
 
 @dataclass

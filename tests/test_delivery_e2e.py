@@ -22,20 +22,12 @@ from server.edges import issue_edge_token
 from server.settings import Settings
 from server.siteimport import import_site
 from server.testing import drop_hall, unique_site
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 from tests.live import LiveServer
 
 EDGE = "zhegou-edge-1"
 TOKEN = "delivery-e2e-token-" + uuid.uuid4().hex
 
-
-def wait_until(pred, timeout: float = 60.0) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return pred()
 
 
 @pytest.mark.e2e
@@ -85,7 +77,7 @@ def test_findings_and_files_survive_broker_server_and_edge_restarts(own_broker, 
     ob = start_outbox()
     try:
         produce(ob, 5, "a")
-        assert wait_until(lambda: stored() == (5, 5)), stored()
+        assert wait_until(lambda: stored() == (5, 5), 60), stored()
 
         own_broker.stop()  # the hall's broker and the central server go down; the edge keeps producing
         server.stop()

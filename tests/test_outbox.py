@@ -17,7 +17,7 @@ import pytest
 
 from edge.contract import EvidenceRef, FindingOpened, utcnow
 from edge.outbox import Outbox, sha256_file
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 
 HALL, EDGE = "hall-t", "edge-t"
 
@@ -110,14 +110,6 @@ def finding(i: int) -> FindingOpened:
     return FindingOpened(hall_id=HALL, edge_id=EDGE, finding_id=uuid.uuid4(), rule="window_unstaffed",
                          severity="warning", started_at=utcnow(), window_id="W01", details={"n": i})
 
-
-def wait_until(pred, timeout: float = 30.0) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def persistent(broker) -> None:  # noqa: ANN001

@@ -16,19 +16,12 @@ import yaml
 
 from edge.sensors.hub import SensorHub
 from edge.sensors.simformats import availability_messages, state_messages
+from tests.conftest import wait_until
 from tests.test_sensors_adapters import REJECTS
 from tests.test_sensors_support import MONDAY, SENSORS, Clock, at, make_cfg
 
 VALUES = {"plug": 96.0, "power_meter": 110.0, "contact": "open", "occupancy": True, "smoke": False, "lock": "locked"}
 
-
-def wait_until(pred, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return bool(pred())
 
 
 class Publisher:
@@ -103,7 +96,7 @@ def test_every_adapter_over_the_broker(mqtt_broker, topic_prefix, hub_on):
             for t, p, r in availability_messages(s, True) + state_messages(s, VALUES[s.kind], clock.now, hub.cfg.tz):
                 pub.pub(t, p, r)
         ids = {s["id"] for s in SENSORS}
-        assert wait_until(lambda: {r.sensor_id for r in readings if r.kind != "availability"} == ids)
+        assert wait_until(lambda: {r.sensor_id for r in readings if r.kind != "availability"} == ids, 20)
         for s in hub.cfg.sensors:
             main = [r.value for r in readings if r.sensor_id == s.id and r.kind not in ("availability", "switch",
                                                                                         "energy")]
@@ -120,7 +113,7 @@ def test_malformed_and_retained_junk_never_stop_valid_messages(mqtt_broker, topi
         pub.pub("zigbee2mqtt/exit_lock", b'{"lock_state":42}', retain=True)
         clock = Clock(at(MONDAY, "10:00:00"))
         hub, _events, readings = hub_on(clock)
-        assert wait_until(lambda: hub.counters["rejected"] == 2)
+        assert wait_until(lambda: hub.counters["rejected"] == 2, 20)
         assert hub.counters["rejected:not_json"] == 1 and hub.counters["rejected:wrong_type"] == 1
         for i, (topic, payload, reason) in enumerate(REJECTS):
             pub.pub(topic, payload)
@@ -159,7 +152,7 @@ def test_broker_restart_reconnects_resubscribes_and_keeps_rule_state(own_broker,
         s = next(x for x in cfg.sensors if x.id == "pc-w01")
         for t, p, r in state_messages(s, 95.0, at(MONDAY, "17:55:00"), cfg.tz):
             pub.pub(t, p, r)
-        assert wait_until(lambda: hub.counters["readings"] >= 3)
+        assert wait_until(lambda: hub.counters["readings"] >= 3, 20)
         pub.close()
         pub = None
 
@@ -174,7 +167,7 @@ def test_broker_restart_reconnects_resubscribes_and_keeps_rule_state(own_broker,
         clock.now = at(MONDAY, "18:10:00")
         for t, p, r in state_messages(s, 96.0, clock.now, cfg.tz):  # only arrives if resubscribed
             pub.pub(t, p, r)
-        assert wait_until(lambda: hub.counters["readings"] >= 6), "no messages after the restart"
+        assert wait_until(lambda: hub.counters["readings"] >= 6, 20), "no messages after the restart"
         opened = [e for e in events if e.rule == "power_left_on" and e.kind == "opened"]
         assert [e.at for e in opened] == [at(MONDAY, "18:00:00")]  # the episode began before the restart
         assert hub.counters["disconnects"] >= 1

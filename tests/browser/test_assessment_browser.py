@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import shutil
 import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,7 +28,7 @@ from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
 from tests.conftest import need
-from tests.live import LiveServer, launch_chromium
+from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api
 from tests.test_console_helpers import make_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -120,15 +119,10 @@ def login(page, base: str, user: str, password: str) -> None:
 
 
 def test_assessment_page_in_headless_chromium(site, media_dir):
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        need(False, "python package 'playwright' not installed")
+    expect, sync_playwright = playwright_api()
     from openpyxl import load_workbook
 
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
+    fresh_artifacts(ARTIFACTS)
     base, hall_id = site["base"], site["hall_id"]
     today = dt.datetime.now(TZ).date()
     current = quarter_of(today)

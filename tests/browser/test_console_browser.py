@@ -6,7 +6,6 @@ Screenshots go to ``test-artifacts/console/``."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import uuid
 
 import pytest
@@ -18,8 +17,7 @@ from server.db.session import unit_of_work
 from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
-from tests.conftest import need
-from tests.live import LiveServer, launch_chromium
+from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api
 from tests.test_console_helpers import EdgeResponder, make_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -75,13 +73,8 @@ def shot(page, name: str, full: bool = True) -> None:
 
 
 def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        need(False, "python package 'playwright' not installed")
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
+    expect, sync_playwright = playwright_api()
+    fresh_artifacts(ARTIFACTS)
     srv, hall_id = live_server, live_server["hall_id"]
     base, edge_id, prefix = srv["base"], srv["cfg"].edge.id, srv["prefix"]
     snapshot = _upload(base, srv["edge_token"], sorted((media_dir / "images" / "phone-negatives").glob("*.jpg"))[0]
