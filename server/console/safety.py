@@ -138,6 +138,31 @@ def _truthy(value: Any, true_words: Iterable[str], false_words: Iterable[str]) -
     return None
 
 
+@dataclass(frozen=True)
+class _BinaryItem:
+    """How a two-state sensor's reading is read and judged."""
+
+    true_words: tuple[str, ...]
+    false_words: tuple[str, ...]
+    safe_when_true: bool
+    true_label: str
+    false_label: str
+    unknown: str
+
+
+_BINARY: dict[str, _BinaryItem] = {
+    "lock": _BinaryItem(("lock", "locked", "true", "1"), ("unlock", "unlocked", "false", "0"), False,
+                        "locked", "unlocked", "unknown lock state"),
+    # zigbee2mqtt: contact true = closed
+    "contact": _BinaryItem(("closed", "true", "1"), ("open", "false", "0"), True, "closed", "open",
+                           "unknown contact state"),
+    "smoke": _BinaryItem(("true", "1", "alarm", "smoke"), ("false", "0", "normal", "clear"), False, "SMOKE", "normal",
+                         "unknown smoke state"),
+    "occupancy": _BinaryItem(("true", "1", "occupied"), ("false", "0", "clear"), False, "occupied", "clear",
+                             "unknown occupancy"),
+}
+
+
 def judge_reading(cfg: SiteConfig, sensor: SensorConfig, readings: dict[str, Reading]) -> tuple[bool | None, str, Any]:
     """Judge one sensor's safety item from its latest readings: (passed, detail, value)."""
     if sensor.kind in ("plug", "power_meter"):
@@ -152,38 +177,16 @@ def judge_reading(cfg: SiteConfig, sensor: SensorConfig, readings: dict[str, Rea
             if on is not None:
                 return (not on), ("switched on" if on else "switched off"), st.value
         return None, "no power reading", None
-    if sensor.kind == "lock":
-        r = readings.get("lock")
+    spec = _BINARY.get(sensor.kind)
+    if spec is not None:
+        r = readings.get(sensor.kind)
         if r is None:
-            return None, "no lock reading", None
-        locked = _truthy(r.value, ("lock", "locked", "true", "1"), ("unlock", "unlocked", "false", "0"))
-        if locked is None:
-            return None, f"unknown lock state {r.value!r}", r.value
-        return (not locked), ("locked" if locked else "unlocked"), r.value
-    if sensor.kind == "contact":
-        r = readings.get("contact")
-        if r is None:
-            return None, "no contact reading", None
-        closed = _truthy(r.value, ("closed", "true", "1"), ("open", "false", "0"))  # zigbee2mqtt: contact true = closed
-        if closed is None:
-            return None, f"unknown contact state {r.value!r}", r.value
-        return closed, ("closed" if closed else "open"), r.value
-    if sensor.kind == "smoke":
-        r = readings.get("smoke")
-        if r is None:
-            return None, "no smoke reading", None
-        smoke = _truthy(r.value, ("true", "1", "alarm", "smoke"), ("false", "0", "normal", "clear"))
-        if smoke is None:
-            return None, f"unknown smoke state {r.value!r}", r.value
-        return (not smoke), ("SMOKE" if smoke else "normal"), r.value
-    if sensor.kind == "occupancy":
-        r = readings.get("occupancy")
-        if r is None:
-            return None, "no occupancy reading", None
-        occ = _truthy(r.value, ("true", "1", "occupied"), ("false", "0", "clear"))
-        if occ is None:
-            return None, f"unknown occupancy {r.value!r}", r.value
-        return (not occ), ("occupied" if occ else "clear"), r.value
+            return None, f"no {sensor.kind} reading", None
+        state = _truthy(r.value, spec.true_words, spec.false_words)
+        if state is None:
+            return None, f"{spec.unknown} {r.value!r}", r.value
+        passed = state if spec.safe_when_true else not state
+        return passed, (spec.true_label if state else spec.false_label), r.value
     return None, f"sensor kind {sensor.kind} not judged", None
 
 
