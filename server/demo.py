@@ -316,10 +316,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--start-timeout", type=float, default=90, help="seconds to wait for the server")
     args = ap.parse_args(argv)
     demo = Demo(args)
-    stop = {"now": False}
-
-    def on_signal(signum, frame):  # noqa: ANN001
-        stop["now"] = True
+    def on_signal(signum, frame):  # noqa: ANN001 - SIGTERM stops the demo like Ctrl-C
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
