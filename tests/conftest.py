@@ -29,6 +29,20 @@ REQUIRE = os.environ.get("HALLWATCH_REQUIRE_SERVICES") == "1"
 os.environ.setdefault("HALLWATCH_CONSOLE_BACKGROUND", "false")
 
 
+# Run order: quick unit tables first, then the real model on real media, then slow tests, the browser last.
+# The sort is stable, so tests keep their file order within each group.
+RUN_ORDER = ("e2e", "slow", "browser")
+
+
+def run_rank(item: pytest.Item) -> int:
+    names = {m.name for m in item.iter_markers()}
+    return max((i + 1 for i, name in enumerate(RUN_ORDER) if name in names), default=0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=run_rank)
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip (locally) or fail (CI) when a required service or file is missing."""
     if condition:
@@ -55,7 +69,7 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
     return False
 
 
-def wait_until(pred, timeout: float = 30.0, interval: float = 0.05) -> bool:  # noqa: ANN001
+def wait_until(pred, timeout: float = 30.0, interval: float = 0.05) -> bool:
     """Poll ``pred`` until it is truthy or ``timeout`` passes (waiting for other threads, never measuring speed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -65,7 +79,7 @@ def wait_until(pred, timeout: float = 30.0, interval: float = 0.05) -> bool:  # 
     return bool(pred())
 
 
-def wait_for(predicate, what: str, timeout: float = 20.0):  # noqa: ANN001, ANN201
+def wait_for(predicate, what: str, timeout: float = 20.0):
     """Poll until ``predicate()`` returns a truthy value and return it; fail the test naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
