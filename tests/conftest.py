@@ -58,7 +58,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
+def wait_port(host: str, port: int, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -69,9 +69,15 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
     return False
 
 
-def wait_until(pred, timeout: float = 30.0, interval: float = 0.05) -> bool:
-    """Poll ``pred`` until it is truthy or ``timeout`` passes (waiting for other threads, never measuring speed)."""
-    deadline = time.monotonic() + timeout
+# A wait returns as soon as its condition holds; its deadline only decides how long a broken test takes to fail.
+# Another process can stall a thread for many seconds on a busy 2-core machine, so no deadline is shorter.
+MIN_DEADLINE_S = 60.0
+
+
+def wait_until(pred, timeout: float = MIN_DEADLINE_S, interval: float = 0.05) -> bool:
+    """Poll ``pred`` until it is truthy or the deadline (``timeout``, at least MIN_DEADLINE_S) passes: waiting for
+    other threads, never measuring speed."""
+    deadline = time.monotonic() + max(timeout, MIN_DEADLINE_S)
     while time.monotonic() < deadline:
         if pred():
             return True
@@ -79,9 +85,10 @@ def wait_until(pred, timeout: float = 30.0, interval: float = 0.05) -> bool:
     return bool(pred())
 
 
-def wait_for(predicate, what: str, timeout: float = 20.0):
-    """Poll until ``predicate()`` returns a truthy value and return it; fail the test naming ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
+def wait_for(predicate, what: str, timeout: float = MIN_DEADLINE_S):
+    """Poll until ``predicate()`` returns a truthy value and return it; fail the test naming ``what`` otherwise
+    (deadline ``timeout``, at least MIN_DEADLINE_S)."""
+    deadline = time.monotonic() + max(timeout, MIN_DEADLINE_S)
     while time.monotonic() < deadline:
         value = predicate()
         if value:
