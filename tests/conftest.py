@@ -139,7 +139,8 @@ def mqtt_broker(tmp_path_factory) -> Broker:
         need(wait_port(host, port, 5), f"MQTT broker {url} not reachable")
         yield Broker(host, port)
         return
-    need(shutil.which("mosquitto") is not None, "no HALLWATCH_TEST_MQTT and no mosquitto binary installed")
+    need(shutil.which("mosquitto") is not None,
+         "no HALLWATCH_TEST_MQTT and no mosquitto binary installed (apt-get install mosquitto, or .ci/system-deps)")
     b = start_throwaway_mosquitto(tmp_path_factory.mktemp("mosquitto"))
     yield b
     b.stop()
@@ -148,7 +149,8 @@ def mqtt_broker(tmp_path_factory) -> Broker:
 @pytest.fixture
 def own_broker(tmp_path) -> Broker:
     """A broker this test may stop and restart (always a throwaway mosquitto)."""
-    need(shutil.which("mosquitto") is not None, "mosquitto binary not installed (needed for restart tests)")
+    need(shutil.which("mosquitto") is not None,
+         "mosquitto binary not installed (needed for restart tests; apt-get install mosquitto, or .ci/system-deps)")
     b = start_throwaway_mosquitto(tmp_path)
     yield b
     b.stop()
