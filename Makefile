@@ -18,7 +18,7 @@ TEST_STAMP := $(VENV)/.installed-test-$(shell cat pyproject.toml $(TEST_LOCK) | 
 # fifteen are listed at the end
 PYTEST_ARGS ?= --durations=15
 
-.PHONY: demo test install tools lock bench accuracy clean schemas
+.PHONY: demo test install tools system-deps lock bench accuracy clean schemas
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,9 +49,12 @@ demo: $(DEMO_STAMP)
 
 # The whole suite. Tests talk to Mosquitto/PostgreSQL when HALLWATCH_TEST_MQTT /
 # HALLWATCH_TEST_DATABASE_URL are set (.ci/run sets them), otherwise to throwaway ones.
-test: $(TEST_STAMP)
-	@.ci/system-deps --if-possible
+test: system-deps $(TEST_STAMP)
 	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) -m pytest $(PYTEST_ARGS)
+
+# chromium, docker-compose, mosquitto and a CJK font: installed when possible, else one line on what is skipped
+system-deps:
+	@.ci/system-deps --if-possible
 
 # Re-resolves both constraints files from pyproject.toml in throwaway virtualenvs (newest releases the index
 # offers; PIP_INDEX_URL is honoured). Review the diff, run `make test`, commit both files together.
