@@ -13,6 +13,7 @@ import time
 
 from edge.detect import load_detector
 from edge.paths import media_dir
+from models.machine import describe
 from models.media import sample_video
 
 
@@ -33,6 +34,7 @@ def main() -> None:
     pool = [f for _, f in sample_video(media_dir() / "video" / "intel-iot-devkit_one-by-one-person-detection.mp4", 0.5)]
     backends = ["openvino"] + (["ultralytics"] if importlib.util.find_spec("ultralytics") else [])
     sizes = [1, 2, 4, 8]
+    print(f"# measured on {describe()}")
     print(f"{'model':<20} {'backend':<12} {'mode':<6} " + " ".join(f"{'batch ' + str(n):>9}" for n in sizes) + "  (frames/s)")
     for model in ["yolo11n-coco-int8", "yolov8n-pose-int8", "cigarette-yolov8s"]:
         for backend in backends:

@@ -15,6 +15,7 @@ import cv2
 from edge.detect import PHONE_PADS, SmokingAnalyser, class_ids, detect_on_regions, load_detector
 from edge.detect.smoking import SMOKING_PADS, smoking_regions
 from edge.paths import media_dir
+from models.machine import describe
 from models.media import sample_video
 
 
@@ -42,6 +43,7 @@ def main() -> None:
                               if t >= 3),
         "smoker 640x640": cv2.imread(str(next((media / "images" / "smoking").glob("Riswaldy_IMG_9518_MOV-0019*")))),
     }
+    print(f"# measured on {describe()}")
     print(f"{'frame':<20} {'persons':>7} {'full COCO':>10} {'pose':>8} {'phone crops':>16} {'head/hand crops':>20}")
     for name, frame in frames.items():
         people = pose.detect([frame], conf=0.4)[0]

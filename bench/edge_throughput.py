@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from edge.capture.buffer import FrameRing, Sampler  # noqa: E402
 from edge.capture.reader import CameraFrame  # noqa: E402
 from edge.capture.source import VideoSource  # noqa: E402
 from edge.site import SiteConfig  # noqa: E402
+from models.machine import describe
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 Shanghai, Monday
 
@@ -147,7 +147,7 @@ def main() -> int:
         except ImportError as exc:
             why = f"ultralytics not installed ({exc})"
     clips = {v: sampled_frames(v, args.rounds) for v in videos()}
-    print(f"# edge throughput, {os.cpu_count()} CPU(s), yolo11n INT8 OpenVINO, {args.rounds} rounds, "
+    print(f"# edge throughput on {describe()}, yolo11n INT8, {args.rounds} rounds, "
           f"{len(clips)} clips: {', '.join(p.name[:24] for p in clips)}")
     rows = bench_counts(detector, clips, counts, args.rounds, yolo)
     print(f"{'cameras':>7} | {'detect fps':>10} | {'pipeline fps':>12} | {'ultralytics fps':>15} | {'crop passes':>11}")

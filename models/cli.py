@@ -9,6 +9,7 @@ import math
 import sys
 from pathlib import Path
 
+from edge.detect.ultralytics_backend import INSTALL_TOOLS
 from edge.paths import media_dir, models_dir
 from models.manifest import MANIFEST_DIR, all_manifests
 
@@ -154,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.cmd](args)
     except ModuleNotFoundError as exc:
-        print(f"hallwatch models {args.cmd}: missing package {exc.name!r} "
-              f"(export/train need the 'ultralytics' extra; ONNX needs 'onnx', INT8 needs 'nncf')", file=sys.stderr)
+        print(f"hallwatch models {args.cmd}: missing package {exc.name!r}: {INSTALL_TOOLS}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"hallwatch models {args.cmd}: {exc}", file=sys.stderr)

@@ -29,6 +29,20 @@ REQUIRE = os.environ.get("HALLWATCH_REQUIRE_SERVICES") == "1"
 os.environ.setdefault("HALLWATCH_CONSOLE_BACKGROUND", "false")
 
 
+# Run order: quick unit tables first, then the real model on real media, then slow tests, the browser last.
+# The sort is stable, so tests keep their file order within each group.
+RUN_ORDER = ("e2e", "slow", "browser")
+
+
+def run_rank(item: pytest.Item) -> int:
+    names = {m.name for m in item.iter_markers()}
+    return max((i + 1 for i, name in enumerate(RUN_ORDER) if name in names), default=0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=run_rank)
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip (locally) or fail (CI) when a required service or file is missing."""
     if condition:
@@ -44,7 +58,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
+def wait_port(host: str, port: int, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -55,9 +69,15 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
     return False
 
 
-def wait_until(pred, timeout: float = 30.0, interval: float = 0.05) -> bool:  # noqa: ANN001
-    """Poll ``pred`` until it is truthy or ``timeout`` passes (waiting for other threads, never measuring speed)."""
-    deadline = time.monotonic() + timeout
+# A wait returns as soon as its condition holds; its deadline only decides how long a broken test takes to fail.
+# Another process can stall a thread for many seconds on a busy 2-core machine, so no deadline is shorter.
+MIN_DEADLINE_S = 60.0
+
+
+def wait_until(pred, timeout: float = MIN_DEADLINE_S, interval: float = 0.05) -> bool:
+    """Poll ``pred`` until it is truthy or the deadline (``timeout``, at least MIN_DEADLINE_S) passes: waiting for
+    other threads, never measuring speed."""
+    deadline = time.monotonic() + max(timeout, MIN_DEADLINE_S)
     while time.monotonic() < deadline:
         if pred():
             return True
@@ -65,9 +85,10 @@ def wait_until(pred, timeout: float = 30.0, interval: float = 0.05) -> bool:  # 
     return bool(pred())
 
 
-def wait_for(predicate, what: str, timeout: float = 20.0):  # noqa: ANN001, ANN201
-    """Poll until ``predicate()`` returns a truthy value and return it; fail the test naming ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
+def wait_for(predicate, what: str, timeout: float = MIN_DEADLINE_S):
+    """Poll until ``predicate()`` returns a truthy value and return it; fail the test naming ``what`` otherwise
+    (deadline ``timeout``, at least MIN_DEADLINE_S)."""
+    deadline = time.monotonic() + max(timeout, MIN_DEADLINE_S)
     while time.monotonic() < deadline:
         value = predicate()
         if value:
@@ -118,7 +139,8 @@ def mqtt_broker(tmp_path_factory) -> Broker:
         need(wait_port(host, port, 5), f"MQTT broker {url} not reachable")
         yield Broker(host, port)
         return
-    need(shutil.which("mosquitto") is not None, "no HALLWATCH_TEST_MQTT and no mosquitto binary installed")
+    need(shutil.which("mosquitto") is not None,
+         "no HALLWATCH_TEST_MQTT and no mosquitto binary installed (apt-get install mosquitto, or .ci/system-deps)")
     b = start_throwaway_mosquitto(tmp_path_factory.mktemp("mosquitto"))
     yield b
     b.stop()
@@ -127,7 +149,8 @@ def mqtt_broker(tmp_path_factory) -> Broker:
 @pytest.fixture
 def own_broker(tmp_path) -> Broker:
     """A broker this test may stop and restart (always a throwaway mosquitto)."""
-    need(shutil.which("mosquitto") is not None, "mosquitto binary not installed (needed for restart tests)")
+    need(shutil.which("mosquitto") is not None,
+         "mosquitto binary not installed (needed for restart tests; apt-get install mosquitto, or .ci/system-deps)")
     b = start_throwaway_mosquitto(tmp_path)
     yield b
     b.stop()

@@ -61,7 +61,7 @@ class Collector:
         self.c.on_message = self._on_message
         self.c.connect(host, port)
         self.c.loop_start()
-        assert ready.wait(10)
+        assert ready.wait(60)
 
     def _on_message(self, c, u, m) -> None:  # noqa: ANN001
         try:

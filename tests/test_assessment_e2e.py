@@ -46,7 +46,7 @@ def server(tmp_path, database_url, mqtt_broker, topic_prefix, demo_config_path):
         login = client.post("/api/v1/auth/login", json={"username": f"sup-{hall_id}", "password": "supervisor-pw"})
         assert login.status_code == 200, login.text
         client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-        assert app.state.mqtt.subscribed.wait(15), "server consumer did not subscribe"
+        assert app.state.mqtt.subscribed.wait(60), "server consumer did not subscribe"
         yield client, hall_id, cfg.edge.id, edge_token
 
 

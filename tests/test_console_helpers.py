@@ -106,7 +106,7 @@ def _console(tmp_path, database_url, broker, prefix, demo_config_path, mqtt_enab
             con.tokens[role] = r.json()["access_token"]
         client.cookies.clear()  # every call states its role explicitly
         if mqtt_enabled:
-            assert app.state.mqtt.subscribed.wait(15), "server consumer did not subscribe"
+            assert app.state.mqtt.subscribed.wait(60), "server consumer did not subscribe"
         yield con
 
 
@@ -135,7 +135,7 @@ class EdgeResponder:
         self.ready = threading.Event()
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
-        assert self.ready.wait(10), "edge responder did not connect"
+        assert self.ready.wait(60), "edge responder did not connect"
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         client.subscribe(c.command_topic(self.hall_id, self.edge_id, self.prefix), qos=1)

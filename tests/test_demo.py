@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from server import demo
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,16 @@ def test_demo_end_to_end(tmp_path: Path, models_dir: Path, media_dir: Path) -> N
             out, _ = proc.communicate()
             pytest.fail("the demo did not stop within 60 s of Ctrl-C")
     assert "stopped." in out
-    time.sleep(0.5)
-    alive = [k for k in kids if Path(f"/proc/{k}").exists() and "zombie" not in
-             Path(f"/proc/{k}/status").read_text(errors="replace").lower()]
-    assert not alive, f"processes left running after Ctrl-C: {alive}"
+
+    def alive() -> list[int]:
+        running = []
+        for k in kids:
+            try:
+                status = Path(f"/proc/{k}/status").read_text(errors="replace").lower()
+            except OSError:  # gone
+                continue
+            if "zombie" not in status:
+                running.append(k)
+        return running
+
+    assert wait_until(lambda: not alive()), f"processes left running after Ctrl-C: {alive()}"

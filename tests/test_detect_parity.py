@@ -56,7 +56,7 @@ def _unmatched(a, b) -> list[str]:
 
 @pytest.mark.parametrize("model", ["yolo11n-coco-int8", "yolov8n-pose-int8", "cigarette-yolov8s"])
 def test_openvino_and_ultralytics_agree(model, frames, models_dir):
-    need(importlib.util.find_spec("ultralytics") is not None, "ultralytics extra not installed (make install-ultralytics)")
+    need(importlib.util.find_spec("ultralytics") is not None, "ultralytics extra not installed (make tools)")
     ov = load_detector(model, backend="openvino", models_dir=models_dir)
     ul = load_detector(model, backend="ultralytics", models_dir=models_dir)
     a_all = ov.detect(frames, conf=0.2)

@@ -35,7 +35,7 @@ def test_persistent_session_survives_restart(tmp_path) -> None:
     done = threading.Event()
     sub.on_subscribe = lambda *a, **k: done.set()
     sub.subscribe(topic, qos=1)
-    assert done.wait(5)
+    assert done.wait(60)
     sub.disconnect()
     sub.loop_stop()
 
@@ -54,7 +54,7 @@ def test_persistent_session_survives_restart(tmp_path) -> None:
     got = threading.Event()
     back = client("hw-sub", port, received, got)  # same client id, clean_session=False: no new subscribe
     try:
-        assert got.wait(10), "queued message was not delivered to the persistent session after the restart"
+        assert got.wait(60), "queued message was not delivered to the persistent session after the restart"
         assert received == [b"while-away"]
     finally:
         back.disconnect()

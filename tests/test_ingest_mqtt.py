@@ -21,6 +21,7 @@ from server.settings import Settings
 from server.siteimport import import_site
 from server.testing import *  # noqa: F401,F403 - fixtures
 from server.testing import drop_hall, unique_site
+from tests.conftest import MIN_DEADLINE_S, wait_until
 from tests.test_ingest_service import T0, opened
 
 
@@ -49,14 +50,8 @@ def publisher(broker) -> mqtt.Client:
     return client
 
 
-def wait_processed(consumer: MqttConsumer, n: int, timeout: float = 20) -> None:
-    done = threading.Event()
-    for _ in range(int(timeout * 20)):
-        if consumer.processed >= n:
-            done.set()
-            break
-        done.wait(0.05)
-    assert consumer.processed >= n, f"consumer processed {consumer.processed} of {n} messages"
+def wait_processed(consumer: MqttConsumer, n: int, timeout: float = MIN_DEADLINE_S) -> None:
+    assert wait_until(lambda: consumer.processed >= n, timeout), f"consumer processed {consumer.processed} of {n} messages"
 
 
 def test_mqtt_duplicates_and_malformed(mqtt_broker, mqtt_settings, server_engine, committed_hall):
@@ -66,7 +61,7 @@ def test_mqtt_duplicates_and_malformed(mqtt_broker, mqtt_settings, server_engine
     consumer.start()
     pub = publisher(mqtt_broker)
     try:
-        assert consumer.subscribed.wait(10), "consumer did not subscribe"
+        assert consumer.subscribed.wait(60), "consumer did not subscribe"
         finding = opened(hall)
         topic = c.topic_for(finding, p)
         good = json.loads(c.encode(finding))
@@ -113,9 +108,9 @@ def test_send_command_reaches_each_edge(mqtt_broker, mqtt_settings, server_engin
     sub.loop_start()
     commands = CommandPublisher(mqtt_settings, make_sessionmaker(server_engine))
     try:
-        assert subscribed.wait(10)
+        assert subscribed.wait(60)
         rid = commands.send_command(hall, "duty_check")
-        assert arrived.wait(10), "command not received"
+        assert arrived.wait(60), "command not received"
         cmd = c.parse_command(got[0].payload)
         assert (str(cmd.id), cmd.type, cmd.hall_id, cmd.edge_id) == (rid, "command.duty_check", hall, "zhegou-edge-1")
         assert got[0].topic == c.command_topic(hall, "zhegou-edge-1", mqtt_settings.mqtt_topic_prefix)
@@ -134,7 +129,7 @@ def test_persistent_session_receives_what_was_published_while_down(mqtt_broker, 
     factory = make_sessionmaker(server_engine)
     first = MqttConsumer(settings, factory)
     first.start()
-    assert first.subscribed.wait(10)
+    assert first.subscribed.wait(60)
     first.stop()  # server process down; the broker keeps its session and queues QoS 1 messages
     pub = publisher(mqtt_broker)
     try:

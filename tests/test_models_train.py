@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 
 import pytest
 
@@ -11,9 +12,9 @@ from edge.detect import load_detector
 from models.cli import main as models_main
 from tests.conftest import need
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_train_one_epoch_then_load(models_dir, media_dir, tmp_path, capsys):
     need(importlib.util.find_spec("ultralytics") is not None, "ultralytics extra not installed")
     src = media_dir / "datasets" / "cigarette" / "valid"
@@ -34,8 +35,21 @@ def test_train_one_epoch_then_load(models_dir, media_dir, tmp_path, capsys):
     assert trained.names == {0: "cigarette"} and trained.task == "detect"
 
 
+@pytest.mark.e2e
 def test_train_refuses_a_missing_dataset(models_dir, tmp_path, capsys):
     need(importlib.util.find_spec("ultralytics") is not None, "ultralytics extra not installed")
     rc = models_main(["train", "--base", str(models_dir / "cigarette_yolov8s.pt"), "--data", str(tmp_path / "no.yaml"),
                       "--out", str(tmp_path / "runs"), "--epochs", "1"])
     assert rc == 2 and "not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cmd, missing", [
+    (["train", "--base", "x.pt", "--data", "x.yaml", "--out", "runs"], "ultralytics"),
+    (["export", "x.pt", "--to", "onnx", "--name", "x", "--out", "out"], "ultralytics"),
+])
+def test_train_and_export_say_how_to_install_the_tooling(monkeypatch, capsys, cmd, missing):
+    """`make demo` installs no torch: the model tools name the one command that adds them."""
+    monkeypatch.setitem(sys.modules, missing, None)  # as if not installed
+    assert models_main(cmd) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"missing package {missing!r}" in err and "make tools" in err and len(err.splitlines()) == 1

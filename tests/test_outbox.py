@@ -99,7 +99,7 @@ class Subscriber:
         self.c.on_message = on_message
         self.c.connect(host, port)
         self.c.loop_start()
-        assert self.connected.wait(10)
+        assert self.connected.wait(60)
 
     def close(self) -> None:
         self.c.disconnect()

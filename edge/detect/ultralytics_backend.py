@@ -1,8 +1,9 @@
 """Optional backend (extra ``ultralytics``): ``ultralytics.YOLO`` for anything it loads (.pt, ONNX, OpenVINO IR).
 
-Needs torch. Offline here: ``pip install torch==2.14.1 torchvision==0.29.1`` (wheels on this disk) then
-``pip install --no-deps ultralytics`` plus its light deps (see the project's Makefile). We switch off
-Ultralytics' auto-install and online checks so a missing package fails loudly instead of downloading.
+Needs torch and torchvision, which ``make demo`` leaves out: ``make tools`` (or ``make test``) installs them with
+ultralytics' other dependencies from the ``ultralytics`` extra, then ``ultralytics`` itself without its
+opencv-python dependency (see the project's Makefile). We switch off Ultralytics' auto-install and online checks
+so a missing package fails loudly instead of downloading.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import numpy as np
 from edge.detections import Detections
 
 log = logging.getLogger(__name__)
+
+# one line: how to get what this backend and `hallwatch models train|export` need
+INSTALL_TOOLS = ("install the model tooling with `make tools` in the HallWatch checkout "
+                 "(or: pip install 'hallwatch[ultralytics]' && pip install --no-deps ultralytics)")
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "0")
@@ -36,7 +41,7 @@ class UltralyticsDetector:
         try:
             from ultralytics import YOLO
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError("the ultralytics backend needs the 'ultralytics' extra (and torch)") from exc
+            raise ImportError(f"the ultralytics backend needs torch and ultralytics: {INSTALL_TOOLS}") from exc
         self.path = Path(path)
         self._model = YOLO(str(self.path), task=task) if task else YOLO(str(self.path))
         self.task = task or self._model.task

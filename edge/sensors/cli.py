@@ -137,7 +137,7 @@ def tail(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     hub.start()
-    if not hub.connected.wait(10):
+    if not hub.subscribed.wait(30):
         print(f"no MQTT connection to {host}:{port}", file=sys.stderr)
         hub.stop()
         return 1

@@ -73,6 +73,7 @@ class SensorHub:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # the broker acknowledged this connection's subscriptions
 
     # ------------------------------------------------------------------ topics
     def subscriptions(self) -> list[str]:
@@ -217,6 +218,7 @@ class SensorHub:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_subscribe = lambda *a: self.subscribed.set()
         c.reconnect_delay_set(min_delay=1, max_delay=15)
         self._client = c
         self._stop.clear()
@@ -235,6 +237,7 @@ class SensorHub:
             self._ticker.join(5)
             self._ticker = None
         self.connected.clear()
+        self.subscribed.clear()
 
     def _tick_loop(self) -> None:
         while not self._stop.wait(self.tick_s):
@@ -258,6 +261,7 @@ class SensorHub:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         if not self._stop.is_set():
             self.counters["disconnects"] += 1
             log.warning("sensor hub disconnected (%s); paho reconnects", reason_code)

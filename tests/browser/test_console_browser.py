@@ -35,7 +35,7 @@ def live_server(tmp_path, database_url, mqtt_broker, topic_prefix, demo_config_p
         create_user(s, username=f"sup-{hall_id}", password="supervisor-pw", role="supervisor", actor="test",
                     hall_id=hall_id, display_name="督查 刘")
         _, token = issue_edge_token(s, hall_id, cfg.edge.id, actor="test")
-    assert app.state.mqtt.subscribed.wait(15), "server consumer did not subscribe"
+    assert app.state.mqtt.subscribed.wait(60), "server consumer did not subscribe"
     base = server.base
     yield {"app": app, "base": base, "hall_id": hall_id, "cfg": cfg, "edge_token": token,
            "user": f"sup-{hall_id}", "password": "supervisor-pw", "prefix": topic_prefix}
