@@ -63,11 +63,11 @@ class ServiceEventIn(BaseModel):
 
 class ServiceEventsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_EVENTS,
+    events: list[Any] = Field(min_length=1, max_length=MAX_EVENTS,
                                          description="Events; each is validated on its own.")
 
 
-def ingest_events(session: Session, hall_id: str, events: list[dict[str, Any]],
+def ingest_events(session: Session, hall_id: str, events: list[Any],
                   now: dt.datetime | None = None) -> dict[str, Any]:
     """Store the events of one batch; returns counts and the rejected ones with their reasons."""
     now = now or utcnow()

@@ -590,7 +590,7 @@ systems = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
 class AbsencesPush(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    records: list[dict[str, Any]] = Field(min_length=1, max_length=1000, description="AbsenceBody fields, plus "
+    records: list[Any] = Field(min_length=1, max_length=1000, description="AbsenceBody fields, plus "
                                           "'cancelled': true to cancel the record with that external_id.")
 
 
