@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from edge.contract import RULES
 from server.assessment import signoff as so
 from server.assessment.scheme import Scheme
 from server.assessment.scoring import FindingRecord, Period
@@ -143,7 +144,9 @@ def own_sheet(session: Session, scheme: Scheme, staff: Staff, period_text: str, 
                                                                "department": staff.department},
             "sheet": {**entry["sheet"], "lines": lines}, "months": entry["months"],
             "rank": ranking["rank"] if ranking else None, "of": len(sheet["staff"]),
-            "evidence": sheet["evidence"], "appeal_window_days": window_days}
+            "evidence": sheet["evidence"], "appeal_window_days": window_days,
+            "items": {i.id: {"name": i.name, "name_en": i.name_en} for i in [*scheme.deductions, *scheme.bonuses]},
+            "rule_names": dict(RULES)}
 
 
 # --------------------------------------------------------------------------- filing and deciding
@@ -227,8 +230,10 @@ def appeal_views(session: Session, appeals: list[Appeal]) -> list[dict[str, Any]
         s = session.get(Staff, a.staff_id)
         w = session.get(Window, f.window_id) if f is not None and f.window_id else None
         am = session.get(AssessmentAmendment, a.amendment_id) if a.amendment_id else None
+        decider = session.scalars(select(User).where(User.username == a.decided_by)).first() if a.decided_by else None
         out.append({
             **appeal_brief(a), "hall_id": a.hall_id,
+            "decided_by": (decider.display_name or decider.username) if decider else a.decided_by,
             "staff": {"id": s.code, "name": s.name} if s else None,
             "amendment": {"seq": am.seq, "sha256": am.sha256} if am else None,
             "finding": None if f is None else {

@@ -419,7 +419,7 @@ def alert_context(alert_id: int, user: ViewerUser, session: SessionDep, scheme: 
     return {"alert_id": alert.id, "finding_id": f.finding_id, "status": rec.status,
             "charged": {"staff_id": rec.staff_id, "name": names.get(rec.staff_id or ""), "basis": rec.attribution},
             "approval": rec.approval, "appeal": ap.appeal_brief(appeal) if appeal else None,
-            "queue": queue.finding_queue(session, f)}
+            "queue": queue.finding_queue(session, f), "staff_names": names}
 
 
 @api.get("/halls/{hall_id}/service-summary",
