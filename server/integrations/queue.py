@@ -96,8 +96,8 @@ def ingest_events(session: Session, hall_id: str, events: list[Any],
         stmt = insert(ServiceEvent).values(
             hall_id=hall_id, window_id=windows[ev.window_id], window_code=ev.window_id, kind=ev.type, at=ev.at,
             ticket=ev.ticket, waiting=ev.waiting, rating=ev.rating, external_id=ev.id, received_at=now,
-        ).on_conflict_do_nothing(index_elements=["hall_id", "external_id"])
-        if session.execute(stmt).rowcount:
+        ).on_conflict_do_nothing(index_elements=["hall_id", "external_id"]).returning(ServiceEvent.id)
+        if session.execute(stmt).first() is not None:  # no row back: the id was there already
             accepted += 1
         else:
             duplicate += 1

@@ -110,8 +110,9 @@ def enqueue(session: Session, hall_id: str, event: str, payload: dict[str, Any],
     for c in channels:
         stmt = insert(NotificationDelivery).values(
             channel_id=c.id, event=event, dedup_key=dedup_key[:100], payload=body, status="pending", attempts=0,
-            next_at=utcnow(), created_at=utcnow()).on_conflict_do_nothing(index_elements=["channel_id", "dedup_key"])
-        new += session.execute(stmt).rowcount or 0
+            next_at=utcnow(), created_at=utcnow()).on_conflict_do_nothing(
+            index_elements=["channel_id", "dedup_key"]).returning(NotificationDelivery.id)
+        new += session.execute(stmt).first() is not None  # no row back: already queued
     return new
 
 
