@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from edge.paths import PROJECT_ROOT
 from server.db import AuditLog, User
-from server.testing import *  # noqa: F401,F403 - fixtures
+from server.testing import *  # fixtures: client, db_session, …
 from server.testing import auth_headers
 from tests.people_helpers import TZ, Hall, local, make_hall
 
@@ -243,7 +243,7 @@ def test_pause_plan_lists_current_and_coming_pauses(hall):
 
 
 def test_clerk_sees_only_their_own_record_and_appeals(hall, media_dir):
-    pic = hall.upload(sorted((media_dir / "images" / "smoking").glob("*.jpg"))[0])
+    pic = hall.upload(min((media_dir / "images" / "smoking").glob("*.jpg")))
     other_pic = hall.upload(sorted((media_dir / "images" / "smoking").glob("*.jpg"))[1])
     mine = hall.finding("phone_use", "W01", local(2026, 11, 24), duration_s=90, evidence=[pic])
     theirs = hall.finding("phone_use", "W02", local(2026, 11, 24), duration_s=90, evidence=[other_pic])
@@ -297,7 +297,7 @@ def test_appeal_window_and_withdrawal_on_a_signed_quarter(hall):
     from server.db import Alert
 
     old = hall.session.get(Alert, hall.alert(late)["id"])
-    old.decided_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=8)  # confirmed 8 days ago
+    old.decided_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)  # confirmed 8 days ago
     hall.session.commit()
     signed = hall.post(f"/api/v1/assessment/halls/{hall.hall_id}/sheets/2026Q3/sign-off")
     assert signed.status_code == 201, signed.text

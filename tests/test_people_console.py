@@ -25,7 +25,7 @@ DYNAMIC = [f"kind_{k}" for k in ("leave", "official", "training", "cover", "paus
 
 def _keys(text: str, start: str, end: str | None) -> set[str]:
     block = text[text.index(start):text.index(end) if end else None]
-    return set(re.findall(r"(?:^|[\s,{])([a-z][a-z0-9_]*):\s*\"", block, re.M))
+    return set(re.findall(r"(?:^|[\s,{])([a-z][a-z0-9_]*):\s*\"", block, re.MULTILINE))
 
 
 def dictionary(lang: str) -> set[str]:

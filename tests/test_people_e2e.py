@@ -18,10 +18,10 @@ import pytest
 
 from edge.agent.analyze import analyze
 from edge.site import load_site_config
-from server.siteimport import import_site
-from server.testing import *  # noqa: F401,F403 - fixtures
-from server.testing import auth_headers, make_edge_token
 from server.db import User
+from server.siteimport import import_site
+from server.testing import *  # fixtures: client, db_session, …
+from server.testing import auth_headers, make_edge_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CLIP = "video/intel-iot-devkit_one-by-one-person-detection.mp4"

@@ -19,7 +19,7 @@ from edge import contract as c
 from server.db import SafetyCheck, SafetyCheckItem
 from server.integrations.homeassistant import WINDOW_STATES, HomeAssistantPublisher, object_id
 from server.settings import Settings
-from server.testing import *  # noqa: F401,F403 - fixtures
+from server.testing import *  # fixtures: client, db_session, …
 from tests.conftest import wait_for, wait_until
 from tests.people_helpers import Hall, local, make_hall
 
@@ -157,7 +157,7 @@ def test_discovery_states_removal_birth_and_last_will(hall, mqtt_broker, topic_p
 
 
 def test_paused_window_shows_closed(hall, mqtt_broker, topic_prefix):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     hall.ingest(c.WindowState(hall_id=hall.hall_id, edge_id=hall.edge_id, window_id="W03", state="empty",
                               since=now - dt.timedelta(minutes=5)))
     hall.post(f"/api/v1/people/halls/{hall.hall_id}/pauses", json={

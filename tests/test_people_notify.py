@@ -25,7 +25,7 @@ from server.console.escalation import sweep
 from server.db import Alert, utcnow
 from server.notify import formats
 from server.people.models import NotificationDelivery
-from server.testing import *  # noqa: F401,F403 - fixtures
+from server.testing import *  # fixtures: client, db_session, …
 from tests.conftest import free_port
 from tests.people_helpers import Hall, local, make_hall
 
@@ -43,7 +43,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 u = urlparse(self.path)
                 outer.requests.append({"path": u.path, "query": parse_qs(u.query), "headers": dict(self.headers),
@@ -107,7 +107,7 @@ def smtp():
         def __init__(self) -> None:
             self.mails: list = []
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        async def handle_DATA(self, server, session, envelope):
             self.mails.append(envelope)
             return "250 OK"
 
@@ -215,7 +215,7 @@ def test_a_receiver_that_stays_down_is_given_up_after_max_attempts(hall, receive
 
 
 def test_same_event_is_queued_once_per_channel_and_only_where_subscribed(hall, receiver):
-    ids = channels(hall, receiver)
+    channels(hall, receiver)
     hall.finding("phone_use", "W01", local(2026, 11, 23, 10))
     alert = hall.session.scalars(select(Alert).where(Alert.hall_id == hall.hall_id)).first()
     assert notify.notify_alert(hall.session, alert, "alert.escalated") == 3

@@ -17,7 +17,7 @@ from edge.rules.window_unstaffed import WindowUnstaffedRule
 from edge.site import load_site_config
 from server.ingest.mqtt import CommandPublisher
 from server.settings import Settings
-from server.testing import *  # noqa: F401,F403 - fixtures
+from server.testing import *  # fixtures: client, db_session, …
 from tests.conftest import wait_for
 from tests.people_helpers import Hall, make_hall
 
@@ -63,7 +63,7 @@ def hall(client, db_session, mqtt_broker, topic_prefix) -> Hall:
 
 def test_pause_plan_reaches_edges_retained_and_closes_the_window(hall, mqtt_broker, topic_prefix, demo_config_path):
     topic = command_topic(hall.hall_id, hall.edge_id, topic_prefix)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     r = hall.post(f"/api/v1/people/halls/{hall.hall_id}/pauses", json={
         "window_id": "W02", "start": (now - dt.timedelta(minutes=1)).isoformat(),
         "end": (now + dt.timedelta(hours=2)).isoformat(), "reason": "系统升级，暂停受理"})
@@ -78,15 +78,15 @@ def test_pause_plan_reaches_edges_retained_and_closes_the_window(hall, mqtt_brok
         rule = WindowUnstaffedRule(cfg)
         plan = PausePlan()
         plan.replace(cmd)
-        assert plan.apply(dt.datetime.now(dt.timezone.utc), rule.set_window_closed,
+        assert plan.apply(dt.datetime.now(dt.UTC), rule.set_window_closed,
                           {w.id: w.closed for w in cfg.windows}) == [("W02", True)]
-        states = {s.window_id: s.state for s in rule.window_states(dt.datetime.now(dt.timezone.utc))}
+        states = {s.window_id: s.state for s in rule.window_states(dt.datetime.now(dt.UTC))}
         assert states["W02"] == "closed"
 
         hall.post(f"/api/v1/people/pauses/{r.json()['id']}/cancel")
         cmd = wait_for(lambda: late_edge.last() if late_edge.last().pauses == [] else None, "the emptied plan")
         plan.replace(cmd)
-        assert plan.apply(dt.datetime.now(dt.timezone.utc), rule.set_window_closed,
+        assert plan.apply(dt.datetime.now(dt.UTC), rule.set_window_closed,
                           {w.id: w.closed for w in cfg.windows}) == [("W02", False)]
     finally:
         late_edge.close()

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from server.testing import *  # noqa: F401,F403 - fixtures
+from server.testing import *  # fixtures: client, db_session, …
 from tests.people_helpers import Hall, local, make_hall
 
 
@@ -36,7 +36,7 @@ def test_events_finding_queue_and_summary(hall):
         ev("bad1", "W77", "ticket_called", local(2026, 11, 23, 10)),
         ev("bad2", "W01", "evaluation", local(2026, 11, 23, 10)),
         ev("bad3", "W01", "evaluation", local(2026, 11, 23, 10), rating=9),
-        ev("bad4", "W01", "ticket_called", dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)),
+        ev("bad4", "W01", "ticket_called", dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)),
         {"id": "bad5", "window_id": "W01", "type": "ticket_called"},
         "not an object",
         ev("q1", "W01", "ticket_issued", local(2026, 11, 23, 9, 55), ticket="A001", waiting=3),  # sent twice

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from server.db import AuditLog, Evidence, Finding, FindingEvidence, PatrolFinding, utcnow
 from server.retention import RetentionReport, _orphans, purge
-from server.testing import *  # noqa: F401,F403 - fixtures
+from server.testing import *  # fixtures: client, db_session, …
 from server.testing import auth_headers
 from tests.people_helpers import Hall, local, make_hall
 
-NOW = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_files_left_by_a_pass_that_died_are_deleted_by_the_next(hall, media_dir,
     from server.storage import LocalDiskStore
 
     store = LocalDiskStore(tmp_path / "store")
-    pic = sorted((media_dir / "images" / "exits").glob("*.png"))[0]
+    pic = min((media_dir / "images" / "exits").glob("*.png"))
     import hashlib
 
     data = pic.read_bytes()

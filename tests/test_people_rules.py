@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.contract import Command, WindowPauseSpec
 from edge.agent.commands import PausePlan
+from edge.contract import Command, WindowPauseSpec
 from server.assessment.attribution import AbsenceEntry, Reassignment, RosterEntry, resolve
 from server.assessment.scheme import load_scheme
 from server.assessment.scoring import FindingRecord, Period, score_sheet
@@ -120,7 +120,7 @@ def test_pause_plan_closes_and_reopens_windows_on_the_edge_clock():
         WindowPauseSpec(window_id="W01", start=start, end=end, reason="系统升级"),
         WindowPauseSpec(window_id="W08", start=start, end=end),
         WindowPauseSpec(window_id="W99", start=start, end=end)]))  # unknown to this edge: ignored
-    setter = lambda w, closed: calls.append((w, closed))  # noqa: E731
+    setter = lambda w, closed: calls.append((w, closed))
     assert plan.apply(span(8, 9)[0], setter, configured) == []
     assert plan.apply(start, setter, configured) == [("W01", True), ("W08", True)]
     assert plan.apply(start + dt.timedelta(minutes=1), setter, configured) == []  # no change, no call
@@ -144,7 +144,7 @@ def test_pause_plan_closes_and_reopens_windows_on_the_edge_clock():
         ("2026/1/5", True, dt.datetime(2026, 1, 6, tzinfo=TZ)),
         (dt.datetime(2026, 11, 23, 14, 0), False, dt.datetime(2026, 11, 23, 14, 0, tzinfo=TZ)),  # XLSX cell
         (dt.date(2026, 11, 23), True, dt.datetime(2026, 11, 24, tzinfo=TZ)),
-        ("2026-11-23T08:30:00+00:00", False, dt.datetime(2026, 11, 23, 8, 30, tzinfo=dt.timezone.utc)),
+        ("2026-11-23T08:30:00+00:00", False, dt.datetime(2026, 11, 23, 8, 30, tzinfo=dt.UTC)),
         ("", False, None),
         ("明天", False, None),
     ],

@@ -170,7 +170,7 @@ def test_leave_pause_appeal_in_chromium(site, media_dir):
                 assert phone.url.endswith("#/my")
                 expect(phone.locator("#nav a")).to_have_count(1)
                 phone.select_option("#my-period", month)
-                line = phone.locator(f"#my-lines li[data-kind='deduction']")
+                line = phone.locator("#my-lines li[data-kind='deduction']")
                 expect(line).to_have_count(1)  # the morning one is 李秀英's
                 expect(line).to_contain_text("玩手机")
                 expect(line.locator("img.my-thumb")).to_have_count(1)
