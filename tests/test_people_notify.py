@@ -12,6 +12,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from email import message_from_bytes
 from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +25,7 @@ from server import notify
 from server.console.escalation import sweep
 from server.db import Alert, utcnow
 from server.notify import formats
-from server.people.models import NotificationDelivery
+from server.people.models import NotificationChannel, NotificationDelivery
 from server.testing import *  # fixtures: client, db_session, …
 from tests.conftest import free_port
 from tests.people_helpers import Hall, local, make_hall
@@ -262,3 +263,44 @@ def test_dingtalk_signature_matches_the_documented_example():
     assert formats.dingtalk_sign(secret, ts) == quote_plus(raw)
     url = formats.dingtalk_url("https://oapi.dingtalk.com/robot/send?access_token=abc", secret, ts)
     assert url.startswith("https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1577262236757&sign=")
+
+
+def test_the_app_loop_delivers_what_an_escalation_queued(tmp_path, database_url, receiver):
+    """The people loop of a running app (lifespan) delivers notifications by itself."""
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.db.session import unit_of_work
+    from server.settings import Settings
+    from server.siteimport import import_site
+    from server.testing import drop_hall, unique_site
+    from tests.conftest import wait_until
+
+    settings = Settings(data_dir=tmp_path, database_url=database_url, mqtt_enabled=False, people_background=True,
+                        notify_interval_s=0.2, retention_enabled=False)
+    app = create_app(settings)
+    cfg = unique_site()
+    try:
+        with TestClient(app):
+            with unit_of_work(app.state.sessionmaker) as s:
+                import_site(s, cfg, actor="test", today=dt.date(2026, 1, 1))
+                from server.db import Finding
+
+                f = Finding(finding_id=str(uuid.uuid4()), hall_id=cfg.hall.id, edge_code="e", rule="smoke_detected",
+                            severity="critical", started_at=utcnow())
+                s.add(f)
+                s.flush()
+                from server.alerts import open_alert
+
+                alert = open_alert(s, f, actor="test")
+                s.add(NotificationChannel(hall_id=cfg.hall.id, kind="webhook", name="hook",
+                                                 url=f"{receiver.base}/hook", secret=HOOK_SECRET,
+                                                 events=["alert.critical"], created_by="test"))
+                s.flush()
+                notify.notify_alert(s, alert, "alert.critical")
+            assert wait_until(lambda: receiver.of("/hook"), 30), "the loop did not deliver"
+        (hook,) = receiver.of("/hook")
+        assert json.loads(hook["body"])["event"] == "alert.critical"
+    finally:
+        drop_hall(app.state.engine, cfg.hall.id)
+        app.state.engine.dispose()

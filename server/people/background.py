@@ -102,8 +102,9 @@ async def run_loops(app: Any) -> None:
         app.state.ha_publisher = ha
     loop = asyncio.get_running_loop()
     t0 = loop.time()
+    # first passes after a short delay: a server that starts and stops at once (tests, a crash loop) does nothing
     due = {"notify": t0 + settings.notify_interval_s, "retention": t0 + settings.retention_interval_s,
-           "pauses": t0, "ha": t0 + 1.0}
+           "pauses": t0 + 10.0, "ha": t0 + 1.0}
     try:
         async with events.subscribe() as queue:
             while True:
