@@ -7,7 +7,8 @@
 - Home Assistant discovery when ``ha_discovery``: a sync every ``ha_interval_s`` and soon after a live event
   that changes what it shows (window state, alert, safety check).
 
-Every pass runs in a worker thread; an error is logged and counted and the loop goes on.
+Every pass runs in a worker thread; an error is logged and counted and the loop goes on. ``stop`` ends the
+loop between passes, so a pass in its thread always finishes before the app disposes the database engine.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def _run(fn: Any, name: str) -> Any:
         return None
 
 
-async def run_loops(app: Any) -> None:
+async def run_loops(app: Any, stop: asyncio.Event) -> None:
     from server import notify, retention
 
     settings = app.state.settings
@@ -107,7 +108,7 @@ async def run_loops(app: Any) -> None:
            "pauses": t0 + 10.0, "ha": t0 + 1.0}
     try:
         async with events.subscribe() as queue:
-            while True:
+            while not stop.is_set():
                 t = loop.time()
                 if t >= due["notify"]:
                     due["notify"] = t + settings.notify_interval_s
@@ -126,12 +127,14 @@ async def run_loops(app: Any) -> None:
                     due["ha"] = t + settings.ha_interval_s
                     await asyncio.to_thread(_run, ha.sync, "ha")
                 wait = max(0.05, min(due.values()) - loop.time())
-                try:
-                    ev = await asyncio.wait_for(queue.get(), timeout=wait)
-                except TimeoutError:
-                    continue
-                if ha is not None and any(str(ev.get("type", "")).startswith(p) for p in HA_EVENTS):
-                    due["ha"] = min(due["ha"], loop.time() + 1.0)  # soon, coalescing a burst of events
+                got, stopping = asyncio.ensure_future(queue.get()), asyncio.ensure_future(stop.wait())
+                done, pending = await asyncio.wait({got, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                for f in pending:
+                    f.cancel()
+                if got in done:
+                    ev = got.result()
+                    if ha is not None and any(str(ev.get("type", "")).startswith(p) for p in HA_EVENTS):
+                        due["ha"] = min(due["ha"], loop.time() + 1.0)  # soon, coalescing a burst of events
     finally:
         if ha is not None:
             await asyncio.to_thread(ha.stop)

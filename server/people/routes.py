@@ -83,14 +83,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     install_hooks()
     notify.CONSOLE_URL = app.state.settings.public_url
     pause_publisher(app)
-    task = asyncio.create_task(run_loops(app)) if app.state.settings.people_background else None
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_loops(app, stop)) if app.state.settings.people_background else None
     try:
         yield
     finally:
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            stop.set()  # the pass in progress finishes in its thread before the engine goes away
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=60)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 router = APIRouter(lifespan=lifespan)
