@@ -27,7 +27,7 @@ from server.db import Alert, utcnow
 from server.notify import formats
 from server.people.models import NotificationChannel, NotificationDelivery
 from server.testing import *  # fixtures: client, db_session, …
-from tests.conftest import free_port
+from tests.conftest import free_port, need
 from tests.people_helpers import Hall, local, make_hall
 
 DING_SECRET = "SEC0123456789abcdef-test-secret"
@@ -102,7 +102,10 @@ def receiver():
 
 @pytest.fixture
 def smtp():
-    from aiosmtpd.controller import Controller
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        need(False, "python package 'aiosmtpd' not installed (dev extra)")
 
     class Inbox:
         def __init__(self) -> None:
