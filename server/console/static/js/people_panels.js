@@ -11,7 +11,7 @@ export function contextPanel(alertId, rule) {
     const q = c.queue;
     const waiting = q && (q.waiting_max || 0) > 0;
     mount(box,
-      h("dl.facts.context-facts",
+      h("dl.context-facts",
         h("dt", t("charged_to")), h("dd#context-charged", c.charged.staff_id ? `${c.charged.name || c.charged.staff_id}` : t("window_only_short"),
           h("span.muted.small", ` · ${basisName(c.charged.basis)}`)),
         c.appeal ? [h("dt", t("appeal")), h("dd", statusBadge("ap", c.appeal.status), c.appeal.comment ? h("span.small", ` ${c.appeal.comment}`) : null)] : null,
