@@ -252,10 +252,24 @@ def server_status_topic(server_id: str = "+", prefix: str = "hallwatch") -> str:
     return f"{prefix}/_server/{server_id}/status"
 
 
-class Command(_Msg):
-    """Server → edge request."""
+class WindowPauseSpec(BaseModel):
+    """One window paused by a supervisor (暂停服务) over [start, end)."""
 
-    type: Literal["command.duty_check", "command.safety_check"]
+    model_config = ConfigDict(extra="forbid")
+    window_id: str = Field(min_length=1, max_length=64, description="Window id from the site config.")
+    start: AwareDatetime = Field(description="Pause begins.")
+    end: AwareDatetime = Field(description="Pause ends (exclusive).")
+    reason: str = Field(default="", max_length=500, description="Why, as entered by the supervisor.")
+
+
+class Command(_Msg):
+    """Server → edge request. ``command.window_pauses`` carries the hall's whole pause plan (current and
+    coming pauses) and is published retained, so an edge that (re)connects gets the plan in force."""
+
+    type: Literal["command.duty_check", "command.safety_check", "command.window_pauses"]
+    pauses: list[WindowPauseSpec] | None = Field(
+        default=None, max_length=1000, description="command.window_pauses: every current and coming pause "
+        "of the hall; windows not listed are not paused.")
 
 
 EdgeMessage = Annotated[
@@ -287,6 +301,7 @@ TOPIC_OF: dict[str, str] = {
     "safety_check.result": "result",
     "command.duty_check": "command",
     "command.safety_check": "command",
+    "command.window_pauses": "command",
 }
 SERVER_TO_EDGE = ("command", "receipt")
 """Topic leaves the server publishes under an edge's branch; the server ignores them in its subscription."""

@@ -25,7 +25,8 @@ from server.storage import LocalDiskStore
 log = logging.getLogger(__name__)
 
 # (module, attribute) of optional routers contributed by other packages
-PLUGIN_ROUTERS = [("server.console.routes", "router"), ("server.assessment.routes", "router")]
+PLUGIN_ROUTERS = [("server.console.routes", "router"), ("server.assessment.routes", "router"),
+                  ("server.people.routes", "router")]
 
 
 def _startup(app: FastAPI) -> None:

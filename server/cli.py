@@ -1,4 +1,4 @@
-"""``hallwatch server [run|create-admin|create-edge|import-site|migrate]``."""
+"""``hallwatch server [run|create-admin|create-edge|import-site|migrate|retention]``."""
 
 from __future__ import annotations
 
@@ -111,6 +111,24 @@ def cmd_import_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    import json
+
+    from server.retention import purge
+    from server.storage import LocalDiskStore
+
+    settings = _settings()
+    engine, factory = _factory(settings)
+    try:
+        report = purge(factory, LocalDiskStore(settings.evidence_path, max_bytes=settings.evidence_max_bytes),
+                       evidence_days=settings.retention_evidence_days, archive_days=settings.retention_archive_days,
+                       readings_days=settings.sensor_reading_retention_days, dry_run=args.dry_run, actor="cli")
+    finally:
+        engine.dispose()
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hallwatch server", description="HallWatch central server. Settings come "
                                 "from HALLWATCH_* environment variables (see server/settings.py).")
@@ -135,6 +153,9 @@ def parser() -> argparse.ArgumentParser:
     si = sub.add_parser("import-site", help="import site config files (idempotent)")
     si.add_argument("files", nargs="+")
     si.set_defaults(fn=cmd_import_site)
+    rt = sub.add_parser("retention", help="delete evidence and readings past their retention (HALLWATCH_RETENTION_*)")
+    rt.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    rt.set_defaults(fn=cmd_retention)
     return p
 
 

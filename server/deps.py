@@ -22,7 +22,9 @@ from server.security import edge_token_hash, read_token
 from server.settings import Settings
 
 COOKIE_NAME = "hallwatch_session"
-ROLE_RANK = {"viewer": 0, "inspector": 1, "supervisor": 2, "admin": 3}
+ROLE_RANK = {"staff": -1, "viewer": 0, "inspector": 1, "supervisor": 2, "admin": 3}
+"""``staff`` (a clerk, linked to one staff record) ranks below viewer: it passes no role check and reaches only
+the routes written for it (``server.people.routes``: its own sheet, findings and appeals)."""
 
 
 def get_settings(request: Request) -> Settings:
@@ -63,11 +65,11 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 def require_role(minimum: str) -> Callable[[User], User]:
     """Dependency: the current user must have at least ``minimum`` (viewer < inspector < supervisor < admin)."""
-    if minimum not in ROLE_RANK:
+    if minimum not in ROLE_RANK or ROLE_RANK[minimum] < 0:
         raise ValueError(f"unknown role {minimum!r}")
 
     def check(user: CurrentUser) -> User:
-        if ROLE_RANK.get(user.role, -1) < ROLE_RANK[minimum]:
+        if ROLE_RANK.get(user.role, -99) < ROLE_RANK[minimum]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role {minimum} or higher")
         return user
 

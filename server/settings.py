@@ -76,6 +76,35 @@ class Settings(BaseSettings):
     sensor_reading_retention_days: float = Field(default=14, gt=0, description="Sensor readings older are pruned.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins (none by default).")
 
+    # retention (server.retention): one group for every age limit; README "Retention" gives the reasons
+    retention_evidence_days: float = Field(
+        default=120, gt=0, description="Evidence files (snapshots, clips, charts, photos) older than this are deleted, "
+        "except those a signed quarter or a pending appeal relies on.")
+    retention_archive_days: float = Field(
+        default=1096, gt=0, description="A signed quarter keeps the evidence it relies on this long after the "
+        "quarter's end (the hall's archive period for assessment records).")
+    retention_interval_s: float = Field(default=3600, gt=0, description="Seconds between retention passes.")
+    retention_enabled: bool = Field(default=True, description="Run the periodic retention job in the app.")
+
+    # people (server.people): appeals, pauses, integrations
+    appeal_window_days: float = Field(
+        default=7, gt=0, description="A clerk may appeal a confirmed finding this many days after its confirmation.")
+    people_background: bool = Field(
+        default=True, description="Run the people loops in the app (retention, notification delivery, pause "
+        "republishing, Home Assistant discovery).")
+    public_url: str | None = Field(default=None, description="Base URL of the console (e.g. "
+                                   "https://hallwatch.example.gov.cn) for links in notifications.")
+    notify_interval_s: float = Field(default=5, gt=0, description="Seconds between notification delivery passes.")
+    notify_max_attempts: int = Field(default=8, ge=1, description="Attempts before a notification is given up.")
+    ha_discovery: bool = Field(default=False, description="Publish Home Assistant MQTT discovery for windows, open "
+                               "alerts and the last safety check.")
+    ha_discovery_prefix: str = Field(default="homeassistant", pattern=r"^[A-Za-z0-9_\-/]+$",
+                                     description="Home Assistant's discovery prefix.")
+    ha_state_prefix: str = Field(default="hallwatch/ha", pattern=r"^[A-Za-z0-9_\-/]+$",
+                                 description="Topic prefix of the states, attributes and availability HallWatch "
+                                 "publishes for Home Assistant.")
+    ha_interval_s: float = Field(default=15, gt=0, description="Seconds between Home Assistant state passes.")
+
     # ------------------------------------------------------------------ derived
     @property
     def provisioned_edge_tokens(self) -> list[tuple[str, str, str]]:

@@ -1,7 +1,7 @@
 """Evidence storage: content-addressed by SHA-256.
 
 ``EvidenceStore`` is the interface; ``LocalDiskStore`` keeps files under ``<root>/ab/cd/<sha>``.
-An S3-compatible store implements the same four methods (``put`` streaming to a temporary key,
+An S3-compatible store implements the same five methods (``put`` streaming to a temporary key,
 then copy-on-verify; ``url`` returning a presigned URL).
 """
 
@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -40,6 +41,9 @@ class EvidenceStore(Protocol):
     def url(self, sha256: str) -> str | None:
         """A direct URL for clients (S3 presigned), or None when the server streams the file."""
 
+    def delete(self, sha256: str) -> int:
+        """Remove the file (retention); returns the bytes freed, 0 when it was not there."""
+
 
 def check_sha(sha256: str) -> str:
     if not SHA_RE.match(sha256):
@@ -64,6 +68,24 @@ class LocalDiskStore:
 
     def url(self, sha256: str) -> str | None:
         return None
+
+    def delete(self, sha256: str) -> int:
+        target = self.path(sha256)
+        try:
+            size = target.stat().st_size
+            target.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def files(self) -> Iterator[tuple[str, float, int]]:
+        """(sha256, mtime, size) of every stored file (retention looks for files without a database row)."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("??/??/*"):
+            if SHA_RE.match(path.name) and path.is_file():
+                st = path.stat()
+                yield path.name, st.st_mtime, st.st_size
 
     def put(self, sha256: str, stream: BinaryIO) -> tuple[bool, int]:
         target = self.path(sha256)

@@ -27,6 +27,7 @@ pytest_plugins = ["server.testing"]  # db_session, app, client, login, seeded_ha
 REQUIRE = os.environ.get("HALLWATCH_REQUIRE_SERVICES") == "1"
 # the console's scheduler/escalation loops act on every hall; tests that want them start them explicitly
 os.environ.setdefault("HALLWATCH_CONSOLE_BACKGROUND", "false")
+os.environ.setdefault("HALLWATCH_PEOPLE_BACKGROUND", "false")  # retention, notifications, pause plans: called directly
 
 
 # Run order: quick unit tables first, then the real model on real media, then slow tests, the browser last.

@@ -5,6 +5,9 @@
 - ``command.safety_check`` -> ``SafetyCheckResult``: camera items (nobody present per camera, each
   exit zone clear, each camera online) plus the sensor hub's items (power off, exits unlocked, doors
   closed, smoke normal, sensors online).
+- ``command.window_pauses`` -> no answer: the hall's pause plan (暂停服务) replaces the previous one;
+  ``PausePlan.apply`` closes each paused window in the window_unstaffed rule while its pause lasts
+  (no 空岗) and gives it back its configured state afterwards, on the edge's own clock.
 """
 
 from __future__ import annotations
@@ -15,7 +18,16 @@ import uuid
 from typing import Any, Callable, Protocol
 
 from edge import geometry as geo
-from edge.contract import Command, DutyCheckResult, EvidenceRef, SafetyCheckResult, SafetyItem, WindowSnapshot, utcnow
+from edge.contract import (
+    Command,
+    DutyCheckResult,
+    EvidenceRef,
+    SafetyCheckResult,
+    SafetyItem,
+    WindowPauseSpec,
+    WindowSnapshot,
+    utcnow,
+)
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.site import SiteConfig
@@ -111,6 +123,33 @@ def safety_check(cmd: Command, agent: CommandContext, evidence: EvidenceWriter,
             items.append(SafetyItem(item="sensor_online", subject="sensor hub", passed=None, detail="error"))
     return SafetyCheckResult(hall_id=agent.cfg.hall.id, edge_id=agent.cfg.edge.id, request_id=cmd.id, taken_at=now,
                              items=items)
+
+
+class PausePlan:
+    """The pause plan of the last ``command.window_pauses`` and the windows it has closed so far."""
+
+    def __init__(self) -> None:
+        self.pauses: list[WindowPauseSpec] = []
+        self.closed: set[str] = set()
+
+    def replace(self, cmd: Command) -> None:
+        self.pauses = list(cmd.pauses or [])
+
+    def paused_at(self, now: dt.datetime) -> set[str]:
+        return {p.window_id for p in self.pauses if p.start <= now < p.end}
+
+    def apply(self, now: dt.datetime, set_closed: Callable[[str, bool], None],
+              configured_closed: dict[str, bool]) -> list[tuple[str, bool]]:
+        """Close windows whose pause began, give back the configured state to those whose pause ended or was
+        withdrawn; returns the (window, paused) changes made. Windows the site config does not know are
+        ignored."""
+        want = {w for w in self.paused_at(now) if w in configured_closed}
+        changes = [(w, True) for w in sorted(want - self.closed)] + [(w, False) for w in sorted(self.closed - want)]
+        for window_id, paused in changes:
+            set_closed(window_id, paused or configured_closed[window_id])
+            log.info("window %s %s (暂停服务)", window_id, "paused" if paused else "resumed")
+        self.closed = want
+        return changes
 
 
 def new_request_id() -> uuid.UUID:

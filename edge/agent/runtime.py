@@ -7,7 +7,7 @@ Jobs (each its own thread, restarted by the watchdog in ``run_forever``/``watch`
 - ``detect``: takes the newest frame of every camera, analyses them as one batch (``FramePipeline``),
   checks camera silence (offline), publishes window states on change;
 - ``evidence``: turns rule events into messages with snapshots, finishes clips (FindingUpdated);
-- ``commands``: answers duty and safety checks from the command topic;
+- ``commands``: answers duty and safety checks from the command topic, applies the pause plan;
 - ``heartbeat``: per-camera fps, lag and health, sensors, outbox backlog;
 - the outbox's MQTT and upload threads, and the sensor hub (helper C) when sensors are configured.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from edge import contract
-from edge.agent.commands import duty_check, safety_check
+from edge.agent.commands import PausePlan, duty_check, safety_check
 from edge.agent.findings import FindingDispatcher
 from edge.agent.jobs import Job, Supervisor
 from edge.agent.open_findings import OpenFindings
@@ -86,6 +86,7 @@ class EdgeAgent:
         self._lock = threading.RLock()  # pipeline state (rules, health) and pictures
         self._events: queue.Queue[tuple[RuleEvent, Picture | None]] = queue.Queue()
         self._commands: queue.Queue[bytes] = queue.Queue(maxsize=100)
+        self.pause_plan = PausePlan()
         self._window_published: dict[str, tuple[str, int]] = {}
         self._stop = threading.Event()
         self._stopped = False
@@ -276,6 +277,7 @@ class EdgeAgent:
 
     def _command_loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            self._apply_pauses()
             try:
                 payload = self._commands.get(timeout=0.5)
             except queue.Empty:
@@ -286,12 +288,21 @@ class EdgeAgent:
                 self.pipeline.counters["bad_commands"] += 1
                 log.warning("ignoring bad command: %s", exc)
                 continue
-            if cmd.type == "command.duty_check":
+            if cmd.type == "command.window_pauses":
+                self.pause_plan.replace(cmd)
+                self._apply_pauses()
+            elif cmd.type == "command.duty_check":
                 self.outbox.put(duty_check(cmd, self, self.evidence))
             else:
                 items = self.hub.safety_items if self.hub is not None else None
                 self.outbox.put(safety_check(cmd, self, self.evidence, items))
             log.info("answered %s %s", cmd.type, cmd.id)
+
+    def _apply_pauses(self) -> None:
+        with self._lock:
+            staffing = self.pipeline.staffing
+            if staffing is not None:
+                self.pause_plan.apply(utcnow(), staffing.set_window_closed, {w.id: w.closed for w in self.cfg.windows})
 
     # CommandContext for edge.agent.commands
     def latest_picture(self, camera_id: str) -> Picture | None:

@@ -11,6 +11,7 @@ import io
 from typing import Any, Literal
 
 from server.assessment.scheme import Scheme
+from server.people.texts import BASIS_NAMES, approval_text
 
 Lang = Literal["zh", "en"]
 
@@ -74,6 +75,7 @@ BASIS = {
     "substitute": {"zh": "排班替岗", "en": "roster substitute"}, "edge": {"zh": "现场识别", "en": "edge"},
     "reassigned": {"zh": "主管改派", "en": "reassigned"}, "window": {"zh": "计入窗口", "en": "window"},
     "none": {"zh": "无法确定", "en": "unknown"},
+    **BASIS_NAMES,
 }
 
 
@@ -138,7 +140,8 @@ def detail_rows(sheet: dict[str, Any], scheme: Scheme, lang: Lang) -> list[list[
                 names.get(ln["staff_id"] or "", ln["staff_id"] or ""), basis_name(ln["attribution"], lang),
                 round(ln["duration_s"] / 60, 1) if ln["duration_s"] is not None else "", ln["tier"] or "",
                 ln["base_points"], ln["multiplier"], ln["occurrence"] or "", sign * ln["points"], ln["ref_id"],
-                " ".join(h[:12] for h in ln["evidence"]), ln["note"]])
+                " ".join(h[:12] for h in ln["evidence"]),
+                approval_text(ln.get("approval"), lang) or ln["note"]])
     return rows
 
 

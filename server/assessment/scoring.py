@@ -12,7 +12,10 @@ a quarter, in the hall's time zone):
   finding's ``duration_s`` (highest matching tier; none matching → listed as *not deducted*);
 - the monthly doubling counts deducted occurrences of one item per party per calendar month;
 - every line keeps the finding (or entry) id and the SHA-256 of its evidence, so the sheet explains
-  every point and records every file it relies on.
+  every point and records every file it relies on;
+- a finding an approval suppressed (a window paused by a supervisor, 暂停服务) stays on the sheet as
+  *not deducted* with zero points and the approval next to it, when it was confirmed or excused by it;
+  an approval that changed who is charged (A on leave → B) is shown on the deduction line.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from server.assessment.scheme import Scheme
 
 SubjectKind = Literal["window", "staff"]
 COUNTED_STATUS = "confirmed"
+EXCUSED_STATUS = "excused"
+"""Status of a finding whose alert the server dismissed because an approval suppressed it."""
 
 
 # --------------------------------------------------------------------------- input records
@@ -57,7 +62,11 @@ class FindingRecord:
     duration_s: float | None = None
     evidence: tuple[EvidenceRecord, ...] = ()
     attribution: str = ""
-    """How staff_id was decided: roster_a, roster_b, substitute, edge, reassigned, window."""
+    """How staff_id was decided: roster_a, roster_b, substitute, edge, reassigned, window, cover, stand_in,
+    absent_no_cover, none."""
+    approval: dict[str, Any] | None = None
+    """The approval that suppressed the finding (``effect`` suppressed) or changed who is charged
+    (``effect`` reattributed), as shown on the sheet."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,7 @@ class Line:
     evidence: list[str] = field(default_factory=list)
     attribution: str = ""
     note: str = ""
+    approval: dict[str, Any] | None = None
 
 
 @dataclass
@@ -230,7 +240,10 @@ def score_sheet(
     lines: list[Line] = []
 
     for f in findings:
-        if f.status != COUNTED_STATUS or not period.contains(f.started_at, tz):
+        suppressed = f.approval is not None and f.approval.get("effect") == "suppressed"
+        if not period.contains(f.started_at, tz):
+            continue
+        if f.status != COUNTED_STATUS and not (suppressed and f.status == EXCUSED_STATUS):
             continue
         item = scheme.item_for_rule(f.rule)
         if item is None or not _concerns(subject_kind, subject_id, f.window_id, f.staff_id, item.attribute_to):
@@ -240,8 +253,12 @@ def score_sheet(
             kind="deduction", item_id=item.id, category_id=item.category, source="finding", ref_id=f.id,
             at=f.started_at.astimezone(tz).isoformat(), month=month_of(f.started_at, tz), window_id=f.window_id,
             staff_id=staff, rule=f.rule, duration_s=f.duration_s, evidence=sorted({e.sha256 for e in f.evidence}),
-            attribution=f.attribution if item.attribute_to == "staff" else "window",
+            attribution=f.attribution if item.attribute_to == "staff" else "window", approval=f.approval,
         )
+        if suppressed:
+            line.kind, line.note = "not_deducted", "approved"
+            lines.append(line)
+            continue
         if item.tiers:
             tier = item.tier_for(f.duration_s)
             if tier is None:

@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from server.assessment.attribution import Reassignment, RosterEntry, attribute
+from server.assessment.attribution import Reassignment, RosterEntry, resolve
 from server.assessment.models import AssessmentEntry, AssessmentReassignment
 from server.assessment.scheme import Scheme
 from server.assessment.scoring import EvidenceRecord, FindingRecord, ManualEntry, Period, rank, score_sheet, trend
 from server.audit import audit
 from server.db import Alert, Evidence, Finding, Hall, RosterAssignment, Staff, Window
+from server.people.approvals import assessment_context
 
 SHEET_KIND = "hallwatch.assessment.sheet"
 
@@ -72,7 +73,8 @@ def decision(alert: Alert | None) -> str:
 
 def load_findings(session: Session, scheme: Scheme, hall: Hall, start: dt.datetime,
                   end: dt.datetime) -> list[FindingRecord]:
-    """Findings of the hall that started in [start, end), with alert status and attribution decided."""
+    """Findings of the hall that started in [start, end), with alert status and attribution decided (approved
+    absences, pauses and withdrawn appeals included: ``server.people.approvals.AssessmentContext``)."""
     tz = ZoneInfo(hall.timezone)
     windows = {w.id: w.code for w in session.scalars(select(Window).where(Window.hall_id == hall.id))}
     staff = {s.id: s.code for s in session.scalars(select(Staff).where(Staff.hall_id == hall.id))}
@@ -89,19 +91,22 @@ def load_findings(session: Session, scheme: Scheme, hall: Hall, start: dt.dateti
             reassign.append(Reassignment(str(r.finding_id), staff.get(r.staff_id) if r.staff_id else None,
                                          r.reason, r.actor, r.at))
     roster = _roster(session, hall.id)
+    people = assessment_context(session, hall.id, list(rows))
     out = []
     for f in rows:
         item = scheme.item_for_rule(f.rule)
         window_code = windows.get(f.window_id) if f.window_id else None
-        staff_id, basis = attribute(
+        who = resolve(
             finding_id=str(f.id), window_id=window_code, local_day=f.started_at.astimezone(tz).date(),
             edge_staff_id=staff.get(f.staff_id) if f.staff_id else None,
-            attribute_to=item.attribute_to if item else "staff", roster=roster, reassignments=reassign)
+            attribute_to=item.attribute_to if item else "staff", roster=roster, reassignments=reassign,
+            at=f.started_at, absences=people.absences)
+        status, approval = people.judge(f, decision(f.alert), who)
         out.append(FindingRecord(
-            id=f.finding_id, rule=f.rule, started_at=f.started_at, status=decision(f.alert),
-            window_id=window_code, staff_id=staff_id, duration_s=f.duration_s,
+            id=f.finding_id, rule=f.rule, started_at=f.started_at, status=status,
+            window_id=window_code, staff_id=who.staff_id, duration_s=f.duration_s,
             evidence=tuple(EvidenceRecord(e.sha256, e.kind or "snapshot") for e in f.evidence_links),
-            attribution=basis))
+            attribution=who.basis, approval=approval))
     return out
 
 

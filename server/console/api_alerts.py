@@ -23,7 +23,7 @@ from server.alerts import AlertTransitionError, transition
 from server.console.permissions import capabilities, check_hall, may_see_hall
 from server.console.views import alert_view, board_view, hall_summary
 from server.db import Alert, DutyCheck, Evidence, Finding, Hall, PatrolFinding, Window, utcnow
-from server.deps import SessionDep, ViewerUser
+from server.deps import CurrentUser, SessionDep, ViewerUser
 from server.storage import EvidenceError, check_sha
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class MeOut(BaseModel):
     id: int = Field(description="User id.")
     username: str = Field(description="User name.")
     display_name: str | None = Field(description="Display name.")
-    role: str = Field(description="admin | supervisor | inspector | viewer.")
+    role: str = Field(description="admin | supervisor | inspector | viewer | staff.")
     hall_id: str | None = Field(description="Home hall; None = all halls.")
     can: list[str] = Field(description="Console capabilities granted by the role (drives the navigation).")
 
@@ -47,13 +47,13 @@ class ActionIn(BaseModel):
 
 
 @router.get("/console/me", response_model=MeOut, summary="The current user with console capabilities")
-def me(user: ViewerUser) -> MeOut:
+def me(user: CurrentUser) -> MeOut:
     return MeOut(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
                  hall_id=user.hall_id, can=capabilities(user))
 
 
 @router.get("/console/halls", summary="Halls the user may see, with their windows")
-def halls(user: ViewerUser, session: SessionDep) -> list[dict[str, Any]]:
+def halls(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
     rows = session.scalars(select(Hall).order_by(Hall.id))
     return [hall_summary(h) for h in rows if may_see_hall(user, h.id)]
 

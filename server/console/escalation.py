@@ -20,6 +20,7 @@ from server import alerts
 from server.console.metrics import ESCALATIONS, WEBHOOK_POSTS
 from server.console.views import alert_view
 from server.db import Alert
+from server.notify import notify_alert
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def escalate(session: Session, alert: Alert, now: dt.datetime, after_min: float)
     if not alerts.escalate(session, alert, reason=f"unacknowledged for {after_min:g} min"):
         return None
     session.flush()
+    notify_alert(session, alert, "alert.escalated", after_min=after_min)  # hall channels: WeCom, DingTalk, mail
     ESCALATIONS.inc(hall=alert.hall_id)
     return {"event": "alert.escalated", "escalated_at": (alert.escalated_at or now).isoformat(),
             "after_min": after_min, "alert": alert_view(session, alert)}

@@ -32,6 +32,9 @@ def can(user: User, capability: str) -> bool:
 
 
 def capabilities(user: User) -> list[str]:
+    """The role's capabilities; a ``staff`` login (a clerk) has only ``own_record`` (its own sheet and appeals)."""
+    if user.role == "staff":
+        return ["own_record"]
     return [c for c in CAPABILITIES if can(user, c)]
 
 

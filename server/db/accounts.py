@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, CreatedMixin, utcnow
 
-ROLES = ("admin", "supervisor", "inspector", "viewer")
+ROLES = ("admin", "supervisor", "inspector", "viewer", "staff")
 
 
 class User(CreatedMixin, Base):
@@ -19,7 +19,7 @@ class User(CreatedMixin, Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255), doc="scrypt$n$r$p$salt$hash (stdlib hashlib.scrypt).")
-    role: Mapped[str] = mapped_column(String(16), doc="admin | supervisor | inspector | viewer")
+    role: Mapped[str] = mapped_column(String(16), doc="admin | supervisor | inspector | viewer | staff")
     active: Mapped[bool] = mapped_column(default=True)
     token_version: Mapped[int] = mapped_column(default=0, doc="Bumped to revoke all tokens of the user.")
     hall_id: Mapped[str | None] = mapped_column(ForeignKey("halls.id", ondelete="SET NULL"),

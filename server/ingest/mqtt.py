@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -181,6 +182,14 @@ class CommandPublisher:
         if kind not in ("duty_check", "safety_check"):
             raise ValueError(f"unknown command kind {kind!r}")
         rid = uuid.UUID(str(request_id)) if request_id else uuid.uuid4()
+        self.publish_to_edges(hall_id, lambda code: Command(type=f"command.{kind}", id=rid, hall_id=hall_id,
+                                                            edge_id=code), timeout_s=timeout_s)
+        return str(rid)
+
+    def publish_to_edges(self, hall_id: str, build: Callable[[str], Command], *, retain: bool = False,
+                         timeout_s: float = 5.0) -> list[str]:
+        """Publish ``build(edge_code)`` (QoS 1, retained when asked) on each edge's command topic of the hall;
+        returns the edge codes. Raises CommandError for an unknown hall, a hall without edges or no PUBACK."""
         with self.factory() as session:
             if session.get(Hall, hall_id) is None:
                 raise CommandError(f"unknown hall {hall_id!r}")
@@ -188,14 +197,17 @@ class CommandPublisher:
         if not edges:
             raise CommandError(f"hall {hall_id!r} has no edge")
         client = self._connected_client()
+        kind = ""
         for code in edges:
-            cmd = Command(type=f"command.{kind}", id=rid, hall_id=hall_id, edge_id=code)
-            info = client.publish(command_topic(hall_id, code, self.settings.mqtt_topic_prefix), encode(cmd), qos=1)
+            cmd = build(code)
+            kind = cmd.type
+            info = client.publish(command_topic(hall_id, code, self.settings.mqtt_topic_prefix), encode(cmd), qos=1,
+                                  retain=retain)
             info.wait_for_publish(timeout_s)
             if not info.is_published():
                 raise CommandError(f"command to {hall_id}/{code} not acknowledged by the broker")
-        log.info("sent command.%s %s to %s/%s", kind, rid, hall_id, ",".join(edges))
-        return str(rid)
+        log.info("sent %s to %s/%s", kind, hall_id, ",".join(edges))
+        return list(edges)
 
     def close(self) -> None:
         if self._client is not None:

@@ -2,6 +2,7 @@
 import { api, mount, evidenceUrl, h } from "./api.js";
 import { fmtTime, ruleName, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
+import { contextPanel } from "./people_panels.js";
 
 function drawChart(canvas, points, unit) {
   const g = canvas.getContext("2d");
@@ -84,6 +85,7 @@ export async function renderAlert(main, id, note = "") {
       h("div.col", evidenceBlock(a)),
       h("div.col",
         h("dl.facts", facts.map(([k, v]) => [h("dt", k), h("dd", v)])),
+        contextPanel(a.id, a.rule),
         Object.keys(a.details || {}).length ? h("details", h("summary", t("details")), h("pre", JSON.stringify(a.details, null, 2))) : null,
         actions(a, reload),
         note ? h("p.msg#action-done", note) : null,

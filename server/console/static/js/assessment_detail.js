@@ -4,6 +4,7 @@ import { api, evidenceUrl, h, mount } from "./api.js";
 import { fmtTime, ruleName, t } from "./i18n.js";
 import { ctx } from "./state.js";
 import { openDialog } from "./dialog.js";
+import { approvalNote } from "./people_util.js";
 import { basisName, categoryName, fmtDuration, itemName, noteText, periodRangeUtc, pts, signed, subjectName,
   tierName } from "./assessment_util.js";
 
@@ -73,7 +74,8 @@ function lineRow(env, line, alerts, names) {
     line.rule ? h("div.muted.small", `${t("rule")}: ${ruleName(line.rule, rules[line.rule])}`) : null),
   h("td", h("div.nowrap", line.duration_s != null ? fmtDuration(line.duration_s) : "—"),
     line.tier ? h("div.small", tierName(scheme, line.item_id, line.tier)) : null,
-    line.note ? h("div.muted.small", noteText(line.note)) : null),
+    line.note && !line.approval ? h("div.muted.small", noteText(line.note)) : null,
+    approvalNote(line.approval, names)),
   pointsCell(line, sheet),
   h("td.nowrap", person, h("div.muted.small", basisName(line.attribution))),
   h("td.nowrap", alertId ? h("a.alert-link", { href: `#/alert/${alertId}` }, `${t("alert")} #${alertId}`)

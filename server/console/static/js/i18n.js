@@ -147,6 +147,8 @@ const itemZh = {
 };
 
 const dicts = { zh, en };
+// Pages of other packages register their strings once, in both languages (e.g. people_i18n.js).
+export function addStrings(zhMore, enMore) { Object.assign(zh, zhMore); Object.assign(en, enMore); }
 let lang = localStorage.getItem("hw.lang") || "zh";
 
 export function getLang() { return lang; }

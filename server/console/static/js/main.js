@@ -9,6 +9,7 @@ import { renderDuty, renderDutySheet } from "./duty.js";
 import { renderSafety, renderSafetySheet } from "./safety.js";
 import { renderPatrol, renderHandover } from "./patrol.js";
 import { renderAssessment } from "./assessment.js";
+import { PEOPLE_NAV, PEOPLE_ROUTES, homeFor } from "./people.js";
 
 const NAV = [
   ["#/feed", "nav_feed", "view"],
@@ -18,6 +19,7 @@ const NAV = [
   ["#/patrol", "nav_patrol", "patrol"],
   ["#/handover", "nav_handover", "handover"],
   ["#/assessment", "nav_assessment", "view"],
+  ...PEOPLE_NAV,
 ];
 
 const ROUTES = [
@@ -31,6 +33,7 @@ const ROUTES = [
   [/^#\/patrol$/, renderPatrol],
   [/^#\/handover$/, renderHandover],
   [/^#\/assessment(?:\?(.*))?$/, renderAssessment],
+  ...PEOPLE_ROUTES,
 ];
 
 
@@ -54,7 +57,7 @@ function shell(main) {
       h("button.link#lang", { onclick: () => { setLang(getLang() === "zh" ? "en" : "zh"); route(); } }, t("lang_switch")),
       h("button.link#logout", { onclick: logout }, t("logout"))));
   document.body.replaceChildren(top, h("main#main", main));
-  connectEvents(setConnection);
+  if (ctx.can("view")) connectEvents(setConnection);
 }
 
 async function logout() {
@@ -100,6 +103,8 @@ export async function route() {
       ctx.halls = await api("/api/v1/console/halls");
     }
   } catch { session.clear(); renderLogin(); return; }
+  const home = homeFor(ctx.me);
+  if (home && !hash.startsWith(home)) { location.hash = home; return; }
   for (const [re, fn] of ROUTES) {
     const m = hash.match(re);
     if (m) {
