@@ -16,8 +16,7 @@ from tests.test_rules_support import MONDAY, NAMES, SHAPE, TZ, dets, local, site
 SEAT_W01 = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], np.float32)  # left half of the 200x100 frame
 
 
-def person(box, head=None, shoulders=None, elbows=None, wrists=None, hips=None, knees=None, nose_below_eyes=False,
-           conf=0.9):
+def person(box, head=None, shoulders=None, elbows=None, wrists=None, hips=None, knees=None, face_down=False, conf=0.9):
     """One pose person: keypoints given as (x, y) pairs per part, the rest invisible."""
     k = np.zeros((17, 3), np.float32)
 
@@ -26,10 +25,11 @@ def person(box, head=None, shoulders=None, elbows=None, wrists=None, hips=None, 
             if p is not None:
                 k[i] = (p[0], p[1], 0.9)
 
-    if head is not None:
+    if head is not None:  # face_down: a camera above sees the top of the head, only the ears
         hx, hy = head
-        eye_y = hy - 2 if nose_below_eyes else hy + 2
-        put((0, 1, 2, 3, 4), [(hx, hy), (hx - 2, eye_y), (hx + 2, eye_y), (hx - 4, eye_y), (hx + 4, eye_y)])
+        face = [None if face_down else (hx, hy), None if face_down else (hx - 2, hy - 2),
+                None if face_down else (hx + 2, hy - 2), (hx - 4, hy - 2), (hx + 4, hy - 2)]
+        put((0, 1, 2, 3, 4), face)
     put((5, 6), shoulders or [])
     put((7, 8), elbows or [])
     put((9, 10), wrists or [])
@@ -52,10 +52,13 @@ CLERK = person((30, 20, 70, 90), head=(50, 28), shoulders=[(42, 38), (58, 38)], 
 CLERK_AT_EAR = person((30, 20, 70, 90), head=(50, 28), shoulders=[(42, 38), (58, 38)], elbows=[(40, 55), (62, 45)],
                       wrists=[(45, 62), (60, 32)])
 CLERK_HANDS_HIDDEN = person((30, 20, 70, 90), head=(50, 30), shoulders=[(42, 38), (58, 38)],
-                            hips=[(44, 70), (56, 70)], knees=[(44, 82), (56, 82)], nose_below_eyes=True)
+                            hips=[(44, 70), (56, 70)], knees=[(44, 82), (56, 82)], face_down=True)
 CLERK_HANDS_HIDDEN_UP = person((30, 20, 70, 90), head=(50, 30), shoulders=[(42, 38), (58, 38)],
                                hips=[(44, 70), (56, 70)], knees=[(44, 82), (56, 82)])
 # a citizen across the counter, reaching into the W01 zone: hand at ~(82, 47)
+# bent over a phone held up at chest height, seen from above: the phone is near the head, the face hidden
+CLERK_BENT = person((30, 20, 70, 90), head=(50, 34), shoulders=[(42, 38), (58, 38)], elbows=[(42, 50), (58, 50)],
+                    wrists=[(46, 40), (54, 40)], face_down=True)
 CITIZEN = person((75, 0, 100, 45), head=(88, 8), shoulders=[(82, 15), (94, 15)], elbows=[(80, 30), (95, 30)],
                  wrists=[(81, 42), (96, 42)], conf=0.7)
 CLERK_W02 = person((130, 20, 170, 90), head=(150, 28), shoulders=[(142, 38), (158, 38)],
@@ -64,6 +67,7 @@ CLERK_W02 = person((130, 20, 170, 90), head=(150, 28), shoulders=[(142, 38), (15
 IN_HANDS = ("cell phone", (45, 60, 55, 70), 0.5)
 AT_EAR = ("cell phone", (57, 24, 65, 34), 0.6)
 ON_DESK = ("cell phone", (5, 75, 15, 82), 0.7)  # lying on the counter, away from every hand
+HELD_UP = ("cell phone", (45, 30, 55, 37), 0.5)
 IN_LAP = ("cell phone", (46, 72, 54, 80), 0.5)
 IN_CITIZEN_HAND = ("cell phone", (78, 44, 86, 52), 0.6)
 WEAK = ("cell phone", (45, 60, 55, 70), 0.2)
@@ -78,6 +82,7 @@ IN_HANDS_W02 = ("cell phone", (145, 60, 155, 70), 0.5)
         ("below min_confidence", [CLERK], [WEAK], "none", "no phone"),
         ("phone at the ear is a call", [CLERK_AT_EAR], [AT_EAR], "call", "ear"),
         ("phone lying on the counter", [CLERK], [ON_DESK], "none", "not in a hand"),
+        ("bent over a phone held up: the face is hidden, not at the ear", [CLERK_BENT], [HELD_UP], "use", "hand"),
         ("phone in the citizen's hand, inside the seat zone", [CLERK, CITIZEN], [IN_CITIZEN_HAND], "none",
          "other's hand"),
         ("the clerk's phone beside the citizen's: use", [CLERK, CITIZEN], [IN_CITIZEN_HAND, IN_HANDS], "use", "hand"),

@@ -11,8 +11,9 @@ full-frame ``cell phone`` boxes count too. ``phone_evidence`` is the pure per-fr
   box; a phone in another person's hand (a citizen across the counter, a colleague) is not the clerk's;
 - a phone in no hand counts only in the clerk's lap with the head bent over it (hands hidden by the
   desk edge); a phone lying on the counter or the desk is not use;
-- a phone in the clerk's hand near the head (centre within ``EAR_REACH`` body scales of the face and not
-  below the shoulders) is a call, not phone play: the sample is negative and counted as a call.
+- a phone in the clerk's hand at the face (centre within ``EAR_REACH`` body scales of the face, not below
+  the shoulders) with the face up (nose seen) is a call, not phone play: the sample is negative and counted
+  as a call. Bent over a phone, the face is hidden from a camera above (nose not seen): that is use.
 
 A sample is *positive* when the decision is ``use``. Samples of the last ``window_s`` seconds are kept; the
 finding opens when positives span >= ``min_s`` seconds (first to last positive) and are >= ``ratio`` of the
@@ -34,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from edge import geometry as geo
-from edge.detect.hands import L_EYE, NOSE, R_EYE, body_scale, hands_of, head_point, lap_box, shoulder_line, visible
+from edge.detect.hands import NOSE, body_scale, hands_of, head_point, lap_box, shoulder_line, visible
 from edge.detections import Detections
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import ZoneIndex, in_zone_mask, secs
@@ -75,11 +76,8 @@ def _box_distance(point: np.ndarray, box: np.ndarray) -> float:
 
 
 def looking_down(kpts: np.ndarray) -> bool:
-    """The face is bent down: the nose below the eyes in the picture, or the face hidden with the shoulders seen."""
-    if visible(kpts, NOSE) and (visible(kpts, L_EYE) or visible(kpts, R_EYE)):
-        eyes = [kpts[i, 1] for i in (L_EYE, R_EYE) if kpts[i, 2] >= 0.5]
-        return bool(kpts[NOSE, 1] > float(np.mean(eyes)))
-    return head_point(kpts) is None and shoulder_line(kpts) is not None
+    """The head is bent down: shoulders seen, nose not (a camera above sees the top of the head)."""
+    return not visible(kpts, NOSE) and shoulder_line(kpts) is not None
 
 
 def phone_evidence(pose: Detections, phones: Detections, clerk: int | None, min_conf: float) -> PhoneEvidence:
@@ -111,7 +109,7 @@ def phone_evidence(pose: Detections, phones: Detections, clerk: int | None, min_
             continue
         centre = (pb[:2] + pb[2:]) / 2
         near_face = head is not None and float(np.hypot(*(centre - head))) <= EAR_REACH * scale
-        if near_face and (shoulders is None or centre[1] <= shoulders):
+        if near_face and visible(kpts, NOSE) and (shoulders is None or centre[1] <= shoulders):
             call = call or PhoneEvidence("call", conf, found.box, "ear")
             continue
         return PhoneEvidence("use", conf, found.box, "hand")
