@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 DETECT_CONF = 0.25
 PERSON_CROP_CONF = 0.35
-PHONE_CONF = 0.2
 
 
 class ChangeGate:

@@ -91,6 +91,13 @@ def shoulder_line(kpts: np.ndarray) -> float | None:
     return float(np.mean(ys)) if ys else None
 
 
+def box_gap(point: np.ndarray, box: np.ndarray) -> float:
+    """Distance in pixels from a point to a box (xyxy); 0 inside it."""
+    dx = max(box[0] - point[0], 0.0, point[0] - box[2])
+    dy = max(box[1] - point[1], 0.0, point[1] - box[3])
+    return float(np.hypot(dx, dy))
+
+
 def lap_box(kpts: np.ndarray, box: Sequence[float]) -> np.ndarray | None:
     """The lap of a seated person: from the hips to the knees (or half a body scale below the hips when the knees
     are hidden by the desk), one body scale wide around them; None without a visible hip."""

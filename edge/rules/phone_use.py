@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from edge import geometry as geo
-from edge.detect.hands import NOSE, body_scale, hands_of, head_point, lap_box, shoulder_line, visible
+from edge.detect.hands import NOSE, body_scale, box_gap, hands_of, head_point, lap_box, shoulder_line, visible
 from edge.detections import Detections
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import ZoneIndex, in_zone_mask, secs
@@ -69,12 +69,6 @@ def clerk_of(pose: Detections | None, polygon: np.ndarray, min_conf: float = POS
     return int(np.flatnonzero(ok)[np.argmax(pose.confidence[ok])])
 
 
-def _box_distance(point: np.ndarray, box: np.ndarray) -> float:
-    dx = max(box[0] - point[0], 0.0, point[0] - box[2])
-    dy = max(box[1] - point[1], 0.0, point[1] - box[3])
-    return float(np.hypot(dx, dy))
-
-
 def looking_down(kpts: np.ndarray) -> bool:
     """The head is bent down: shoulders seen, nose not (a camera above sees the top of the head)."""
     return not visible(kpts, NOSE) and shoulder_line(kpts) is not None
@@ -96,23 +90,23 @@ def phone_evidence(pose: Detections, phones: Detections, clerk: int | None, min_
     last = PhoneEvidence("none", how="not in a hand")
     for i in np.argsort(-phones.confidence, kind="stable"):
         pb, conf = phones.xyxy[i].astype(np.float64), float(phones.confidence[i])
-        found = PhoneEvidence("none", conf, tuple(round(float(v), 1) for v in pb), "")
-        dists = [_box_distance(h.point, pb) / h.scale for h in hands]
+        where = tuple(round(float(v), 1) for v in pb)
+        dists = [box_gap(h.point, pb) / h.scale for h in hands]
         owner = hands[int(np.argmin(dists))].person if dists and min(dists) <= HAND_REACH else None
         if owner is not None and owner != clerk:
-            last = PhoneEvidence("none", conf, found.box, "other's hand")
+            last = PhoneEvidence("none", conf, where, "other's hand")
             continue
         if owner is None:
             in_lap = lap is not None and bool(geo.boxes_intersect(pb[None], lap[None])[0, 0])
             if in_lap and looking_down(kpts):
-                return PhoneEvidence("use", conf, found.box, "lap")
+                return PhoneEvidence("use", conf, where, "lap")
             continue
         centre = (pb[:2] + pb[2:]) / 2
         near_face = head is not None and float(np.hypot(*(centre - head))) <= EAR_REACH * scale
         if near_face and visible(kpts, NOSE) and (shoulders is None or centre[1] <= shoulders):
-            call = call or PhoneEvidence("call", conf, found.box, "ear")
+            call = call or PhoneEvidence("call", conf, where, "ear")
             continue
-        return PhoneEvidence("use", conf, found.box, "hand")
+        return PhoneEvidence("use", conf, where, "hand")
     return call or last
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge import geometry as geo
-from edge.detect.hands import WRISTS, body_scale, hand_point, head_point
+from edge.detect.hands import WRISTS, body_scale, box_gap, hand_point, head_point
 from edge.detect.smoking import hand_to_mouth
 from edge.detections import Detections
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
@@ -61,20 +61,14 @@ SMOKE_CONF_RELIEF = 0.1
 Place = tuple[str, str | None, str | None]  # (camera_id, window_id, zone_id)
 
 
-def _gap(point: np.ndarray, box: np.ndarray) -> float:
-    dx = max(box[0] - point[0], 0.0, point[0] - box[2])
-    dy = max(box[1] - point[1], 0.0, point[1] - box[3])
-    return float(np.hypot(dx, dy))
-
-
 def reach(cig: np.ndarray, kpts: np.ndarray, person_box: np.ndarray) -> float:
     """How far the cigarette box is from the person's nearest hand or face, as a fraction of the allowed
     distance (``NEAR_HAND`` / ``NEAR_MOUTH`` body scales): <= 1 is within reach; inf without hands or face."""
     scale = body_scale(kpts, person_box)
-    gaps = [_gap(p, cig) / (NEAR_HAND * scale) for p in (hand_point(kpts, w) for w in WRISTS) if p is not None]
+    gaps = [box_gap(p, cig) / (NEAR_HAND * scale) for p in (hand_point(kpts, w) for w in WRISTS) if p is not None]
     head = head_point(kpts)
     if head is not None:
-        gaps.append(_gap(head, cig) / (NEAR_MOUTH * scale))
+        gaps.append(box_gap(head, cig) / (NEAR_MOUTH * scale))
     return min(gaps, default=float("inf"))
 
 
