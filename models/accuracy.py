@@ -1,9 +1,9 @@
 """Regenerate models/ACCURACY.md: measured accuracy of the detectors and of the smoking/sleeping rules
-on the shared media. Run: ``python -m models.accuracy [--out models/ACCURACY.md]`` (about a minute on 2 cores).
+on the shared media. Run: ``python -m models.accuracy [--out models/ACCURACY.md]`` (5-10 minutes on 2 idle cores).
 
-Ground truth used here: the YOLO labels of the cigarette dataset; the folder a still sits in (smoking vs
-phone-negatives); the MANIFEST.tsv descriptions of the clips; and presence intervals of the one-by-one
-clip labelled by eye from a 2-second contact sheet (``INTEL_PRESENT`` below; frames within
+Ground truth used here: the YOLO labels of the cigarette dataset; the by-eye labels of phone use, smoking
+and sleeping in ``models/truth/actions/*.yaml`` (each item marked tune or report); and presence intervals of
+the one-by-one clip labelled by eye from a 2-second contact sheet (``INTEL_PRESENT`` below; frames within
 ``BOUNDARY_S`` of a change are not scored).
 """
 
@@ -14,10 +14,9 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from edge.detect import PHONE_PADS, SmokingAnalyser, class_ids, detect_on_regions, load_detector
+from edge.detect import SmokingAnalyser, load_detector
 from edge.detect.hands import HandAnalyser
 from edge.detections import Detections
 from edge.paths import media_dir
@@ -49,10 +48,6 @@ def splice_readme(readme: Path, text: str) -> bool:
 INTEL_PRESENT = [(7, 19), (23, 45), (51, 69), (75, 87), (93, 119), (125, 135)]  # seconds, by eye
 BOUNDARY_S = 2.0
 SEAT_W01 = np.array([[0.30, 0.15], [0.75, 0.15], [0.75, 0.95], [0.30, 0.95]])  # configs/demo-hall.yaml cam-w01
-
-
-def _pct(a: int, b: int) -> str:
-    return f"{a}/{b} ({100 * a / b:.0f} %)" if b else "n/a"
 
 
 def cigarette_section(media: Path) -> list[str]:
@@ -138,30 +133,7 @@ def _seat_persons(dets: Detections, shape: tuple[int, int]) -> int:
 
 def phone_presence_section(media: Path) -> list[str]:
     coco = load_detector("yolo11n-coco-int8")
-    pose = load_detector("yolov8n-pose-int8")
-    phone, person = class_ids(coco, "cell phone"), class_ids(coco, "person")
-    lines = ["## Phone detection and seat presence on the counter and office media", "",
-             "| media | frames | person found | phone, full frame | phone, + per-person crop pass |",
-             "|---|---|---|---|---|"]
-    counter = cv2.imread(str(next((media / "images" / "counter").glob("*.jpg"))))
-    clips = [("images/counter still (2560x1936 overhead counter, clerk on phone)", [(0.0, counter)])]
-    for name, fps in [("bwssytems_5977270-sd_640_360_25fps.mp4", 2), ("bwssytems_20250715_144536_9170ec05.mp4", 2),
-                      ("bwssytems_NEG_4105024-sd_640_360_30fps.mp4", 1)]:
-        clips.append((f"video/{name} @ {fps} fps", list(sample_video(media / "video" / name, fps))))
-    for label, frames in clips:
-        n = len(frames)
-        persons = full_hits = crop_hits = 0
-        for _, frame in frames:
-            people = pose.detect([frame], conf=0.4)[0]
-            if not len(people):
-                people = coco.detect([frame], conf=0.25, classes=person)[0]
-            persons += bool(len(people))
-            full = coco.detect([frame], conf=0.25, classes=phone)[0]
-            full_hits += bool(len(full))
-            crops = detect_on_regions(coco, frame, people.xyxy, pad=PHONE_PADS, classes=phone) if len(people) else full
-            crop_hits += bool(len(full) or len(crops))
-        lines.append(f"| {label} | {n} | {_pct(persons, n)} | {_pct(full_hits, n)} | {_pct(crop_hits, n)} |")
-    # seat presence on the one-by-one clip against by-eye intervals
+    lines = ["## Seat presence on the one-by-one clip", ""]
     tp = fp = fn = tn = skipped = 0
     for t, frame in sample_video(media / "video" / "intel-iot-devkit_one-by-one-person-detection.mp4", 1):
         if any(abs(t - b) < BOUNDARY_S for iv in INTEL_PRESENT for b in iv):
@@ -174,7 +146,6 @@ def phone_presence_section(media: Path) -> list[str]:
         fn += truth and not seen
         tn += not truth and not seen
     lines += [
-        "",
         "Seat presence (`person` >= 0.4 with its box centre in the demo seat zone of cam-w01) on",
         "`video/intel-iot-devkit_one-by-one-person-detection.mp4` at 1 fps against by-eye intervals:",
         "",
@@ -183,13 +154,6 @@ def phone_presence_section(media: Path) -> list[str]:
         (f"| {tp + fp + fn + tn} | {skipped} | {tp} | {fp} | {fn} | {tn} | "
          f"{tp / max(tp + fp, 1):.3f} | {tp / max(tp + fn, 1):.3f} |"),
         "",
-        "Phone columns count frames with at least one `cell phone` >= 0.25 (no box-level labels: the clips",
-        "show a phone in use throughout, except the NEG clip where it is held to the ear).",
-        "The crop pass is what makes the overhead counter still work; on the close 640x360 clips the phone is",
-        "already big and the crop pass adds little. **Weak**: the overhead portrait aisle clip (20250715_144536,",
-        "phone held low in both hands, 1280x1936) yields no phone at all, full frame or crops. The crop pass",
-        "also finds the phone held to the ear in about half the NEG frames: it *is* a phone, so `phone_use`",
-        "must tell use from a call (e.g. phone position against the head keypoints), not rely on detection.",
         "Seat presence is perfect on this easy clip (one person at a time, full body, frontal light).",
         "",
     ]
