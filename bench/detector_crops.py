@@ -11,6 +11,7 @@ import statistics
 import time
 
 import cv2
+import numpy as np
 
 from edge.detect import PHONE_PADS, SmokingAnalyser, class_ids, detect_on_regions, load_detector
 from edge.detect.smoking import SMOKING_PADS, smoking_regions
@@ -58,6 +59,41 @@ def main() -> None:
               f"{cig:>8.1f}ms ({n_cig} crops)")
     print("\nphone crops = yolo11n INT8 on each person box at pads", PHONE_PADS,
           "; head/hand crops = cigarette yolov8s FP16 on head + wrists at pads", SMOKING_PADS)
+    hand_rows(args.runs)
+
+
+
+
+def hand_rows(runs: int) -> None:
+    """The hand pass of phone_use (edge.detect.hands) against the per-person crop pass it replaces, per frame:
+    pose on the seat region + COCO on the hand squares, side by side with COCO on PHONE_PADS person crops."""
+    from edge.detect.hands import HandAnalyser
+
+    media = media_dir()
+    coco, pose = load_detector("yolo11n-coco-int8"), load_detector("yolov8n-pose-int8")
+    hands = HandAnalyser(coco, pose)
+    phone = class_ids(coco, "cell phone")
+    cases = {  # frame, seat region (normalised xyxy)
+        "counter 2560x1936": (cv2.imread(str(next((media / "images" / "counter").glob("*.jpg")))),
+                              (0.35, 0.40, 0.75, 0.85)),
+        "office 1920x1080": (cv2.imread(str(media / "images" / "desks" / "pgplarosa_sample_frame.png")),
+                             (0.33, 0.40, 0.48, 0.92)),
+        "table 640x360": (next(f for t, f in sample_video(media / "video" / "bwssytems_5977270-sd_640_360_25fps.mp4", 1)
+                               if t >= 3), (0.0, 0.0, 1.0, 1.0)),
+    }
+    print(f"\n{'frame':<20} {'seat pose':>10} {'hand pass':>18} {'pose + hands':>13} {'old person crops':>18}")
+    for name, (frame, seat) in cases.items():
+        h, w = frame.shape[:2]
+        box = np.array([seat], np.float32) * [w, h, w, h]
+        people = hands.pose_of(frame, box)
+        n_hand = len(hands.squares(frame.shape, people))
+        p = ms(lambda f=frame, b=box: hands.pose_of(f, b), runs)
+        hp = ms(lambda f=frame, pp=people: hands.analyse(f, pp), runs)
+        old = ms(lambda f=frame, b=people.xyxy: detect_on_regions(coco, f, b, pad=PHONE_PADS, classes=phone), runs)
+        print(f"{name:<20} {p:>8.1f}ms {hp:>7.1f}ms ({n_hand} crops) {p + hp:>11.1f}ms "
+              f"{old:>7.1f}ms ({len(people) * len(PHONE_PADS)} crops)")
+    print("hand pass = COCO on squares of", "/".join(str(s) for s in hands.sides),
+          "body scales around each person's hands; runs only for people at seats, on inferred frames, with phone_use on")
 
 
 if __name__ == "__main__":

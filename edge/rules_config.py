@@ -40,7 +40,10 @@ class PhoneUseRule(_Model):
     min_s: float = Field(default=10, gt=0, description="Seconds the phone must be seen (over the sliding window).")
     window_s: float = Field(default=15, gt=0, description="Length of the sliding window in seconds.")
     ratio: float = Field(default=0.6, gt=0, le=1, description="Fraction of samples in the window that must show a phone.")
-    min_confidence: float = Field(default=0.35, gt=0, lt=1, description="Phone detection confidence threshold.")
+    min_confidence: float = Field(
+        default=0.2, gt=0, lt=1,
+        description="Phone detection confidence threshold (the phone must also be in the clerk's hand, not at the ear).",
+    )
     cooldown_s: float = Field(default=300, ge=0, description="Seconds after a finding before the next one for the window.")
 
 
@@ -74,7 +77,10 @@ class SmokingRule(_Model):
 
     enabled: bool = Field(default=True, description="Rule on/off.")
     min_s: float = Field(default=3, gt=0, description="Seconds of evidence before the finding opens.")
-    min_confidence: float = Field(default=0.3, gt=0, lt=1, description="Cigarette detection threshold.")
+    min_confidence: float = Field(
+        default=0.35, gt=0, lt=1,
+        description="Cigarette detection threshold (the cigarette must also be at a hand or the mouth, of a cigarette's size).",
+    )
     cooldown_s: float = Field(default=300, ge=0, description="Seconds between findings for the same place.")
 
 

@@ -125,6 +125,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                   f"AP50 {_fmt(score.ap50)}, precision {_fmt(score.precision)}, recall {_fmt(score.recall)} "
                   f"(at conf {score.conf})")
         return 0
+    from edge.detect.hands import HandAnalyser
     from edge.detect.smoking import SmokingAnalyser
     from models.evaluate import evaluate_stills
     from models.stills import StillSmokingDecider
@@ -133,7 +134,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     neg = Path(args.negatives) if args.negatives else media_dir() / "images" / "phone-negatives"
     analyser = SmokingAnalyser(load_detector("cigarette-yolov8s", models_dir=args.models_dir),
                                load_detector("yolov8n-pose-int8", models_dir=args.models_dir))
-    score, decisions = evaluate_stills(StillSmokingDecider(analyser), pos, neg)
+    hands = HandAnalyser(load_detector("yolo11n-coco-int8", models_dir=args.models_dir))  # phone/pen look-alikes
+    score, decisions = evaluate_stills(StillSmokingDecider(analyser, hands=hands), pos, neg)
     out = {"positives": score.positives, "negatives": score.negatives, "tp": score.tp, "fp": score.fp,
            "precision": score.precision, "recall": score.recall, "decisions": decisions}
     if args.json:

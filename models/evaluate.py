@@ -195,3 +195,142 @@ def evaluate_stills(
             if hit:
                 counts["tp" if label == "pos" else "fp"] += 1
     return ImageScore(counts["pos"], counts["neg"], counts["tp"], counts["fp"]), decisions
+
+
+# ------------------------------------------------------------------ by-eye truth of the action rules
+TRUTH_DIR = Path(__file__).resolve().parent / "truth" / "actions"
+
+
+def load_truth(name: str) -> dict:
+    """``models/truth/actions/<name>.yaml`` (by-eye labels pointing at ../shared/media paths)."""
+    import yaml
+
+    return yaml.safe_load((TRUTH_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def item_frames(item: dict, media: Path) -> Iterable[tuple[float, np.ndarray]]:
+    """(seconds, BGR frame) of one truth item: a still once, a video sampled by PTS at ``item['fps']``."""
+    from models.media import sample_video
+
+    path = media / item["media"]
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        img = cv2.imread(str(path))
+        if img is None:
+            raise FileNotFoundError(f"cannot read {path}")
+        yield 0.0, img
+        return
+    yield from sample_video(path, float(item.get("fps", 1)), item.get("limit_s"))
+
+
+@dataclass
+class Tally:
+    """Counts of a binary decision against truth, with the wrong items named."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    wrong: list[str] | None = None
+
+    def add(self, truth: bool, decided: bool, name: str) -> None:
+        self.tp += truth and decided
+        self.fp += decided and not truth
+        self.fn += truth and not decided
+        self.tn += not truth and not decided
+        if truth != decided:
+            self.wrong = (self.wrong or []) + [f"{name} ({'missed' if truth else 'false alarm'})"]
+
+    @property
+    def positives(self) -> int:
+        return self.tp + self.fn
+
+    @property
+    def negatives(self) -> int:
+        return self.fp + self.tn
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.tp / self.positives if self.positives else float("nan")
+
+
+def norm_box(box: list[float], shape: tuple[int, ...]) -> np.ndarray:
+    h, w = shape[:2]
+    return np.asarray(box, np.float64) * [w, h, w, h]
+
+
+def phone_decisions(truth: dict, media: Path, coco: Detector, pose: Detector, min_conf: float | None = None
+                    ) -> Iterable[tuple[str, str, bool, object]]:
+    """(split, name, truth is 'use', PhoneEvidence) per labelled person-frame: pose on a padded square around the
+    seat, the hand pass on the person at the seat, full-frame phones, then ``phone_evidence``."""
+    from edge.detect.hands import HandAnalyser
+    from edge.rules.phone_use import clerk_of, phone_evidence
+    from edge.rules_config import PhoneUseRule
+
+    threshold = PhoneUseRule().min_confidence if min_conf is None else min_conf
+    hands = HandAnalyser(coco, pose)
+    phone_cls = [i for i, n in coco.names.items() if n == "cell phone"]
+    for item in truth["items"]:
+        for t, frame in item_frames(item, media):
+            full = coco.detect([frame], conf=0.25, classes=phone_cls)[0]
+            for k, seat in enumerate(item["seats"]):
+                box = norm_box(seat["seat"], frame.shape)
+                people = hands.pose_of(frame, box[None])
+                polygon = box[[0, 1, 2, 1, 2, 3, 0, 3]].reshape(4, 2)
+                clerk = clerk_of(people, polygon)
+                held = hands.analyse(frame, people, [clerk]) if clerk is not None else full[:0]
+                ev = phone_evidence(people, Detections.merge([full, held]), clerk, threshold)
+                name = f"{Path(item['media']).name[:28]}@{t:.1f}s#{k}"
+                yield item["split"], name, seat["label"] == "use", ev
+
+
+def smoking_decisions(truth: dict, media: Path, decide: Callable[[np.ndarray], bool]
+                      ) -> Iterable[tuple[str, str, bool, bool]]:
+    """(split, name, truth is smoking, decided smoking) per still or sampled frame of the smoking truth."""
+    for item in truth["items"]:
+        for t, frame in item_frames(item, media):
+            name = Path(item["media"]).name[:30] + ("" if t == 0 and "fps" not in item else f"@{t:.0f}s")
+            yield item["split"], name, item["label"] == "smoking", bool(decide(frame))
+
+
+def tiles(shape: tuple[int, ...], side: int = 480, step: int = 400) -> np.ndarray:
+    """Overlapping square tiles (xyxy) covering a frame: pose on them sees the back rows a whole-frame pass misses."""
+    h, w = shape[:2]
+    ys = sorted({*range(0, max(h - side, 0) + 1, step), max(h - side, 0)})
+    xs = sorted({*range(0, max(w - side, 0) + 1, step), max(w - side, 0)})
+    return np.array([[x, y, x + side, y + side] for y in ys for x in xs], np.float32)
+
+
+def sleeping_decisions(truth: dict, media: Path, pose: Detector) -> Iterable[tuple[str, str, bool, bool]]:
+    """(split, 'asleep' | 'awake', pose found the person, posture says asleep) per labelled person."""
+    from edge.detect.regions import detect_on_regions
+    from edge.geometry import box_iou
+    from edge.rules.sleeping import head_dropped
+
+    frames: dict[str, dict[float, np.ndarray]] = {}
+    for item in truth["items"]:
+        path = item["media"]
+        if "t" in item:
+            if path not in frames:
+                frames[path] = {round(t, 1): f for t, f in item_frames({"media": path, "fps": 1}, media)}
+            frame = frames[path][round(float(item["t"]), 1)]
+        else:
+            frame = next(iter(item_frames(item, media)))[1]
+        people = detect_on_regions(pose, frame, tiles(frame.shape), pad=0.0, conf=0.5)
+        for kind in ("asleep", "awake"):
+            for box in item.get(kind) or []:
+                b = norm_box(box, frame.shape)
+                found, dropped = False, False
+                if len(people):
+                    iou = box_iou(b[None], people.xyxy)[0]
+                    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+                    inside = ((people.xyxy[:, 0] <= cx) & (cx <= people.xyxy[:, 2]) & (people.xyxy[:, 1] <= cy)
+                              & (cy <= people.xyxy[:, 3]))
+                    score = np.where(inside, np.maximum(iou, 0.2), iou)
+                    j = int(np.argmax(score))
+                    if score[j] >= 0.2 and people.keypoints is not None:
+                        found, dropped = True, bool(head_dropped(people.keypoints[j], people.xyxy[j]))
+                yield item["split"], kind, found, dropped

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from edge.detect import class_ids, detect_on_regions, load_detector
-from edge.detect.regions import PHONE_PADS
 from edge.detections import Detections
 
 pytestmark = pytest.mark.e2e
@@ -83,21 +82,29 @@ def test_pose_keypoints_in_frame_pixels(pose, counter):
     assert ((visible[:, 1] >= y1 - 20) & (visible[:, 1] <= y2 + 20)).all()
 
 
-def test_phone_on_counter_needs_the_person_crop_pass(coco, pose, counter):
-    """2560x1936 overhead counter: one 640x640 pass sees no phone; a pass on the crop around the clerk does."""
+def test_phone_on_counter_is_found_in_the_clerks_hands(coco, pose, counter):
+    """2560x1936 overhead counter: one 640x640 pass sees no phone; the hand pass (full-resolution squares around
+    the clerk's wrists) does, in the clerk's hands, and the phone rule calls it use. Margins hold on any CPU:
+    no full-frame phone even at 0.1 (none is there at all); the hand-pass phone scores ~0.3 on an AMD EPYC
+    (AVX2), asserted >= 0.2 = the rule's threshold, and its box is a phone's size at the hands."""
+    from edge.detect.hands import HandAnalyser, body_scale, hands_of
+    from edge.rules.phone_use import phone_evidence
+
     phone = class_ids(coco, "cell phone")
-    full = coco.detect([counter], conf=0.25, classes=phone)[0]
-    assert len(full) == 0
-    clerk = pose.detect([counter], conf=0.5)[0]
-    phones = detect_on_regions(coco, counter, clerk.xyxy, pad=PHONE_PADS, classes=phone, conf=0.25)
-    assert len(phones) >= 1
-    best = phones[np.argmax(phones.confidence)]
-    assert best.confidence[0] >= 0.45
-    # the phone is in the clerk's hands: inside the person box, in frame coordinates
-    cx, cy = (best.xyxy[0, 0] + best.xyxy[0, 2]) / 2, (best.xyxy[0, 1] + best.xyxy[0, 3]) / 2
-    x1, y1, x2, y2 = clerk.xyxy[0]
-    assert x1 <= cx <= x2 and y1 <= cy <= y2
-    assert (best.xyxy[0, 2] - best.xyxy[0, 0]) < 200  # a phone, not a person-sized box
+    assert len(coco.detect([counter], conf=0.1, classes=phone)[0]) == 0
+    hands = HandAnalyser(coco, pose)
+    clerk = hands.pose_of(counter, np.array([[896, 774, 1920, 1646]], np.float32))  # padded square around the seat
+    assert len(clerk) == 1 and clerk.keypoints is not None
+    held = hands.analyse(counter, clerk).of_class("cell phone")
+    assert len(held) >= 1
+    best = held[np.argmax(held.confidence)]
+    assert best.confidence[0] >= 0.2
+    scale = body_scale(clerk.keypoints[0], clerk.xyxy[0])
+    x1, y1, x2, y2 = best.xyxy[0]
+    assert max(x2 - x1, y2 - y1) < 2 * scale  # a phone, not a person-sized box
+    centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+    assert min(np.hypot(*(h.point - centre)) for h in hands_of(clerk)) < scale  # in the hands
+    assert phone_evidence(clerk, held, 0, min_conf=0.2).state == "use"
 
 
 def test_region_pass_with_no_or_bad_regions(coco, counter):

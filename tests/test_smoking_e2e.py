@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from edge.detect import SmokingAnalyser, load_detector
+from edge.detect.hands import HandAnalyser
 from edge.detect.smoking import smoking_regions
 from edge.rules.base import FrameContext
 from edge.rules.smoking import SmokingRule
@@ -24,6 +25,11 @@ def analyser(models_dir):
                            load_detector("yolov8n-pose-int8", models_dir=models_dir))
 
 
+@pytest.fixture(scope="module")
+def hands(models_dir):
+    return HandAnalyser(load_detector("yolo11n-coco-int8", models_dir=models_dir))
+
+
 def _still(media_dir, folder: str, prefix: str):
     path = next((media_dir / "images" / folder).glob(f"{prefix}*"))
     img = cv2.imread(str(path))
@@ -34,14 +40,16 @@ def _still(media_dir, folder: str, prefix: str):
 @pytest.mark.parametrize(
     "folder, prefix, smoking",
     [
-        ("smoking", "Riswaldy_IMG_9518_MOV-0019", True),  # cigarette in hand, frontal
-        ("smoking", "Riswaldy_IMG_9523_MOV-0104", True),  # profile view
-        ("phone-negatives", "bwssytems_NEG_4105024", False),  # phone at the ear: same hand-to-face pose
+        ("smoking", "Riswaldy_IMG_9518_MOV-0019", True),  # cigarette in hand, frontal (scores ~0.5)
+        ("smoking", "Riswaldy_IMG_9518_MOV-0096", True),  # cigarette at the mouth (~0.5)
+        ("phone-negatives", "bwssytems_NEG_4105024", False),  # phone at the ear: best look-alike ~0.29, gated
         ("phone-negatives", "bwssytems_NEG_3761652", False),  # phone held up near the face
     ],
 )
-def test_still_decision(analyser, media_dir, folder, prefix, smoking):
-    decide = StillSmokingDecider(analyser)
+def test_still_decision(analyser, hands, media_dir, folder, prefix, smoking):
+    """Clear examples only: every score is >= 0.05 away from the 0.35 threshold (INT8/FP16 scores move by a few
+    hundredths between CPU families)."""
+    decide = StillSmokingDecider(analyser, hands=hands)
     assert decide(_still(media_dir, folder, prefix)) is smoking
 
 
@@ -81,4 +89,4 @@ def test_rule_opens_on_a_sequence_of_real_smoking_frames(analyser, media_dir):
         events += rule.update(FrameContext(camera_id="still", ts=ts, local=ts.replace(tzinfo=None), shape=frame.shape[:2],
                                            detections=pose, pose=pose, cigarettes=cigarettes))
     assert [e.kind for e in events] == ["opened"]
-    assert events[0].confidence >= 0.3 and events[0].window_id is None  # no seat zone: attributed to the hall
+    assert events[0].confidence >= 0.35 and events[0].window_id is None  # no seat zone: attributed to the hall

@@ -113,10 +113,55 @@ def test_attribution_to_the_seat_zone_of_the_person(x, window, zone):
     assert [(e.kind, e.window_id, e.zone_id) for _, e in events] == [("opened", window, zone)]
 
 
-def test_cigarette_without_person_is_located_by_its_own_box():
+def test_cigarette_without_person_is_no_evidence():
+    """A bright spot on a desk with nobody's hand or mouth at it: no pose, no owner, no finding."""
     rule = SmokingRule(site())
-    events = run(rule, [(t, cigs((650, 320, 0.6)), None) for t in (0, 1, 2, 3)])
-    assert [(e.kind, e.window_id) for _, e in events] == [("opened", "W02")]
+    assert run(rule, [(t, cigs((650, 320, 0.6)), None) for t in (0, 1, 2, 3)]) == []
+    assert run(rule, [(t, cigs((650, 320, 0.6)), SEATED) for t in (4, 5, 6, 7)]) == []  # outside the person's box
+
+
+def box_cig(x1, y1, x2, y2, score=0.6) -> Detections:
+    return Detections(np.array([[x1, y1, x2, y2]], np.float32), np.array([score], np.float32), np.zeros(1, np.int32),
+                      {0: "cigarette"})
+
+
+NAMES = {0: "person", 43: "knife", 65: "remote", 67: "cell phone", 79: "toothbrush"}
+
+
+def held(label: str, box) -> Detections:
+    cid = {v: k for k, v in NAMES.items()}[label]
+    return Detections(np.array([box], np.float32), np.array([0.5], np.float32), np.array([cid], np.int32), NAMES)
+
+
+@pytest.mark.parametrize(
+    "name, cigarette, small, why",
+    [
+        ("at the mouth", box_cig(240, 317, 260, 323), None, ""),
+        ("in the hand (hand point beyond the wrist)", box_cig(150, 640, 175, 648), None, ""),
+        ("on the desk in front of the person, far from hands and face", box_cig(240, 740, 260, 746), None,
+         "far from hand and mouth"),
+        ("a pen-long stick at the hand (1.2 body scales)", box_cig(90, 600, 234, 610), None, "size"),
+        ("a phone's edge seen by the hand pass", box_cig(150, 640, 175, 648), held("cell phone", (140, 620, 190, 700)),
+         "looks like cell phone"),
+        ("a toothbrush-like pen", box_cig(150, 640, 175, 648), held("toothbrush", (145, 635, 185, 652)),
+         "looks like toothbrush"),
+        ("a look-alike elsewhere does not matter", box_cig(240, 317, 260, 323), held("cell phone", (140, 620, 190, 700)),
+         ""),
+    ],
+)
+def test_gates(name, cigarette, small, why):
+    rule = SmokingRule(site())
+    c = FrameContext(camera_id="cam", ts=T0, local=T0.replace(tzinfo=None), shape=SHAPE, detections=Detections.empty(),
+                     small_objects=small, pose=SEATED, cigarettes=cigarette)
+    evidence = rule.frame_evidence(c)
+    assert (rule.rejected[0] if rule.rejected else "") == why, name
+    assert bool(evidence) is (why == ""), name
+
+
+def test_one_frame_is_never_enough_even_with_a_short_min_s():
+    rule = SmokingRule(site(min_s=0.5))
+    assert run(rule, [(0, CIG, SEATED), (0.5, CIG, SEATED)]) == []
+    assert [e.kind for _, e in run(rule, [(1.0, CIG, SEATED)])] == ["opened"]
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,10 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
    unchanged picture reuses the previous detections (a seated clerk does not move), but presence is
    re-confirmed by a real inference at least every ``reconfirm_s`` seconds of frame time;
 2. runs the detector once on all frames that need it (one batch);
-3. runs the small-object pass (phones) on padded crops around persons in seat zones, when the
-   phone_use rule is on (a 640x640 pass over a large overhead frame misses phones);
-4. optionally fills pose and cigarette detections (helper A's smoking analyser);
+3. when the phone_use rule is on: pose of the persons in seat zones and the hand pass (``HandAnalyser``:
+   COCO on full-resolution crops around their hands; a 640x640 pass over a large overhead frame misses
+   phones) -> ``FrameContext.pose`` and ``FrameContext.small_objects``;
+4. optionally cigarette detections (the smoking analyser, reusing that pose);
 5. feeds a ``FrameContext`` to every rule (``safe_update``) and to the camera's health monitor.
 """
 
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 
 DETECT_CONF = 0.25
 PERSON_CROP_CONF = 0.35
-PHONE_CONF = 0.2
 
 
 class ChangeGate:
@@ -87,6 +87,7 @@ class FramePipeline:
     smoking: Any | None = None  # edge.detect.smoking.SmokingAnalyser
     gate: ChangeGate = field(default_factory=ChangeGate)
     phone_pass: bool = True
+    hands: Any | None = None  # edge.detect.hands.HandAnalyser; built with the pose model when phone_use is on
     health: dict[str, CameraHealthMonitor] = field(default_factory=dict)
     counters: Counter = field(default_factory=Counter)
 
@@ -95,11 +96,28 @@ class FramePipeline:
             self.rules = build_frame_rules(self.cfg)
         for cam in self.cfg.cameras:
             self.health.setdefault(cam.id, CameraHealthMonitor(cam.id, self.cfg.rules.camera_health))
-        self._last: dict[str, tuple[Detections, Detections | None]] = {}
+        self._last: dict[str, tuple[Detections, Detections | None, Detections | None]] = {}
         ids = {n: i for i, n in self.detector.names.items()}
         self._phone_cls = [ids["cell phone"]] if "cell phone" in ids else []
         self._seats = {c.id: [z for z in c.zones if z.kind == "seat"] for c in self.cfg.cameras}
         self.phone_pass = self.phone_pass and self.cfg.rules.phone_use.enabled and bool(self._phone_cls)
+        if self.phone_pass and self.hands is None:
+            self.hands = self._hand_analyser()
+        self.phone_pass = self.phone_pass and self.hands is not None
+
+    def _hand_analyser(self) -> Any | None:
+        from edge.detect.base import load_detector
+        from edge.detect.hands import POSE_MODEL, HandAnalyser
+        from edge.yamlconfig import expand_env
+
+        pose = getattr(self.smoking, "pose", None)
+        try:
+            if pose is None:
+                pose = load_detector(POSE_MODEL, self.cfg.edge.backend, expand_env(self.cfg.edge.models_dir))
+            return HandAnalyser(self.detector, pose)
+        except (OSError, ValueError) as exc:
+            log.warning("phone_use has no hand pass (%s): it will find nothing", exc)
+            return None
 
     @property
     def staffing(self) -> WindowUnstaffedRule | None:
@@ -121,40 +139,37 @@ class FramePipeline:
             inferred = id(f) in results
             if inferred:
                 det = results[id(f)]
-                small = self._small_objects(f, det)
-                self._last[f.camera_id] = (det, small)
+                pose, small = self._small_objects(f, det)
+                self._last[f.camera_id] = (det, small, pose)
                 self.gate.inferred(f.camera_id, f.ts, f.image)
             else:
-                det, small = self._last.get(f.camera_id, (Detections.empty(self.detector.names), None))
+                det, small, pose = self._last.get(f.camera_id, (Detections.empty(self.detector.names), None, None))
                 self.counters["skipped_unchanged"] += 1
-            out.append(self._apply(f, det, small, inferred, infer_ms / max(1, len(todo))))
+            out.append(self._apply(f, det, small, pose, inferred, infer_ms / max(1, len(todo))))
         return out
 
-    def _small_objects(self, f: CameraFrame, det: Detections) -> Detections | None:
+    def _small_objects(self, f: CameraFrame, det: Detections) -> tuple[Detections | None, Detections | None]:
+        """(pose of the persons at seats, what the COCO detector sees in their hands), or (None, None)."""
         if not self.phone_pass or not self._seats.get(f.camera_id):
-            return None
-        from edge.detect.regions import PHONE_PADS, detect_on_regions
-
+            return None, None
         people = det.of_class("person").above(PERSON_CROP_CONF)
-        if not len(people):
-            return Detections.empty(self.detector.names)
         shape = f.image.shape[:2]
         near = np.zeros(len(people), bool)
         for z in self._seats[f.camera_id]:
             poly = geo.denormalize_polygon(z.polygon, shape)
             near |= geo.box_fraction_in_polygon(people.xyxy, poly) > 0
         if not near.any():
-            return Detections.empty(self.detector.names)
+            return None, Detections.empty(self.detector.names)
         self.counters["crop_passes"] += 1
-        return detect_on_regions(self.detector, f.image, people.xyxy[near], pad=PHONE_PADS, classes=self._phone_cls,
-                                 conf=PHONE_CONF)
+        pose = self.hands.pose_of(f.image, people.xyxy[near])
+        return pose, self.hands.analyse(f.image, pose)
 
-    def _apply(self, f: CameraFrame, det: Detections, small: Detections | None, inferred: bool,
-               infer_ms: float) -> Analysis:
-        pose = cig = None
+    def _apply(self, f: CameraFrame, det: Detections, small: Detections | None, pose: Detections | None,
+               inferred: bool, infer_ms: float) -> Analysis:
+        cig = None
         if self.smoking is not None and inferred:
             try:
-                pose, cig = self.smoking.analyse(f.image)
+                pose, cig = self.smoking.analyse(f.image, seated=pose)
             except Exception:
                 self.counters["smoking_errors"] += 1
                 log.exception("smoking analyser failed on %s", f.camera_id)

@@ -20,7 +20,11 @@ Stable API (what the edge agent calls)::
         -> Detections                # padded square crop per region, one batch, mapped back + merged by NMS
         Phones: regions = person boxes, pad=PHONE_PADS, classes=class_ids(coco, "cell phone").
 
-    SmokingAnalyser(cigarette_detector, pose_detector=None, conf=0.2).analyse(frame, pose=None)
+    HandAnalyser(coco_detector, pose_detector=None).analyse(frame, pose, people=None) -> Detections
+        # COCO (phone and its look-alikes) on full-resolution squares around the hands of the given pose persons;
+        # pose_of(frame, boxes) runs the pose model on padded crops (the seat regions). Fills small_objects.
+
+    SmokingAnalyser(cigarette_detector, pose_detector=None, conf=0.2).analyse(frame, pose=None, seated=None)
         -> (pose: Detections, cigarettes: Detections)   # fill FrameContext.pose / FrameContext.cigarettes
         Cost: one yolov8s pass per head/hand crop (~40 ms each on 2 cores, 90-180 ms per person-frame, see
         bench/detector_crops.py): run it at <= 1 fps per camera and only on frames with people; the
@@ -34,12 +38,14 @@ The OpenVINO backend needs only ``openvino`` + OpenCV + numpy; the ultralytics b
 """
 
 from edge.detect.base import Detector, class_ids, load_detector
+from edge.detect.hands import HandAnalyser
 from edge.detect.regions import PHONE_PADS, detect_on_regions, square_region
 from edge.detect.smoking import SmokingAnalyser
 
 __all__ = [
     "PHONE_PADS",
     "Detector",
+    "HandAnalyser",
     "SmokingAnalyser",
     "class_ids",
     "detect_on_regions",

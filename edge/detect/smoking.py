@@ -20,46 +20,15 @@ import logging
 import numpy as np
 
 from edge.detect.base import Detector
+from edge.detect.hands import L_WRIST, R_WRIST, body_scale, hand_point, head_point
 from edge.detect.regions import detect_on_regions
 from edge.detections import Detections
+from edge.geometry import box_iou
 
 log = logging.getLogger(__name__)
 
-# COCO keypoint indices
-NOSE, L_EYE, R_EYE, L_EAR, R_EAR, L_SHOULDER, R_SHOULDER = 0, 1, 2, 3, 4, 5, 6
-L_WRIST, R_WRIST = 9, 10
-FACE = (NOSE, L_EYE, R_EYE, L_EAR, R_EAR)
-KP_MIN_VIS = 0.5
 # head/hand squares grown by 50 % on each side (2x the side); (0.0, 0.5) scored the same on the stills at twice the cost
 SMOKING_PADS: tuple[float, ...] = (0.5,)
-
-
-L_ELBOW, R_ELBOW = 7, 8
-
-
-def body_scale(kpts: np.ndarray, box: np.ndarray) -> float:
-    """A person's size in pixels: shoulder width, but at least a fifth of the box height
-    (shoulders collapse to a few pixels in profile view)."""
-    ls, rs = kpts[L_SHOULDER], kpts[R_SHOULDER]
-    width = float(np.hypot(*(ls[:2] - rs[:2]))) if min(ls[2], rs[2]) >= KP_MIN_VIS else 0.0
-    return max(width, 0.2 * float(max(box[3] - box[1], 1.0)), 8.0)
-
-
-def hand_point(kpts: np.ndarray, wrist: int) -> np.ndarray | None:
-    """Where the fingers are: the wrist pushed 40 % of the forearm further from the elbow."""
-    if kpts[wrist, 2] < KP_MIN_VIS:
-        return None
-    elbow = L_ELBOW if wrist == L_WRIST else R_ELBOW
-    w = kpts[wrist, :2]
-    if kpts[elbow, 2] >= KP_MIN_VIS:
-        return w + 0.4 * (w - kpts[elbow, :2])
-    return w
-
-
-def head_point(kpts: np.ndarray) -> np.ndarray | None:
-    """Mouth-ish point: the mean of visible face keypoints (nose, eyes, ears); None if none visible."""
-    vis = [kpts[i, :2] for i in FACE if kpts[i, 2] >= KP_MIN_VIS]
-    return np.mean(vis, axis=0) if vis else None
 
 
 def hand_to_mouth(kpts: np.ndarray, box: np.ndarray, ratio: float = 0.8) -> bool:
@@ -116,6 +85,16 @@ def person_of(points: np.ndarray, pose: Detections) -> np.ndarray:
     return out
 
 
+def merge_pose(first: Detections, second: Detections, iou: float = 0.5) -> Detections:
+    """Pose persons of ``first`` plus those of ``second`` that overlap none of them (IoU < ``iou``)."""
+    if not len(second) or second.keypoints is None:
+        return first
+    if not len(first):
+        return second
+    new = box_iou(second.xyxy, first.xyxy).max(axis=1) < iou
+    return Detections.merge([first, second[new]]) if new.any() else first
+
+
 class SmokingAnalyser:
     """Fills ``FrameContext.pose`` and ``FrameContext.cigarettes`` for one frame."""
 
@@ -135,12 +114,18 @@ class SmokingAnalyser:
         self.conf, self.pose_conf = conf, pose_conf
         self.head_scale, self.hand_scale, self.pads = head_scale, hand_scale, pads
 
-    def analyse(self, frame: np.ndarray, pose: Detections | None = None) -> tuple[Detections, Detections]:
-        """(pose, cigarettes) for one BGR frame, both in frame pixels. Cigarettes only near heads/hands."""
+    def analyse(self, frame: np.ndarray, pose: Detections | None = None, seated: Detections | None = None
+                ) -> tuple[Detections, Detections]:
+        """(pose, cigarettes) for one BGR frame, both in frame pixels. Cigarettes only near heads/hands.
+
+        ``pose``: the frame's pose if already computed (else the pose model runs on the whole frame);
+        ``seated``: pose from the seat crops, merged in (it wins over a full-frame box of the same person)."""
         if pose is None:
             if self.pose is None:
                 raise ValueError("no pose detections given and no pose model loaded")
             pose = self.pose.detect([frame], conf=self.pose_conf)[0]
+        if seated is not None and len(seated):
+            pose = merge_pose(seated, pose)
         regions, _ = smoking_regions(pose, self.head_scale, self.hand_scale)
         if not len(regions):
             return pose, Detections.empty(self.cigarette.names)

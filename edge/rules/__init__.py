@@ -8,7 +8,7 @@ rule (module)              rule ids emitted (edge.contract.RULES)  extra API for
 WindowUnstaffedRule        window_unstaffed                      ``window_states(now) -> list[WindowStatus]``,
 (window_unstaffed)                                               ``set_window_closed(window_id, closed)``
 AttendanceRule             late_arrival, early_leave
-PhoneUseRule               phone_use                             uses ``FrameContext.small_objects`` (crop pass)
+PhoneUseRule               phone_use                             uses ``FrameContext.pose`` + ``small_objects`` (hands)
 AfterHoursPresenceRule     after_hours_presence
 ExitBlockedRule            exit_blocked                          needs ``FrameContext.frame``;
                                                                  ``set_reference(camera, zone, clear_frame)``

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edge import geometry as geo
-from edge.detect.smoking import KP_MIN_VIS, L_SHOULDER, R_SHOULDER, body_scale, head_point
+from edge.detect.hands import KP_MIN_VIS, L_SHOULDER, R_SHOULDER, body_scale, head_point
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.site import SiteConfig
 

@@ -5,11 +5,17 @@ detections on upscaled head/hand crops, frame pixels — and ``ctx.pose`` — pe
 
 Per place (a window's seat zone on this camera, else the hall as seen by this camera):
 
-* a frame is *positive* when a cigarette of score >= ``rules.smoking.min_confidence`` belongs to a
-  person (the smallest pose box containing it; without pose the cigarette itself is located). A person
-  whose hand is at the mouth (pose cue) gets ``HAND_TO_MOUTH_BONUS`` added to the score;
+* a frame is *positive* when a cigarette of score >= ``rules.smoking.min_confidence`` passes the gates of
+  ``cigarette_gate``: it belongs to the person whose hand or face is nearest (``owner_of``; no pose, no
+  evidence), it is within ``NEAR_HAND`` body scales of one of that person's hands or ``NEAR_MOUTH`` of the
+  face (a bright spot on a desk is nobody's cigarette), its long side is a cigarette's size against the body
+  (``CIGARETTE_SIZE`` body scales: a pen, a phone edge or a finger seen whole is longer or shorter), and
+  no COCO look-alike (``LOOKALIKES``: a phone, a remote, a toothbrush, scissors, cutlery; from the hand
+  pass ``small_objects`` or the full-frame detections) of score >= ``LOOKALIKE_CONFIDENCE`` covers it. A
+  person whose hand is at the mouth (pose cue) gets ``HAND_TO_MOUTH_BONUS`` added to the score;
 * a candidate episode starts at the first positive frame and survives gaps shorter than ``GAP_S``;
-* it opens a finding once it has lasted ``min_s`` seconds with at least ``RATIO`` of its frames positive,
+* it opens a finding once it has lasted ``min_s`` seconds with at least ``RATIO`` of its frames positive
+  and at least ``MIN_POSITIVE_FRAMES`` positive frames (one frame is never enough, however long the gap),
   unless a finding for the same place opened less than ``cooldown_s`` ago;
 * an open finding closes ``CLEAR_S`` seconds after the last positive frame (``duration_s`` = first to last
   positive frame).
@@ -30,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge import geometry as geo
-from edge.detect.smoking import hand_to_mouth, person_of
+from edge.detect.hands import WRISTS, body_scale, box_gap, hand_point, head_point
+from edge.detect.smoking import hand_to_mouth
 from edge.detections import Detections
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.site import SiteConfig
@@ -41,10 +48,55 @@ GAP_S = 5.0  # detector dropouts shorter than this do not break an episode
 CLEAR_S = 30.0  # an open finding closes this long after the last positive frame
 RATIO = 0.5  # share of positive frames an episode needs
 HAND_TO_MOUTH_BONUS = 0.05  # small: a phone held to the ear raises the same cue
+MIN_POSITIVE_FRAMES = 3
+NEAR_HAND = 0.6  # body scales from a hand point to the cigarette box
+NEAR_MOUTH = 0.6  # body scales from the face point to the cigarette box
+CIGARETTE_SIZE = (0.04, 0.8)  # long side of a cigarette box in body scales (~0.2: 8.5 cm against ~40 cm shoulders)
+LOOKALIKES = ("cell phone", "remote", "toothbrush", "scissors", "knife", "fork", "spoon")
+LOOKALIKE_CONFIDENCE = 0.25
+LOOKALIKE_COVER = 0.3  # share of the cigarette box a look-alike box must cover
 SMOKE_FUSION_S = 120.0
 SMOKE_CONF_RELIEF = 0.1
 
 Place = tuple[str, str | None, str | None]  # (camera_id, window_id, zone_id)
+
+
+def reach(cig: np.ndarray, kpts: np.ndarray, person_box: np.ndarray) -> float:
+    """How far the cigarette box is from the person's nearest hand or face, as a fraction of the allowed
+    distance (``NEAR_HAND`` / ``NEAR_MOUTH`` body scales): <= 1 is within reach; inf without hands or face."""
+    scale = body_scale(kpts, person_box)
+    gaps = [box_gap(p, cig) / (NEAR_HAND * scale) for p in (hand_point(kpts, w) for w in WRISTS) if p is not None]
+    head = head_point(kpts)
+    if head is not None:
+        gaps.append(box_gap(head, cig) / (NEAR_MOUTH * scale))
+    return min(gaps, default=float("inf"))
+
+
+def owner_of(cig: np.ndarray, pose: Detections) -> int:
+    """The person whose hand or face is nearest the cigarette box (relative to ``reach``), or -1 without pose."""
+    if pose.keypoints is None or not len(pose):
+        return -1
+    return int(np.argmin([reach(cig, k, b) for k, b in zip(pose.keypoints, pose.xyxy)]))
+
+
+def cigarette_gate(cig: np.ndarray, kpts: np.ndarray, person_box: np.ndarray, lookalikes: Detections) -> str:
+    """Why a cigarette box (frame pixels) of a person is not smoking evidence, or '' when it passes every gate:
+    'far from hand and mouth', 'size', or 'looks like <class>'. Pure: the rule and the evaluation use it."""
+    scale = body_scale(kpts, person_box)
+    if reach(cig, kpts, person_box) > 1.0:
+        return "far from hand and mouth"
+    long_side = float(max(cig[2] - cig[0], cig[3] - cig[1]))
+    if not CIGARETTE_SIZE[0] * scale <= long_side <= CIGARETTE_SIZE[1] * scale:
+        return "size"
+    if len(lookalikes):
+        tl = np.maximum(lookalikes.xyxy[:, :2], cig[:2])
+        br = np.minimum(lookalikes.xyxy[:, 2:], cig[2:])
+        inter = np.prod(np.clip(br - tl, 0, None), axis=1)
+        area = max(float((cig[2] - cig[0]) * (cig[3] - cig[1])), 1e-6)
+        hit = np.flatnonzero(inter / area >= LOOKALIKE_COVER)
+        if len(hit):
+            return f"looks like {lookalikes.labels[int(hit[np.argmax(lookalikes.confidence[hit])])]}"
+    return ""
 
 
 @dataclass
@@ -72,6 +124,7 @@ class SmokingRule:
         self._episodes: dict[Place, _Episode] = {}
         self._last_open: dict[Place, dt.datetime] = {}
         self._smoke: dict[str, tuple[dt.datetime, str | None]] = {}
+        self.rejected: list[str] = []  # why the last frame's cigarettes did not count (for evaluation and logs)
 
     # ---------------------------------------------------------------- fusion seam
     def note_smoke(self, camera_id: str, ts: dt.datetime, sensor_id: str | None = None) -> None:
@@ -105,20 +158,25 @@ class SmokingRule:
         cig = ctx.cigarettes
         if cig is None or not len(cig):
             return out
-        pose = ctx.pose if ctx.pose is not None else Detections.empty()
-        centres = np.stack([(cig.xyxy[:, 0] + cig.xyxy[:, 2]) / 2, (cig.xyxy[:, 1] + cig.xyxy[:, 3]) / 2], axis=1)
-        owners = person_of(centres, pose)
+        pose = ctx.pose
+        if pose is None or pose.keypoints is None or not len(pose):
+            return out
+        looks = [d.of_class(*LOOKALIKES).above(LOOKALIKE_CONFIDENCE)
+                 for d in (ctx.small_objects, ctx.detections) if d is not None]
+        lookalikes = Detections.merge(looks) if looks else Detections.empty()
+        self.rejected = []
         for i in range(len(cig)):
-            score = float(cig.confidence[i])
-            owner = int(owners[i])
-            cue = False
-            if owner >= 0 and pose.keypoints is not None:
-                cue = hand_to_mouth(pose.keypoints[owner], pose.xyxy[owner])
-                score += HAND_TO_MOUTH_BONUS if cue else 0.0
+            owner = owner_of(cig.xyxy[i].astype(np.float64), pose)
+            kpts, person = pose.keypoints[owner], pose.xyxy[owner]
+            why = cigarette_gate(cig.xyxy[i].astype(np.float64), kpts, person, lookalikes)
+            if why:
+                self.rejected.append(why)
+                continue
+            cue = hand_to_mouth(kpts, person)
+            score = float(cig.confidence[i]) + (HAND_TO_MOUTH_BONUS if cue else 0.0)
             if score < threshold:
                 continue
-            where = pose.xyxy[owner] if owner >= 0 else cig.xyxy[i]
-            place = self._place_of(ctx, where)
+            place = self._place_of(ctx, person)
             if place not in out or score > out[place][0]:
                 out[place] = (min(score, 1.0), [round(float(v), 1) for v in cig.xyxy[i]], cue)
         return out
@@ -159,7 +217,8 @@ class SmokingRule:
                 lasted = (ep.last_pos - ep.first).total_seconds()
                 last_open = self._last_open.get(place)
                 cooled = last_open is None or (ctx.ts - last_open).total_seconds() >= self.rc.cooldown_s
-                if lasted >= min_s and ep.positives >= RATIO * ep.frames and cooled:
+                enough = ep.positives >= max(RATIO * ep.frames, MIN_POSITIVE_FRAMES)
+                if lasted >= min_s and enough and cooled:
                     events.append(self._open(ctx, place, ep, smoke))
             elif since_pos >= CLEAR_S:
                 events.append(self._close(place, ep))
