@@ -64,7 +64,7 @@ def test_old_evidence_goes_held_evidence_stays(hall, media_dir):
     report = purge(factory, store, NOW, evidence_days=120, archive_days=1096, only=mine)
     assert sorted(report.deleted) == sorted([e_plain.sha256, photo.sha256])
     assert (report.held_signed, report.held_appeal, report.patrol_photos_cleared) == (1, 1, 1)
-    assert report.links_deleted == 1 and report.bytes_freed == pics[0].stat().st_size + pics[4].stat().st_size
+    assert report.links_deleted == 1 and report.bytes_freed == e_plain.size + photo.size
     s = hall.session
     s.expire_all()
     assert not store.exists(e_plain.sha256) and s.get(Evidence, e_plain.sha256) is None
@@ -93,21 +93,19 @@ def test_files_left_by_a_pass_that_died_are_deleted_by_the_next(hall, media_dir,
 
     store = LocalDiskStore(tmp_path / "store")
     pic = min((media_dir / "images" / "exits").glob("*.png"))
-    import hashlib
+    import io
 
-    data = pic.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    with pic.open("rb") as fh:
-        store.put(sha, fh)
-    ref = hall.upload(pic)  # a row exists for this one (the app's own store) ...
+    ref = hall.upload(pic)  # a row exists for this file ...
+    sha = ref.sha256
+    store.put(sha, io.BytesIO(hall.picture(pic)))
     old = utcnow().timestamp() - 200 * 86400
     os.utime(store.path(sha), (old, old))
     report = RetentionReport(cutoff="")
     assert _orphans(hall.client.app.state.sessionmaker, store, utcnow() - dt.timedelta(days=120), report) == 0
-    hall.session.delete(hall.session.get(Evidence, ref.sha256))  # ... until the row is gone
+    hall.session.delete(hall.session.get(Evidence, sha))  # ... until the row is gone
     hall.session.commit()
     assert _orphans(hall.client.app.state.sessionmaker, store, utcnow() - dt.timedelta(days=120), report) == 1
-    assert not store.exists(sha) and report.bytes_freed == len(data)
+    assert not store.exists(sha) and report.bytes_freed == ref.size
 
 
 def test_retention_run_endpoint_is_for_global_admins(hall):
