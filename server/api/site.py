@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
@@ -87,8 +88,8 @@ def get_hall(hall_id: str, _: ViewerUser, session: SessionDep) -> Hall:
 
 @router.get("/{hall_id}/windows", response_model=list[WindowOut], summary="Windows with live state and roster")
 def list_windows(hall_id: str, _: ViewerUser, session: SessionDep, on: dt.date | None = None) -> list[WindowOut]:
-    _hall(session, hall_id)
-    day = on or dt.date.today()
+    hall = _hall(session, hall_id)
+    day = on or dt.datetime.now(ZoneInfo(hall.timezone)).date()
     windows = session.scalars(select(Window).where(Window.hall_id == hall_id, Window.active.is_(True))
                               .order_by(Window.number)).all()
     rows = session.execute(
