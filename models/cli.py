@@ -167,9 +167,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_dataset(args: argparse.Namespace) -> int:
-    from models.dataset import export_dataset, parse_since
-
     from sqlalchemy.exc import SQLAlchemyError
+
+    from models.dataset import export_dataset, parse_since
 
     try:
         r = export_dataset(args.database_url, args.out, hall=args.hall, since=parse_since(args.since),

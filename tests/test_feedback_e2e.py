@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -70,6 +69,16 @@ class MemoryFiles:
         sha = hashlib.sha256(data).hexdigest()
         self.files[sha] = data
         return c.EvidenceRef(sha256=sha, kind=kind, content_type=content_type, size=len(data), captured_at=captured_at)
+
+
+class Sent:
+    """The edge's outbox: the messages the dispatcher sends."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    def put(self, msg) -> None:
+        self.messages.append(msg)
 
 
 def site():
@@ -154,11 +163,10 @@ def test_dismissed_empty_seats_lower_that_seats_threshold_and_the_next_decision_
         assert ev.details["seat_cues"]["persons_in_zone"] == 0
         assert ev.details["seat_cues"]["max_person_conf"] == pytest.approx(confs[-1], abs=1e-3)
         assert ev.details["frame_size"] == [image.shape[1], image.shape[0]]
-        files, sent = MemoryFiles(), []
-        sink = type("Sink", (), {"put": lambda self, m: sent.append(m)})()
+        files, sink = MemoryFiles(), Sent()
         dispatcher = FindingDispatcher(cfg, sink, EvidenceWriter(files, {}), lambda cam: None)
         dispatcher.handle(ev, Picture(ctx.ts, image, dets))
-        (msg,) = sent
+        (msg,) = sink.messages
         assert {r.kind for r in msg.evidence} == {"snapshot", "frame"}
         for sha, data in files.files.items():
             r = client.put(f"/api/v1/evidence/{sha}", content=data, headers={**edge_auth, "Content-Type": "image/jpeg"})
