@@ -90,10 +90,6 @@ def export_dataset(database_url: str, out: str | Path, *, hall: str | None = Non
     from server.feedback.samples import fill_crops, to_crop
 
     out = Path(out)
-    for sub in ("images", "labels", "classify"):
-        shutil.rmtree(out / sub, ignore_errors=True)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    (out / "labels").mkdir(parents=True, exist_ok=True)
     report = ExportReport()
     engine = make_engine(database_url)
     try:
@@ -110,6 +106,11 @@ def export_dataset(database_url: str, out: str | Path, *, hall: str | None = Non
             if since is not None:
                 q = q.where(FeedbackSample.decided_at >= since)
             samples = list(session.scalars(q.order_by(FeedbackSample.id)))
+            # the database answered: only now replace a previous export
+            for sub in ("images", "labels", "classify"):
+                shutil.rmtree(out / sub, ignore_errors=True)
+            (out / "images").mkdir(parents=True, exist_ok=True)
+            (out / "labels").mkdir(parents=True, exist_ok=True)
             rows, class_ids = [], {name: i for i, name in enumerate(KNOWN_CLASSES)}
             for s in samples:
                 report.samples += 1

@@ -158,3 +158,18 @@ def test_check_overrides(overrides, errors):
 
 def test_contract_knows_the_command_topic():
     assert c.TOPIC_OF["command.seat_tuning"] == "command"
+
+
+def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    from models.cli import main
+
+    assert main(["tune", "presence", "--dataset", str(tmp_path / "none")]) == 2
+    assert "dataset export" in capsys.readouterr().err
+    assert main(["dataset", "export", "--database-url", f"sqlite:///{tmp_path}/missing/dir/x.db",
+                 "--out", str(tmp_path / "ds")]) == 2
+    assert "hallwatch models dataset export: database" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()  # nothing written (a previous export would be left as it was)
+    write_manifest(tmp_path / "bad", [{"rule": "window_unstaffed", "zone": "seat-a", "seat_state": "occupied",
+                                       "max_person_conf": "high", "sample_id": "7"}])
+    assert main(["tune", "presence", "--dataset", str(tmp_path / "bad")]) == 2
+    assert "sample 7: max_person_conf 'high'" in capsys.readouterr().err
