@@ -8,6 +8,7 @@ import hashlib
 import uuid
 
 import cv2
+import paho.mqtt.client as mqtt
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -158,3 +159,45 @@ def test_seat_tuning_needs_a_supervisor_of_that_hall(hall):
         r = hall.client.put(url, content=body, headers={**hall.h(role), "Content-Type": "application/json"})
         assert r.status_code == status, (role, r.text)
     assert hall.get(f"/api/v1/feedback/halls/{hall.hall_id}/samples", "viewer").status_code == 403
+
+
+def test_a_tuning_the_broker_missed_is_published_later(hall, mqtt_broker, topic_prefix):
+    from server.feedback.routes import publish_pending
+    from server.ingest.mqtt import CommandPublisher
+    from server.settings import Settings
+    from tests.conftest import free_port, wait_for
+    from tests.test_people_pause_mqtt import EdgeInbox
+
+    app = hall.client.app
+
+    def publisher(port: int) -> CommandPublisher:
+        s = app.state.settings
+        settings = Settings(data_dir=s.data_dir, database_url=s.database_url, mqtt_enabled=False,
+                            run_migrations=False, secret_key=s.secret_key, mqtt_url=f"mqtt://{mqtt_broker.host}:{port}",
+                            mqtt_topic_prefix=topic_prefix, mqtt_client_id=f"hw-fb-{uuid.uuid4().hex[:8]}")
+        return CommandPublisher(settings, app.state.sessionmaker)
+
+    url = f"/api/v1/feedback/halls/{hall.hall_id}/seat-tuning"
+    app.state.commands.close()
+    app.state.commands = publisher(free_port())  # nobody listens there
+    r = hall.client.put(url, content=b'{"seat_overrides": {"seat-w02": {"min_person_conf": 0.3}}}',
+                        headers={**hall.h("supervisor"), "Content-Type": "application/json"})
+    assert r.status_code == 200 and hall.get(url).json()["published_at"] is None
+    app.state.commands.close()
+    app.state.commands = publisher(mqtt_broker.port)
+    topic = c.command_topic(hall.hall_id, hall.edge_id, topic_prefix)
+    edge = EdgeInbox(mqtt_broker, topic)
+    try:
+        assert publish_pending(app) == 1
+        cmd = wait_for(edge.last, "the seat tuning")
+        assert cmd.type == "command.seat_tuning" and cmd.seat_overrides == {"seat-w02": {"min_person_conf": 0.3}}
+        assert hall.get(url).json()["published_at"] is not None
+        assert publish_pending(app) == 0  # published once
+    finally:
+        edge.close()
+        cl = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        cl.connect(mqtt_broker.host, mqtt_broker.port)
+        cl.loop_start()
+        cl.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)  # leave no retained message behind
+        cl.loop_stop()
+        cl.disconnect()

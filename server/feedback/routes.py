@@ -6,17 +6,23 @@
 - ``PUT /api/v1/feedback/halls/{hall}/seat-tuning`` (supervisor+): new per-seat thresholds, JSON or the YAML file
   ``hallwatch models tune presence`` writes (``Content-Type: application/yaml``); stored, audited, and published
   to each edge of the hall as a retained ``command.seat_tuning`` after the commit.
+
+A tuning the broker did not take (unreachable at the time) stays unpublished in the table; the router's
+background loop publishes every hall's newest unpublished tuning every ``RETRY_S`` (``publish_pending``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import math
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
@@ -33,7 +39,42 @@ log = logging.getLogger(__name__)
 KNOWN_THRESHOLDS = {"min_person_conf": (0.0, 1.0)}
 """Threshold names the edge understands, with their open value range."""
 
-router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
+RETRY_S = 60.0
+
+
+def publish_pending(app: Any) -> int:
+    """Publish each hall's newest tuning that no broker has acknowledged yet; returns how many went out."""
+    with unit_of_work(app.state.sessionmaker) as session:
+        newest = {}
+        for row in session.scalars(select(SeatTuning).order_by(SeatTuning.id)):
+            newest[row.hall_id] = (row.id, row.published_at is None)
+    return sum(publish_tuning(app, hall_id, tid) for hall_id, (tid, pending) in sorted(newest.items()) if pending)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    install_hooks()
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(publish_pending, app)
+            except Exception:  # the loop must survive anything
+                log.exception("publishing pending seat tunings failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RETRY_S)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=30)
+
+
+router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"], lifespan=lifespan)
 install_hooks()
 
 
