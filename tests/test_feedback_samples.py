@@ -8,8 +8,8 @@ import hashlib
 import uuid
 
 import cv2
-import paho.mqtt.client as mqtt
 import numpy as np
+import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import select
 
@@ -201,3 +201,23 @@ def test_a_tuning_the_broker_missed_is_published_later(hall, mqtt_broker, topic_
         cl.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)  # leave no retained message behind
         cl.loop_stop()
         cl.disconnect()
+
+
+def test_old_crops_are_deleted_but_label_and_cues_stay(hall):
+    import datetime as dt
+
+    from server.feedback.samples import purge_crops
+
+    frame = frame_jpeg(hall.hall_id + "old")
+    upload(hall, frame)
+    fid = post_finding(hall, "window_unstaffed", seat_details(0.3), [ref(frame)])
+    decide(hall, fid, "dismiss")
+    s = sample(hall, fid)
+    assert s.crop_jpeg is not None
+    now = s.decided_at + dt.timedelta(days=100)
+    assert purge_crops(hall.session, now, days=180) == 0
+    assert purge_crops(hall.session, now + dt.timedelta(days=81), days=180) == 1
+    hall.session.commit()
+    s = sample(hall, fid)
+    assert s.crop_jpeg is None and s.label == "false_positive" and s.cues["max_person_conf"] == 0.3
+    assert hall.session.scalars(select(AuditLog).where(AuditLog.action == "feedback.purge_crops")).first() is not None

@@ -8,7 +8,8 @@
   to each edge of the hall as a retained ``command.seat_tuning`` after the commit.
 
 A tuning the broker did not take (unreachable at the time) stays unpublished in the table; the router's
-background loop publishes every hall's newest unpublished tuning every ``RETRY_S`` (``publish_pending``).
+background loop publishes every hall's newest unpublished tuning every ``RETRY_S`` (``publish_pending``), and
+deletes crops older than ``feedback_crop_days`` every ``PURGE_S`` (``samples.purge_crops``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from server.db import Camera, Hall, utcnow
 from server.db.session import unit_of_work
 from server.deps import InspectorUser, SessionDep, SupervisorUser, ViewerUser, ensure_hall_visible
 from server.feedback.models import FeedbackSample, SeatTuning
-from server.feedback.samples import install_hooks
+from server.feedback.samples import install_hooks, purge_crops
 from server.ingest.mqtt import CommandError
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ KNOWN_THRESHOLDS = {"min_person_conf": (0.0, 1.0)}
 """Threshold names the edge understands, with their open value range."""
 
 RETRY_S = 60.0
+PURGE_S = 3600.0
+
+
+def purge_old_crops(app: Any) -> int:
+    with unit_of_work(app.state.sessionmaker) as session:
+        return purge_crops(session, utcnow(), app.state.settings.feedback_crop_days)
 
 
 def publish_pending(app: Any) -> int:
@@ -65,7 +72,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RETRY_S)
 
-    task = asyncio.create_task(loop())
+    async def purge() -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(purge_old_crops, app)
+            except Exception:  # the loop must survive anything
+                log.exception("purging old feedback crops failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PURGE_S)
+
+    task = asyncio.gather(loop(), purge())
     try:
         yield
     finally:

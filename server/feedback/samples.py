@@ -11,12 +11,16 @@ The crop needs the evidence store: request sessions carry it in ``session.info["
 (``server.deps.get_session``). A sample whose file is not (yet) in the store keeps ``crop_jpeg`` empty;
 ``fill_crops`` completes those later (``hallwatch models dataset export --evidence-dir``).
 
+Crops are pictures of staff: ``purge_crops`` deletes those older than ``feedback_crop_days`` (the router's
+background loop runs it), keeping the label and the cue values, which hold no picture.
+
 Crop geometry (pure functions): the bounding box of the zone polygon, padded by ``PAD`` of its size on every
 side, clipped to the frame; without a zone, the union of the finding's boxes, padded the same way.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -195,6 +199,22 @@ def fill_crops(session: Session, store: Any, hall_id: str | None = None) -> int:
     if hall_id is not None:
         q = q.where(FeedbackSample.hall_id == hall_id)
     return sum(fill_crop(s, store) for s in session.scalars(q))
+
+
+def purge_crops(session: Session, now: dt.datetime, days: float, actor: str = "system:retention") -> int:
+    """Delete the crops of samples decided more than ``days`` before ``now``; returns how many, audited."""
+    from server.audit import audit
+
+    cutoff = now - dt.timedelta(days=days)
+    rows = list(session.scalars(select(FeedbackSample).where(FeedbackSample.crop_jpeg.is_not(None),
+                                                             FeedbackSample.decided_at < cutoff)))
+    for s in rows:
+        s.crop_jpeg = None
+        s.source_sha256 = None  # its evidence is gone or going: the crop is never cut again
+    if rows:
+        audit(session, actor=actor, action="feedback.purge_crops", entity_type="feedback_sample",
+              entity_id=f"{len(rows)} crops", after={"cutoff": cutoff.isoformat(), "samples": [s.id for s in rows]})
+    return len(rows)
 
 
 def install_hooks() -> None:
