@@ -221,3 +221,14 @@ def test_old_crops_are_deleted_but_label_and_cues_stay(hall):
     s = sample(hall, fid)
     assert s.crop_jpeg is None and s.label == "false_positive" and s.cues["max_person_conf"] == 0.3
     assert hall.session.scalars(select(AuditLog).where(AuditLog.action == "feedback.purge_crops")).first() is not None
+
+
+@pytest.mark.parametrize("details", [
+    {"seat_zone": {"id": "seat-w02", "polygon": [[0.1], [0.2, "x"]]}},
+    {"seat_zone": {"id": "seat-w02", "polygon": SEAT}, "frame_size": ["wide", 2]},
+    {"seat_zone": {"id": "seat-w02", "polygon": SEAT}, "seat_cues": [1, 2, 3]},
+])
+def test_malformed_details_cost_the_sample_not_the_decision(hall, details):
+    fid = post_finding(hall, "window_unstaffed", details, [])
+    decide(hall, fid, "dismiss")
+    assert hall.alert(fid)["status"] == "dismissed" and sample(hall, fid) is None

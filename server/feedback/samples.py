@@ -145,9 +145,16 @@ def record_decision(session: Session, alert: Alert, action: str, user: User | No
     details = dict(finding.details or {})
     camera = session.get(Camera, finding.camera_id) if finding.camera_id is not None else None
     window = session.get(Window, finding.window_id) if finding.window_id is not None else None
-    frame_size = details.get("frame_size")
-    boxes = finding_boxes(details, frame_size)
-    polygon = _zone_polygon(session, finding, details)
+    try:  # details come from the edge: a malformed entry costs the sample, never the decision
+        frame_size = details.get("frame_size")
+        frame_size = [int(v) for v in frame_size] if isinstance(frame_size, (list, tuple)) else None
+        boxes = finding_boxes(details, frame_size)
+        polygon = _zone_polygon(session, finding, details)
+        crop = crop_box(polygon, [b["xyxy"] for b in boxes])
+        cues = dict(details.get("seat_cues") or {})
+    except (TypeError, ValueError, IndexError, AttributeError) as exc:
+        log.warning("finding %s: no feedback sample, its details are malformed: %s", finding.finding_id, exc)
+        return
     sha, captured = _source(finding)
     comment = next((e.comment for e in reversed(alert.events) if e.action == action), None)
     sample = session.scalars(select(FeedbackSample).where(FeedbackSample.finding_uuid == finding.finding_id)).first()
@@ -164,9 +171,9 @@ def record_decision(session: Session, alert: Alert, action: str, user: User | No
     sample.observed_at = captured or finding.started_at
     sample.zone_polygon = polygon
     sample.boxes = boxes
-    sample.cues = dict(details.get("seat_cues") or {})
-    sample.crop_xyxy = crop_box(polygon, [b["xyxy"] for b in boxes])
-    sample.frame_size = list(frame_size) if isinstance(frame_size, (list, tuple)) else None
+    sample.cues = cues
+    sample.crop_xyxy = crop
+    sample.frame_size = frame_size
     if sample.source_sha256 != sha:
         sample.crop_jpeg = None
     sample.source_sha256 = sha
