@@ -193,6 +193,7 @@ def test_a_tuning_the_broker_missed_is_published_later(hall, mqtt_broker, topic_
         assert cmd.type == "command.seat_tuning" and cmd.seat_overrides == {"seat-w02": {"min_person_conf": 0.3}}
         assert hall.get(url).json()["published_at"] is not None
         assert publish_pending(app) == 0  # published once
+        assert publish_pending(app, every=True) == 1  # and again on the periodic pass
     finally:
         edge.close()
         cl = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)

@@ -8,7 +8,8 @@
   to each edge of the hall as a retained ``command.seat_tuning`` after the commit.
 
 A tuning the broker did not take (unreachable at the time) stays unpublished in the table; the router's
-background loop publishes every hall's newest unpublished tuning every ``RETRY_S`` (``publish_pending``), and
+background loop publishes every hall's newest unpublished tuning every ``RETRY_S`` (``publish_pending``), each
+hall's newest one again every ``REPUBLISH_S`` (a broker that lost its retained messages), and
 deletes crops older than ``feedback_crop_days`` every ``PURGE_S`` (``samples.purge_crops``).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -41,6 +43,7 @@ KNOWN_THRESHOLDS = {"min_person_conf": (0.0, 1.0)}
 """Threshold names the edge understands, with their open value range."""
 
 RETRY_S = 60.0
+REPUBLISH_S = 600.0
 PURGE_S = 3600.0
 
 
@@ -49,13 +52,15 @@ def purge_old_crops(app: Any) -> int:
         return purge_crops(session, utcnow(), app.state.settings.feedback_crop_days)
 
 
-def publish_pending(app: Any) -> int:
-    """Publish each hall's newest tuning that no broker has acknowledged yet; returns how many went out."""
+def publish_pending(app: Any, *, every: bool = False) -> int:
+    """Publish each hall's newest tuning that no broker has acknowledged yet (``every``: each hall's newest, so a
+    broker that lost its retained messages has them again); returns how many went out."""
     with unit_of_work(app.state.sessionmaker) as session:
         newest = {}
         for row in session.scalars(select(SeatTuning).order_by(SeatTuning.id)):
             newest[row.hall_id] = (row.id, row.published_at is None)
-    return sum(publish_tuning(app, hall_id, tid) for hall_id, (tid, pending) in sorted(newest.items()) if pending)
+    return sum(publish_tuning(app, hall_id, tid) for hall_id, (tid, pending) in sorted(newest.items())
+               if pending or every)
 
 
 @contextlib.asynccontextmanager
@@ -64,9 +69,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop = asyncio.Event()
 
     async def loop() -> None:
+        last_all = asyncio.get_running_loop().time()
         while not stop.is_set():
+            now = asyncio.get_running_loop().time()
+            every = now - last_all >= REPUBLISH_S
+            last_all = now if every else last_all
             try:
-                await asyncio.to_thread(publish_pending, app)
+                await asyncio.to_thread(functools.partial(publish_pending, app, every=every))
             except Exception:  # the loop must survive anything
                 log.exception("publishing pending seat tunings failed")
             with contextlib.suppress(TimeoutError):
