@@ -11,7 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("server.cli", "run the central server, manage users and edge tokens"),
     "edge": ("edge.agent.cli", "run the edge agent, or analyse a video/still with its pipeline"),
     "sensors": ("edge.sensors.cli", "simulate sensor payloads or tail normalised readings"),
-    "models": ("models.cli", "list, export, train and evaluate models"),
+    "models": ("models.cli", "list, export, train and evaluate models; datasets and tuning from feedback"),
     "config": ("edge.config_cli", "validate a site config, export JSON Schemas"),
     "demo": ("server.demo", "run broker, server, one edge and the sensor simulator on one machine"),
 }

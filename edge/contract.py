@@ -16,6 +16,7 @@ Topics (``<p>`` = topic prefix, default ``hallwatch``)::
     <p>/<hall>/<edge>/heartbeat   edge.heartbeat                                      (QoS 0)
     <p>/<hall>/<edge>/result      duty_check.result | safety_check.result             (QoS 1)
     <p>/<hall>/<edge>/command     server → edge: command.duty_check | command.safety_check
+                                  | command.window_pauses | command.seat_tuning (both retained)
     <p>/<hall>/<edge>/receipt     server → edge: receipt (ids the server has stored or rejected for good)
     <p>/_server/<id>/status       server → edges: server.status online/offline, retained, also the last will
 
@@ -38,7 +39,7 @@ import uuid
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AwareDatetime as _AwareDatetime
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -262,14 +263,26 @@ class WindowPauseSpec(BaseModel):
     reason: str = Field(default="", max_length=500, description="Why, as entered by the supervisor.")
 
 
+SeatOverrides = dict[
+    Annotated[str, StringConstraints(min_length=1, max_length=64)],
+    dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], Annotated[float, Field(allow_inf_nan=False)]],
+]
+"""Per-seat thresholds: seat zone id -> {threshold name: value}, e.g. ``{"seat-w01": {"min_person_conf": 0.3}}``."""
+
+
 class Command(_Msg):
     """Server → edge request. ``command.window_pauses`` carries the hall's whole pause plan (current and
-    coming pauses) and is published retained, so an edge that (re)connects gets the plan in force."""
+    coming pauses) and is published retained, so an edge that (re)connects gets the plan in force.
+    ``command.seat_tuning`` carries the hall's per-seat thresholds learned from the supervisors' decisions,
+    also retained; it replaces the previous set (seats not listed go back to the configured thresholds)."""
 
-    type: Literal["command.duty_check", "command.safety_check", "command.window_pauses"]
+    type: Literal["command.duty_check", "command.safety_check", "command.window_pauses", "command.seat_tuning"]
     pauses: list[WindowPauseSpec] | None = Field(
         default=None, max_length=1000, description="command.window_pauses: every current and coming pause "
         "of the hall; windows not listed are not paused.")
+    seat_overrides: SeatOverrides | None = Field(
+        default=None, max_length=1000, description="command.seat_tuning: per seat zone id, the thresholds that "
+        "replace the configured ones for that seat (e.g. min_person_conf).")
 
 
 EdgeMessage = Annotated[
@@ -302,6 +315,7 @@ TOPIC_OF: dict[str, str] = {
     "command.duty_check": "command",
     "command.safety_check": "command",
     "command.window_pauses": "command",
+    "command.seat_tuning": "command",
 }
 SERVER_TO_EDGE = ("command", "receipt")
 """Topic leaves the server publishes under an edge's branch; the server ignores them in its subscription."""

@@ -1,4 +1,4 @@
-"""``hallwatch models list|export|train|eval``."""
+"""``hallwatch models list|export|train|eval|dataset|tune``."""
 
 from __future__ import annotations
 
@@ -57,6 +57,24 @@ def _parser() -> argparse.ArgumentParser:
     es.add_argument("--positives", default=None, help="folder of smoking stills (default: media images/smoking)")
     es.add_argument("--negatives", default=None, help="folder of non-smoking stills (default: images/phone-negatives)")
     es.add_argument("--json", action="store_true")
+
+    ds = sub.add_parser("dataset", help="datasets from the supervisors' confirmed / dismissed alerts")
+    dss = ds.add_subparsers(dest="what", required=True)
+    dx = dss.add_parser("export", help="labelled crops as YOLO + per-seat classification layouts with a manifest")
+    dx.add_argument("--database-url", required=True, help="the server's database, e.g. postgresql+psycopg://…")
+    dx.add_argument("--out", required=True, help="dataset folder to write")
+    dx.add_argument("--hall", help="only this hall")
+    dx.add_argument("--since", help="only decisions from this date / ISO time on (UTC when no offset)")
+    dx.add_argument("--evidence-dir", help="the server's evidence folder: cut the crops still missing first")
+
+    tu = sub.add_parser("tune", help="re-tune thresholds from an exported dataset")
+    tus = tu.add_subparsers(dest="what", required=True)
+    tp = tus.add_parser("presence", help="per-seat person thresholds from the 空岗 samples -> override YAML")
+    tp.add_argument("--dataset", required=True, help="folder written by 'hallwatch models dataset export'")
+    tp.add_argument("--out", default=None, help="override YAML to write (default: DATASET/seat-overrides.yaml)")
+    tp.add_argument("--min-samples", type=int, default=2, help="occupied samples a seat needs for an override")
+    tp.add_argument("--margin", type=float, default=0.02, help="distance kept from the samples' confidences")
+    tp.add_argument("--floor", type=float, default=0.25, help="lowest threshold (the detector's own cut-off)")
     return p
 
 
@@ -148,12 +166,48 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dataset(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models.dataset import export_dataset, parse_since
+
+    try:
+        r = export_dataset(args.database_url, args.out, hall=args.hall, since=parse_since(args.since),
+                           evidence_dir=args.evidence_dir)
+    except SQLAlchemyError as exc:
+        print(f"hallwatch models dataset export: database {args.database_url!r}: {str(exc).splitlines()[0]}",
+              file=sys.stderr)
+        return 2
+    print(f"{r.samples} samples -> {args.out}: YOLO {r.yolo_images} images / {r.yolo_boxes} boxes, "
+          f"classification {r.classify_images} images, {r.without_crop} without a crop"
+          + (f" ({r.crops_filled} crops cut now)" if args.evidence_dir else ""))
+    for seat, counts in sorted(r.per_seat.items()):
+        print(f"  {seat:<40} occupied {counts['occupied']:>4}  empty {counts['empty']:>4}")
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from models.tune import tune_presence, write_overrides
+
+    doc, results = tune_presence(args.dataset, floor=args.floor, margin=args.margin, min_samples=args.min_samples)
+    out = write_overrides(doc, args.out or Path(args.dataset) / "seat-overrides.yaml")
+    print(f"{'seat zone':<24} {'camera':<12} {'occ':>4} {'empty':>5} {'old':>6} {'new':>6} {'occ now':>7} "
+          f"{'unfixable':>9} {'empty kept':>10}")
+    for r in results:
+        new = "-" if r.new is None else f"{r.new:.3f}"
+        print(f"{r.zone:<24} {r.camera:<12} {r.occupied:>4} {r.empty:>5} {r.old:>6.3f} {new:>6} {r.fixed:>7} "
+              f"{r.unfixable:>9} {r.empty_kept:>10}")
+    print(f"{len(doc['seat_overrides'])} seat override(s) -> {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     if args.models_dir is None:
         args.models_dir = str(models_dir())
-    handlers = {"list": cmd_list, "export": cmd_export, "train": cmd_train, "eval": cmd_eval}
+    handlers = {"list": cmd_list, "export": cmd_export, "train": cmd_train, "eval": cmd_eval,
+                "dataset": cmd_dataset, "tune": cmd_tune}
     try:
         return handlers[args.cmd](args)
     except ModuleNotFoundError as exc:

@@ -32,8 +32,10 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: commit after the handler returns, roll back if it raises."""
+    """The request's unit of work: commit after the handler returns, roll back if it raises. The session's
+    ``info["evidence_store"]`` is the app's evidence store (hooks that read evidence files use it)."""
     with unit_of_work(request.app.state.sessionmaker) as session:
+        session.info["evidence_store"] = getattr(request.app.state, "store", None)
         yield session
 
 

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
                                  "publishes for Home Assistant.")
     ha_interval_s: float = Field(default=15, gt=0, description="Seconds between Home Assistant state passes.")
 
+    # feedback (server.feedback): labelled crops from the supervisors' decisions
+    feedback_crop_days: float = Field(
+        default=180, gt=0, description="Crops of feedback samples (pictures of staff at their seats) older than this "
+        "are deleted; the label and the cue values stay (they hold no picture and still tune thresholds).")
+
     # ------------------------------------------------------------------ derived
     @property
     def provisioned_edge_tokens(self) -> list[tuple[str, str, str]]:

@@ -146,6 +146,11 @@ def test_live_agent_heartbeats_findings_and_commands(mqtt_broker, topic_prefix, 
         assert items[("camera_online", "cam-dead")]["passed"] is False
         assert ("nobody_present", "cam-w02") in items and ("exit_clear", "exit-1") in items
         assert agent.pipeline.counters["bad_commands"] == 1
+        # per-seat thresholds from the server reach the window_unstaffed rule
+        tuning = Command(hall_id="hall-a", edge_id="server", type="command.seat_tuning",
+                         seat_overrides={"seat-w02": {"min_person_conf": 0.3}})
+        col.c.publish(cmd_topic, tuning.model_dump_json(), qos=1)
+        assert wait_until(lambda: agent.pipeline.staffing.seat_min_conf("seat-w02") == 0.3, 30)
         # the snapshot reached the evidence server with the right hash
         sha = w02["evidence"][0]["sha256"]
         assert wait_until(lambda: sha in server.files, 30)

@@ -8,6 +8,8 @@
 - ``command.window_pauses`` -> no answer: the hall's pause plan (暂停服务) replaces the previous one;
   ``PausePlan.apply`` closes each paused window in the window_unstaffed rule while its pause lasts
   (no 空岗) and gives it back its configured state afterwards, on the edge's own clock.
+- ``command.seat_tuning`` -> no answer: the hall's per-seat thresholds (learned from the supervisors' decisions)
+  replace the previous ones in the window_unstaffed rule (``apply_seat_tuning``).
 """
 
 from __future__ import annotations
@@ -154,3 +156,17 @@ class PausePlan:
 
 def new_request_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def apply_seat_tuning(cmd: Command, set_seat_overrides: Callable[[dict[str, dict[str, float]]], None],
+                      seat_zone_ids: set[str]) -> dict[str, dict[str, float]]:
+    """Hand the command's per-seat thresholds to the rule (``WindowUnstaffedRule.set_seat_overrides``); seats the
+    site config does not know are left out and logged. Returns what was applied."""
+    given = dict(cmd.seat_overrides or {})
+    unknown = sorted(set(given) - seat_zone_ids)
+    if unknown:
+        log.warning("seat tuning for unknown seat zones ignored: %s", ", ".join(unknown))
+    applied = {z: dict(v) for z, v in given.items() if z in seat_zone_ids}
+    set_seat_overrides(applied)
+    log.info("seat tuning applied to %d seat(s)", len(applied))
+    return applied

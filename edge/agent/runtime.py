@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from edge import contract
-from edge.agent.commands import PausePlan, duty_check, safety_check
+from edge.agent.commands import PausePlan, apply_seat_tuning, duty_check, safety_check
 from edge.agent.findings import FindingDispatcher
 from edge.agent.jobs import Job, Supervisor
 from edge.agent.open_findings import OpenFindings
@@ -291,6 +291,8 @@ class EdgeAgent:
             if cmd.type == "command.window_pauses":
                 self.pause_plan.replace(cmd)
                 self._apply_pauses()
+            elif cmd.type == "command.seat_tuning":
+                self._apply_seat_tuning(cmd)
             elif cmd.type == "command.duty_check":
                 self.outbox.put(duty_check(cmd, self, self.evidence))
             else:
@@ -303,6 +305,12 @@ class EdgeAgent:
             staffing = self.pipeline.staffing
             if staffing is not None:
                 self.pause_plan.apply(utcnow(), staffing.set_window_closed, {w.id: w.closed for w in self.cfg.windows})
+
+    def _apply_seat_tuning(self, cmd: contract.Command) -> None:
+        with self._lock:
+            staffing = self.pipeline.staffing
+            if staffing is not None:
+                apply_seat_tuning(cmd, staffing.set_seat_overrides, {z.id for _, z in self.cfg.seat_zones()})
 
     # CommandContext for edge.agent.commands
     def latest_picture(self, camera_id: str) -> Picture | None:

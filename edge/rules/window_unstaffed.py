@@ -16,6 +16,11 @@ Window states for the agent's ``window.state`` messages: ``WindowUnstaffedRule.w
 ``WindowStatus`` per window: ``closed`` (marked closed), ``off_duty`` (no duty now), ``unknown`` (no seat zone or
 no fresh frame), ``staffed`` (since arrival) or ``empty`` (since the absence began, with the open finding id);
 ``WindowStatus.to_message(hall_id, edge_id)`` builds the contract message.
+
+Per-seat thresholds: ``set_seat_overrides`` (from the server's ``command.seat_tuning``, learned from the
+supervisors' confirmed and dismissed 空岗 alerts) replaces the person threshold of a seat zone. An ``opened``
+finding carries its seat zone (id, normalized polygon), the frame size, the person boxes near the seat and
+the cue values of the deciding frame (``seat_cues``), so the server can keep a labelled crop of the seat.
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ class WindowUnstaffedRule:
         self.min_conf = person_min_confidence(cfg)
         self.zones = ZoneIndex.of_kind(cfg, "seat")
         self.closed_override: dict[str, bool] = {}
+        self.seat_overrides: dict[str, dict[str, float]] = {}
         self.windows: dict[str, _Window] = {
             w.id: _Window(w, PresenceRun(confirm_s=self.p.return_s, gap_s=min(PRESENCE_GAP_S, self.p.absent_s / 2)))
             for w in cfg.windows
@@ -112,10 +118,10 @@ class WindowUnstaffedRule:
         zones = self.zones.zones(ctx.camera_id)
         if not zones:
             return []
-        people = persons(ctx.detections, self.min_conf)
         hits: dict[str, np.ndarray] = {}  # window -> which person boxes sit in one of its seat zones
         for z in zones:
             assert z.window is not None
+            people = persons(ctx.detections, self.seat_min_conf(z.id))
             mask = in_zone_mask(people, self.zones.pixels(z, ctx.shape))
             hits[z.window] = mask | hits[z.window] if z.window in hits else mask
         events: list[RuleEvent] = []
@@ -141,7 +147,7 @@ class WindowUnstaffedRule:
             if start is None or w.presence.is_present(ts) or w.presence.returning(ts):
                 return []
             if secs(start, ts) >= self.p.absent_s:
-                return [self._open(w, start, cam or ctx.camera_id)]
+                return [self._open(w, start, cam or ctx.camera_id, ctx)]
             return []
         if arrived and w.presence.since is not None:
             return [self._close(w, max(w.presence.since, w.started or ts), "return")]
@@ -159,13 +165,16 @@ class WindowUnstaffedRule:
                                      evidence=True))
         return out
 
-    def _open(self, w: _Window, start: dt.datetime, camera_id: str) -> RuleEvent:
+    def _open(self, w: _Window, start: dt.datetime, camera_id: str, ctx: FrameContext | None = None) -> RuleEvent:
         w.finding, w.started, w.camera_id, w.tiers_sent = new_finding_id(), start, camera_id, set()
         log.info("window_unstaffed opened: window %s empty since %s", w.cfg.id, start.isoformat())
+        details = {"absent_s_threshold": self.p.absent_s, "window_number": w.cfg.number,
+                   "window_name": w.cfg.name, "staff_b": w.cfg.staff_b}
+        zone_id = w.zone_of_camera.get(camera_id)
+        if ctx is not None and zone_id is not None and ctx.camera_id == camera_id:
+            details.update(self.seat_details(ctx, zone_id))
         return RuleEvent("opened", self.rule_id, w.finding, start, severity="warning", window_id=w.cfg.id,
-                         camera_id=camera_id, zone_id=w.zone_of_camera.get(camera_id), staff_id=w.cfg.staff_a,
-                         details={"absent_s_threshold": self.p.absent_s, "window_number": w.cfg.number,
-                                  "window_name": w.cfg.name, "staff_b": w.cfg.staff_b})
+                         camera_id=camera_id, zone_id=zone_id, staff_id=w.cfg.staff_a, details=details)
 
     def _close(self, w: _Window, end: dt.datetime, reason: str) -> RuleEvent:
         assert w.finding is not None and w.started is not None
@@ -206,3 +215,34 @@ class WindowUnstaffedRule:
             out.append(WindowStatus(w.cfg.id, state, since, n if present is not None else 0, cam,
                                     w.finding if state == "empty" else None))
         return out
+
+    # ------------------------------------------------------------------ per-seat thresholds
+    def set_seat_overrides(self, overrides: dict[str, dict[str, float]]) -> None:
+        """Replace the per-seat thresholds, keyed by seat zone id; seats not listed use the configured ones.
+
+        Known key: ``min_person_conf`` (person detection threshold for that seat, instead of
+        ``rules.window_unstaffed.person_min_confidence``). Unknown keys and unknown seats are kept but unused."""
+        self.seat_overrides = {str(z): {str(k): float(v) for k, v in vals.items()} for z, vals in overrides.items()}
+
+    def seat_min_conf(self, zone_id: str) -> float:
+        """The person threshold that decides presence in this seat zone now."""
+        return float(self.seat_overrides.get(zone_id, {}).get("min_person_conf", self.min_conf))
+
+    def seat_details(self, ctx: FrameContext, zone_id: str) -> dict:
+        """What the deciding frame showed at a seat: its zone, the person boxes near it (every confidence the
+        detector reported, normalized xyxy) and the cue values (best person confidence in the zone, the
+        threshold in force)."""
+        zone = next(z for z in self.zones.zones(ctx.camera_id) if z.id == zone_id)
+        h, w = ctx.shape[:2]
+        cands = ctx.detections.of_class("person")
+        inside = cands[in_zone_mask(cands, self.zones.pixels(zone, ctx.shape))] if len(cands) else cands
+        thr = self.seat_min_conf(zone_id)
+        boxes = [{"label": "person", "confidence": round(float(c), 4),
+                  "xyxy": [round(float(b[0]) / w, 5), round(float(b[1]) / h, 5), round(float(b[2]) / w, 5),
+                           round(float(b[3]) / h, 5)]}
+                 for b, c in zip(inside.xyxy, inside.confidence)]
+        return {"seat_zone": {"id": zone.id, "polygon": [[float(x), float(y)] for x, y in zone.polygon]},
+                "frame_size": [int(w), int(h)], "boxes": boxes,
+                "seat_cues": {"min_person_conf": round(thr, 4),
+                              "max_person_conf": round(float(inside.confidence.max()), 4) if len(inside) else 0.0,
+                              "persons_in_zone": int((inside.confidence >= thr).sum()) if len(inside) else 0}}
