@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.db_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.secret = settings.effective_secret()
+    from server.assessment import signoff
+
+    signoff.configure_seal_key(settings.effective_signoff_key())
     app.state.store = LocalDiskStore(settings.evidence_path, max_bytes=settings.evidence_max_bytes)
     app.state.mqtt = None
     from server.ingest.mqtt import CommandPublisher

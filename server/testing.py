@@ -133,3 +133,11 @@ def drop_hall(engine: Engine, hall_id: str) -> None:
         s.execute(delete(Hall).where(Hall.id == hall_id))
         s.execute(delete(ProcessedMessage).where(ProcessedMessage.hall_id == hall_id))
         s.commit()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _seal_key() -> None:
+    """Sign-offs called without an app are sealed with the test secret (the app sets its own key)."""
+    from server.assessment import signoff
+
+    signoff.configure_seal_key(TEST_SECRET)

