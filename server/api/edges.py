@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from server.db import Edge
-from server.deps import AdminUser, SessionDep, ViewerUser
+from server.deps import AdminUser, SessionDep, ViewerUser, ensure_hall_visible, hall_scope
 from server.edges import EdgeError, issue_edge_token
 
 router = APIRouter(prefix="/api/v1/edges", tags=["edges"])
@@ -45,8 +45,9 @@ def edge_out(e: Edge) -> EdgeOut:
 
 
 @router.get("", response_model=list[EdgeOut], summary="Edges")
-def list_edges(_: ViewerUser, session: SessionDep, hall: str | None = None) -> list[EdgeOut]:
+def list_edges(user: ViewerUser, session: SessionDep, hall: str | None = None) -> list[EdgeOut]:
     q = select(Edge).order_by(Edge.hall_id, Edge.code)
+    hall = hall_scope(user, hall)
     if hall:
         q = q.where(Edge.hall_id == hall)
     return [edge_out(e) for e in session.scalars(q)]
@@ -55,6 +56,7 @@ def list_edges(_: ViewerUser, session: SessionDep, hall: str | None = None) -> l
 @router.post("", response_model=EdgeTokenOut, status_code=201,
              summary="Create an edge (or rotate its token) and return the token once")
 def create_edge(body: EdgeIn, admin: AdminUser, session: SessionDep) -> EdgeTokenOut:
+    ensure_hall_visible(admin, body.hall_id)
     try:
         edge, token = issue_edge_token(session, body.hall_id, body.code, actor=admin.username, actor_id=admin.id)
     except EdgeError as exc:

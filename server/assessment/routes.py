@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from server.assessment import signoff as so
 from server.assessment.chart import trend_svg
@@ -18,7 +19,7 @@ from server.assessment.export import to_csv, to_xlsx
 from server.assessment.export_pdf import to_pdf
 from server.assessment.scheme import Scheme, load_scheme
 from server.assessment.service import AssessmentError, add_entry, reassign
-from server.db import User
+from server.db import Finding, User
 from server.deps import SessionDep, SupervisorUser, ViewerUser, may_see_hall
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
@@ -110,6 +111,9 @@ def subject_trend(hall_id: str, period: str, kind: Literal["windows", "staff"], 
 @router.post("/findings/{finding_id}/reassign")
 def reassign_finding(finding_id: str, body: ReassignIn, user: SupervisorUser, session: SessionDep,
                      scheme: SchemeDep) -> dict[str, Any]:
+    hall_id = session.scalar(select(Finding.hall_id).where(Finding.finding_id == finding_id))
+    if hall_id is None or not may_see_hall(user, hall_id):
+        raise HTTPException(404, f"unknown finding {finding_id!r}")
     try:
         return reassign(session, scheme, finding_id, body.staff_id, body.reason, actor=user.username,
                         user_id=user.id)
