@@ -120,3 +120,114 @@ def test_production_refuses_a_short_signoff_key() -> None:
         Settings(**good, signoff_key="short").check()
     with pytest.raises(InsecureSettings, match="SIGNOFF_KEY"):
         Settings(**good, signoff_key="s" * 40).check()
+
+
+# ----------------------------------------------------------------------------- 5: ids that become topics
+
+@pytest.mark.parametrize("code", ["bad\u009dedge", "a/b", "+", "#", "edge one", "edge\n", "", "x" * 65, "-lead"])
+def test_edge_codes_are_topic_safe(client, db_session, seeded_hall, code) -> None:
+    from server.edges import EdgeError, issue_edge_token
+
+    admin = make_user(db_session, "admin")
+    r = client.post("/api/v1/edges", json={"hall_id": seeded_hall.hall.id, "code": code}, headers=auth_headers(admin))
+    assert r.status_code == 422, r.text
+    with pytest.raises(EdgeError):
+        issue_edge_token(db_session, seeded_hall.hall.id, code, actor="test")
+
+
+def test_one_bad_edge_id_never_wedges_the_command_client(mqtt_broker, server_settings, session_factory,
+                                                           db_session, two_halls) -> None:
+    """An edge row with a control character (stored before ids were checked) is skipped; the client keeps
+    working for that hall's other edges and for every other hall."""
+    from edge.contract import Command
+    from server.db import Edge
+    from server.ingest.mqtt import CommandPublisher
+
+    a, b = two_halls
+    db_session.add_all([Edge(hall_id=a.hall.id, code="bad\u009dedge"), Edge(hall_id=a.hall.id, code="good-a"),
+                        Edge(hall_id=b.hall.id, code="good-b")])
+    db_session.commit()
+    settings = server_settings.model_copy(update={"mqtt_url": f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}",
+                                                  "mqtt_client_id": f"sec-{uuid.uuid4().hex[:8]}"})
+    pub = CommandPublisher(settings, session_factory)
+    try:
+        for _ in range(2):
+            for hall in (a.hall.id, b.hall.id):
+                pub.send_command(hall, "duty_check", timeout_s=30)
+        sent = pub.publish_to_edges(a.hall.id, lambda code: Command(type="command.duty_check", hall_id=a.hall.id,
+                                                                    edge_id=code), timeout_s=30)
+        assert "good-a" in sent and "bad\u009dedge" not in sent
+    finally:
+        pub.close()
+
+
+# ----------------------------------------------------------------------------- 6, 14: contract strictness
+
+def finding_closed(**kw) -> dict:
+    base = {"schema_version": 1, "type": "finding.closed", "id": str(uuid.uuid4()), "hall_id": "h1",
+            "edge_id": "e1", "sent_at": "2026-09-01T08:00:00+08:00", "finding_id": str(uuid.uuid4()),
+            "rule": "window_unstaffed", "ended_at": "2026-09-01T08:00:00+08:00", "duration_s": 60.0,
+            "details": {"absent_s": 60}}
+    base.update(kw)
+    return base
+
+
+def nested(depth: int) -> dict:
+    node: dict = {"leaf": 1}
+    for _ in range(depth):
+        node = {"n": node}
+    return node
+
+
+CONTRACT_CASES = [
+    ("valid", {}, None),
+    ("schema_version true", {"schema_version": True}, "schema_version"),
+    ("schema_version 1.0", {"schema_version": 1.0}, "schema_version"),
+    ("sent_at integer", {"sent_at": 1700000000}, "invalid"),
+    ("ended_at float", {"ended_at": 1700000000.5}, "invalid"),
+    ("details 300 deep", {"details": nested(300)}, "invalid"),
+    ("details 9 deep", {"details": nested(9)}, "invalid"),
+    ("details 6 deep", {"details": nested(6)}, None),
+    ("details 20 KiB", {"details": {"blob": "x" * 20_000}}, "invalid"),
+    ("hall with control", {"hall_id": "bad\u009dhall"}, "invalid"),
+    ("edge with slash", {"edge_id": "a/b"}, "invalid"),
+    ("edge wildcard", {"edge_id": "+"}, "invalid"),
+]
+
+
+@pytest.mark.parametrize("name,change,reason", CONTRACT_CASES, ids=[c[0] for c in CONTRACT_CASES])
+def test_contract_is_strict(name, change, reason) -> None:
+    import json
+
+    from edge import contract as c
+
+    raw = json.dumps(finding_closed(**change)).encode()
+    if reason is None:
+        assert c.parse_message(raw).type == "finding.closed"
+        return
+    with pytest.raises(c.ContractError) as err:
+        c.parse_message(raw)
+    assert err.value.reason == reason, err.value
+
+
+@pytest.mark.parametrize("literal", ["Infinity", "-Infinity", "NaN"])
+def test_contract_refuses_non_finite_numbers(literal) -> None:
+    import json
+
+    from edge import contract as c
+
+    raw = json.dumps(finding_closed()).replace('"duration_s": 60.0', f'"duration_s": {literal}').encode()
+    assert literal.encode() in raw
+    with pytest.raises(c.ContractError) as err:
+        c.parse_message(raw)
+    assert err.value.reason == "not_json"
+
+
+def test_http_ingest_answers_4xx_for_deep_details(client, db_session, seeded_hall) -> None:
+    import json
+
+    hall, edge = seeded_hall.hall.id, seeded_hall.edge.id
+    token = make_edge_token(db_session, hall, edge)
+    body = json.dumps(finding_closed(hall_id=hall, edge_id=edge, details=nested(300))).encode()
+    r = client.post("/api/v1/ingest", content=body, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 422 and r.json()["reason"] == "invalid", r.text

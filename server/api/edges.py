@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from edge.contract import ID_PATTERN
 from server.db import Edge
 from server.deps import AdminUser, SessionDep, ViewerUser, ensure_hall_visible, hall_scope
 from server.edges import EdgeError, issue_edge_token
@@ -30,7 +31,8 @@ class EdgeOut(BaseModel):
 class EdgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hall_id: str = Field(description="Hall.")
-    code: str = Field(min_length=1, max_length=64, description="Edge id (as in the site config).")
+    code: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN,
+                      description="Edge id (as in the site config): letters, digits, '_', '-', '.'.")
 
 
 class EdgeTokenOut(BaseModel):
