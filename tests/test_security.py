@@ -231,3 +231,70 @@ def test_http_ingest_answers_4xx_for_deep_details(client, db_session, seeded_hal
     body = json.dumps(finding_closed(hall_id=hall, edge_id=edge, details=nested(300))).encode()
     r = client.post("/api/v1/ingest", content=body, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 422 and r.json()["reason"] == "invalid", r.text
+
+
+# ----------------------------------------------------------------------------- 9: login throttling
+
+def login(client, username: str, password: str, address: str = "10.0.0.1"):
+    client.headers["x-test-address"] = address
+    return client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+@pytest.fixture
+def addressed_client(app):
+    """A test client whose requests come from the address in the ``x-test-address`` header."""
+    from fastapi.testclient import TestClient
+
+    class FromAddress:
+        def __init__(self, inner):
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http":
+                headers = dict(scope.get("headers") or [])
+                addr = headers.get(b"x-test-address", b"testclient").decode()
+                scope = {**scope, "client": (addr, 1234)}
+            await self.inner(scope, receive, send)
+
+    return TestClient(FromAddress(app))
+
+
+def test_login_locks_a_user_name_after_repeated_failures(app, addressed_client, db_session) -> None:
+    from server.db import AuditLog, LoginThrottle
+
+    client = addressed_client
+    limit = app.state.settings.login_max_failures
+    user = make_user(db_session, "viewer", password="right-password")
+    for i in range(limit):
+        assert login(client, user.username, f"wrong-{i}", address=f"10.1.0.{i}").status_code == 401
+    locked = login(client, user.username, "right-password", address="10.2.0.1")
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+    failed = db_session.scalars(select(AuditLog).where(AuditLog.action == "auth.login_failed",
+                                                       AuditLog.entity_id == str(user.id))).all()
+    assert len(failed) == limit, "every failure is audited although the request answered 401"
+    assert db_session.scalars(select(AuditLog).where(AuditLog.action == "auth.login_locked",
+                                                     AuditLog.entity_id == str(user.id))).all()
+    row = db_session.get(LoginThrottle, f"user:{user.username.lower()}")
+    row.locked_until = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)  # the lockout has passed
+    db_session.commit()
+    assert login(client, user.username, "right-password", address="10.2.0.1").status_code == 200
+
+
+def test_login_locks_an_address_trying_many_names(app, addressed_client, db_session) -> None:
+    client = addressed_client
+    limit = app.state.settings.login_max_failures
+    real = make_user(db_session, "viewer", password="right-password")
+    for i in range(limit):
+        assert login(client, f"guess-{uuid.uuid4().hex[:6]}", "x", address="10.9.9.9").status_code == 401
+    assert login(client, real.username, "right-password", address="10.9.9.9").status_code == 429
+    assert login(client, real.username, "right-password", address="10.9.9.10").status_code == 200
+
+
+def test_unknown_user_names_cost_a_password_check(client, db_session, monkeypatch) -> None:
+    from server import login_guard
+
+    checked = []
+    real = login_guard.verify_password
+    monkeypatch.setattr(login_guard, "verify_password", lambda pw, stored: checked.append(stored) or real(pw, stored))
+    r = client.post("/api/v1/auth/login", json={"username": f"nobody-{uuid.uuid4().hex[:6]}", "password": "x"})
+    assert r.status_code == 401 and len(checked) == 1 and checked[0].startswith("scrypt$")
