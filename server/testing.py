@@ -67,7 +67,7 @@ def db_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture
 def server_settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "server", database_url=database_url, mqtt_enabled=False,
-                    run_migrations=False, secret_key=TEST_SECRET)
+                    run_migrations=False, secret_key=TEST_SECRET, metrics_allow=["127.0.0.1", "::1", "testclient"])
 
 
 @pytest.fixture

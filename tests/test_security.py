@@ -298,3 +298,74 @@ def test_unknown_user_names_cost_a_password_check(client, db_session, monkeypatc
     monkeypatch.setattr(login_guard, "verify_password", lambda pw, stored: checked.append(stored) or real(pw, stored))
     r = client.post("/api/v1/auth/login", json={"username": f"nobody-{uuid.uuid4().hex[:6]}", "password": "x"})
     assert r.status_code == 401 and len(checked) == 1 and checked[0].startswith("scrypt$")
+
+
+# ----------------------------------------------------------------------------- 11: CSRF
+
+def test_cookie_writes_need_the_servers_own_origin(client, db_session, seeded_hall) -> None:
+    sup = make_user(db_session, "supervisor", password="right-password")
+    assert client.post("/api/v1/auth/login", json={"username": sup.username, "password": "right-password"},
+                       headers={"Origin": "http://testserver"}).status_code == 200
+    assert "hallwatch_session" in client.cookies
+    url = f"/api/v1/assessment/halls/{seeded_hall.hall.id}/sheets/2026Q3/sign-off"
+    for origin in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                   {"Referer": "https://evil.example/form.html"}):
+        r = client.post(url, headers=origin)
+        assert r.status_code == 403 and "cross-site" in r.json()["detail"], (origin, r.text)
+    assert client.get("/api/v1/auth/me", headers={"Origin": "https://evil.example"}).status_code == 200
+    assert client.post(url, headers={"Origin": "http://testserver"}).status_code == 201
+
+
+# ----------------------------------------------------------------------------- 12: bad input answers 4xx
+
+BAD_INPUT = [
+    ("GET", "/api/v1/findings/99999999999", None),
+    ("GET", "/api/v1/alerts/99999999999", None),
+    ("POST", "/api/v1/alerts/99999999999/acknowledge", {"comment": "x"}),
+    ("PATCH", "/api/v1/users/99999999999", {"display_name": "x"}),
+    ("GET", "/api/v1/console/duty-checks/99999999999", None),
+    ("GET", "/api/v1/console/safety-checks/99999999999", None),
+    ("GET", "/api/v1/people/alerts/99999999999/context", None),
+    ("GET", "/api/v1/findings?offset=99999999999999999999", None),
+    ("GET", "/api/v1/alerts?offset=9223372036854775808", None),
+    ("GET", "/api/v1/findings?rule=a%00b", None),
+    ("GET", "/api/v1/console/alerts?q=%00", None),
+    ("POST", "/api/v1/assessment/halls/{hall}/sheets/2026Q9/sign-off", None),
+    ("POST", "/api/v1/assessment/halls/{hall}/sheets/0000Q1/sign-off", None),
+    ("POST", "/api/v1/assessment/halls/{hall}/sheets/soon/sign-off", None),
+    ("GET", "/api/v1/assessment/halls/{hall}/sheets/0000Q1/verify", None),
+    ("POST", "/api/v1/assessment/halls/{hall}/sheets/2026-13/amend", {"reason": "fix it"}),
+    ("POST", "/api/v1/users", {"username": "newbie-x", "password": "password-123", "role": "viewer",
+                               "hall_id": "no-such-hall"}),
+]
+
+
+@pytest.mark.parametrize("method,path,body", BAD_INPUT, ids=[f"{m} {p}" for m, p, _ in BAD_INPUT])
+def test_bad_input_is_a_clear_4xx(client, db_session, seeded_hall, method, path, body) -> None:
+    h = auth_headers(make_user(db_session, "admin"))
+    r = client.request(method, path.format(hall=seeded_hall.hall.id), json=body, headers=h)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json().get("detail"), r.text
+
+
+# ----------------------------------------------------------------------------- 13: headers and /metrics
+
+def test_security_headers_on_every_answer(client, db_session) -> None:
+    for path in ("/healthz", "/api/v1/auth/me", "/console/"):
+        r = client.get(path)
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+        assert r.headers["referrer-policy"] == "same-origin", path
+
+
+def test_metrics_need_the_token_or_an_allowed_address(app, client) -> None:
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"metrics_allow": ["127.0.0.1"]})
+    assert client.get("/metrics").status_code == 403
+    app.state.settings = settings.model_copy(update={"metrics_token": "scrape-" + "t" * 30})
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer scrape-" + "t" * 30})
+    assert ok.status_code == 200 and "hallwatch_ingest_accepted_total" in ok.text
+    app.state.settings = settings

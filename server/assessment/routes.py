@@ -140,7 +140,7 @@ def sign_off(hall_id: str, period: str, user: SupervisorUser, session: SessionDe
     _hall_allowed(user, hall_id)
     try:
         row = so.sign_off(session, scheme, hall_id, period, actor=user.username, user_id=user.id)
-    except AssessmentError as exc:
+    except ValueError as exc:  # AssessmentError or a malformed period
         raise _bad(exc) from None
     return {"hall": hall_id, "period": row.period, "sha256": row.sha256, "signed_by": row.actor,
             "signed_at": row.signed_at.isoformat()}
@@ -152,7 +152,7 @@ def amend(hall_id: str, period: str, body: ReasonIn, user: SupervisorUser, sessi
     _hall_allowed(user, hall_id)
     try:
         row = so.amend(session, scheme, hall_id, period, body.reason, actor=user.username, user_id=user.id)
-    except AssessmentError as exc:
+    except ValueError as exc:  # AssessmentError or a malformed period
         raise _bad(exc) from None
     return {"seq": row.seq, "prev_sha256": row.prev_sha256, "sha256": row.sha256, "changes": row.changes}
 
@@ -163,7 +163,7 @@ def verify(hall_id: str, period: str, request: Request, user: ViewerUser, sessio
     _hall_allowed(user, hall_id)
     try:
         return so.verify(session, hall_id, period, request.app.state.store.open)
-    except AssessmentError as exc:
+    except ValueError as exc:  # AssessmentError or a malformed period
         raise HTTPException(404 if "not signed" in str(exc) else 422, str(exc)) from None
 
 
