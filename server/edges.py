@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from edge.contract import ID_PATTERN
 from server.audit import audit
 from server.db import Edge, Hall, utcnow
+from server.mqtt_auth import mosquitto_hash
 from server.security import edge_token_hash, new_edge_token
 
 
@@ -40,6 +41,7 @@ def issue_edge_token(session: Session, hall_id: str, code: str, *, actor: str,
         session.add(edge)
     token = token or new_edge_token()
     edge.token_hash, edge.token_created_at = edge_token_hash(token), utcnow()
+    edge.mqtt_password_hash = mosquitto_hash(token)
     session.flush()
     audit(session, actor=actor, user_id=actor_id, action="edge.token_rotate" if rotated else "edge.token_issue",
           entity_type="edge", entity_id=edge.id, after={"hall_id": hall_id, "code": code})

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     admin_password: str | None = Field(default=None, description="Initial admin password (with admin_user).")
 
     mqtt_enabled: bool = Field(default=True, description="Run the MQTT consumer in the app lifespan.")
-    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker URL mqtt://[user:pass@]host:port.")
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker URL mqtt://[user:pass@]host:port "
+                          "(mqtts:// for TLS).")
     mqtt_topic_prefix: str = Field(default="hallwatch", description="First topic level of HallWatch topics.")
     mqtt_share_group: str = Field(
         default="hallwatch-server", description="Shared-subscription group; server processes in it split the load. "
@@ -119,6 +120,8 @@ class Settings(BaseSettings):
                                     "within login_window_s before that name or address is locked out.")
     login_window_s: float = Field(default=900, gt=0, description="Window in which failed logins are counted.")
     login_lockout_s: float = Field(default=900, gt=0, description="How long a locked user name or address waits.")
+    mqtt_ca_file: str | None = Field(default=None, description="CA bundle checking the broker's certificate "
+                                     "when HALLWATCH_MQTT_URL is mqtts:// (default: the system's CAs).")
     trusted_origins: list[str] = Field(
         default_factory=list, description="Extra origins (scheme://host[:port]) whose cookie-authenticated writes "
         "are accepted besides the server's own (e.g. a reverse proxy's public URL).")
@@ -160,7 +163,11 @@ class Settings(BaseSettings):
     @property
     def mqtt_host_port(self) -> tuple[str, int, str | None, str | None]:
         u = urlparse(self.mqtt_url)
-        return u.hostname or "127.0.0.1", u.port or 1883, u.username, u.password
+        return u.hostname or "127.0.0.1", u.port or (8883 if self.mqtt_tls else 1883), u.username, u.password
+
+    @property
+    def mqtt_tls(self) -> bool:
+        return urlparse(self.mqtt_url).scheme == "mqtts"
 
     @property
     def production(self) -> bool:

@@ -54,6 +54,8 @@ def _client(settings: Settings, client_id: str, clean: bool) -> tuple[mqtt.Clien
     host, port, user, password = settings.mqtt_host_port
     if user:
         client.username_pw_set(user, password)
+    if settings.mqtt_tls:
+        client.tls_set(ca_certs=settings.mqtt_ca_file)
     client.reconnect_delay_set(1, 30)
     if settings.mqtt_protocol == "3.1.1":
         return client, None

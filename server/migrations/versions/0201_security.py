@@ -1,4 +1,4 @@
-"""Security: evidence hall ownership, login throttling, HMAC seals of signed sheets.
+"""Security: evidence hall ownership, login throttling, HMAC seals of signed sheets, edge broker passwords.
 
 Revision ID: 0201_security
 Revises: 0501_people
@@ -35,6 +35,8 @@ def upgrade() -> None:
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttle'))
     )
+    with op.batch_alter_table('edges') as batch:
+        batch.add_column(sa.Column('mqtt_password_hash', sa.String(length=200), nullable=True))
     with op.batch_alter_table('assessment_signoffs') as batch:
         batch.add_column(sa.Column('signature', sa.String(length=64), nullable=True))
     with op.batch_alter_table('assessment_amendments') as batch:
@@ -46,6 +48,8 @@ def downgrade() -> None:
         batch.drop_column('signature')
     with op.batch_alter_table('assessment_signoffs') as batch:
         batch.drop_column('signature')
+    with op.batch_alter_table('edges') as batch:
+        batch.drop_column('mqtt_password_hash')
     op.drop_table('login_throttle')
     op.drop_index(op.f('ix_evidence_halls_hall_id'), table_name='evidence_halls')
     op.drop_table('evidence_halls')
