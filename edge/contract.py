@@ -415,7 +415,8 @@ def parse_message(raw: bytes | str | dict[str, Any]) -> Any:
     version = data.get("schema_version")
     if type(version) is not int or version != SCHEMA_VERSION:
         raise ContractError("schema_version", f"unsupported schema_version {data.get('schema_version')!r}")
-    if data.get("type") not in {k for k in TOPIC_OF if not k.startswith("command.")}:
+    mtype = data.get("type")
+    if not isinstance(mtype, str) or mtype not in {k for k in TOPIC_OF if not k.startswith("command.")}:
         raise ContractError("unknown_type", f"unknown message type {data.get('type')!r}")
     try:
         return _edge_adapter.validate_python(data)
