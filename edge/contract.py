@@ -37,8 +37,8 @@ import math
 import uuid
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AwareDatetime as _AwareDatetime
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AwareDatetime as _AwareDatetime
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024

@@ -98,7 +98,7 @@ def test_signoff_seal_detects_an_edit_with_a_recomputed_hash(db_session, seeded_
     from server.storage import LocalDiskStore
 
     hall = seeded_hall.hall.id
-    as_of = dt.datetime(2026, 10, 8, tzinfo=dt.timezone.utc)
+    as_of = dt.datetime(2026, 10, 8, tzinfo=dt.UTC)
     row = so.sign_off(db_session, load_scheme(), hall, "2026Q3", actor="sup", as_of=as_of)
     db_session.commit()
     store = LocalDiskStore(tmp_path)
@@ -114,7 +114,7 @@ def test_signoff_seal_detects_an_edit_with_a_recomputed_hash(db_session, seeded_
 def test_production_refuses_a_short_signoff_key() -> None:
     from server.settings import InsecureSettings, Settings
 
-    good = dict(mode="production", secret_key="s" * 40, metrics_token="m" * 32)
+    good = {"mode": "production", "secret_key": "s" * 40, "metrics_token": "m" * 32}
     Settings(**good).check()
     with pytest.raises(InsecureSettings, match="SIGNOFF_KEY"):
         Settings(**good, signoff_key="short").check()
@@ -275,7 +275,7 @@ def test_login_locks_a_user_name_after_repeated_failures(app, addressed_client, 
     assert db_session.scalars(select(AuditLog).where(AuditLog.action == "auth.login_locked",
                                                      AuditLog.entity_id == str(user.id))).all()
     row = db_session.get(LoginThrottle, f"user:{user.username.lower()}")
-    row.locked_until = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)  # the lockout has passed
+    row.locked_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)  # the lockout has passed
     db_session.commit()
     assert login(client, user.username, "right-password", address="10.2.0.1").status_code == 200
 

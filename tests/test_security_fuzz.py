@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
-
-from edge import contract as c  # noqa: E402
-from server.testing import auth_headers, make_user  # noqa: E402
+from edge import contract as c
+from server.testing import auth_headers, make_user
 
 SKIP = {"/api/v1/events/stream"}  # a live stream that never ends by itself
 

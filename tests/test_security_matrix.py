@@ -50,7 +50,7 @@ FOREIGN_ROLES = ("admin", "supervisor", "viewer")
 
 
 def bodies(b: dict) -> dict[str, dict]:
-    now = dt.datetime(2026, 9, 1, 9, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 9, 1, 9, tzinfo=dt.UTC)
     return {
         "POST /api/v1/users": {"json": {"username": f"u{uuid.uuid4().hex[:8]}", "password": "password-123",
                                         "role": "admin", "hall_id": b["hall_id"]}},
@@ -86,7 +86,7 @@ def bodies(b: dict) -> dict[str, dict]:
 @pytest.fixture
 def hall_b(app, db_session) -> dict:
     """Hall A (the callers' home) and hall B with one object of every kind a route can name."""
-    from server.people.models import Appeal, IntegrationToken, NotificationChannel, WindowPause, Absence
+    from server.people.models import Absence, Appeal, IntegrationToken, NotificationChannel, WindowPause
 
     a, b = unique_site(), unique_site()
     for cfg in (a, b):
@@ -109,7 +109,7 @@ def hall_b(app, db_session) -> dict:
     db_session.add(Evidence(sha256=sha, kind="snapshot", content_type="image/jpeg", size=len(data), stored=True))
     db_session.flush()
     db_session.add(EvidenceHall(sha256=sha, hall_id=hb))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     duty = DutyCheck(hall_id=hb, request_id=str(uuid.uuid4()))
     safety = SafetyCheck(hall_id=hb, request_id=str(uuid.uuid4()))
     absence = Absence(hall_id=hb, staff_id=staff.id, kind="leave", starts_at=now, ends_at=now + dt.timedelta(hours=1),

@@ -129,7 +129,7 @@ def test_rotating_the_token_rotates_the_broker_password(secured_broker, db_sessi
         return rc.is_failure
 
     wait_for(refused_old, "the old token to stop working at the broker")
-    client, _, rc = connect(broker, edge_username(hall_a, edge_a), new)
+    client, _, _ = connect(broker, edge_username(hall_a, edge_a), new)
     client.loop_stop()
     client.disconnect()
     assert auth.passwd.stat().st_mode & 0o077 == 0

@@ -45,8 +45,9 @@ async def put_evidence(sha256: str, request: Request, response: Response, edge: 
     if length and length.isdigit() and int(length) > store.max_bytes:
         EVIDENCE_UPLOADS.inc(result="too_large")
         raise HTTPException(413, f"more than {store.max_bytes} bytes")
-    import anyio
     import tempfile
+
+    import anyio
 
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     size = 0

@@ -9,8 +9,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
-from server.db import Camera, Hall, RosterAssignment, Sensor, Staff, Window
-from server.db import User
+from server.db import Camera, Hall, RosterAssignment, Sensor, Staff, User, Window
 from server.deps import SessionDep, ViewerUser, ensure_hall_visible
 
 router = APIRouter(prefix="/api/v1/halls", tags=["site"])
