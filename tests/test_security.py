@@ -242,9 +242,10 @@ def login(client, username: str, password: str, address: str = "10.0.0.1"):
 
 @pytest.fixture
 def addressed_client(app):
-    """A test client whose requests come from the address in the ``x-test-address`` header."""
+    """A test client whose requests come from the address in the ``x-test-address`` header (3 failures lock)."""
     from fastapi.testclient import TestClient
 
+    app.state.settings = app.state.settings.model_copy(update={"login_max_failures": 3})
     class FromAddress:
         def __init__(self, inner):
             self.inner = inner
