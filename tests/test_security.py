@@ -370,3 +370,51 @@ def test_metrics_need_the_token_or_an_allowed_address(app, client) -> None:
     ok = client.get("/metrics", headers={"Authorization": "Bearer scrape-" + "t" * 30})
     assert ok.status_code == 200 and "hallwatch_ingest_accepted_total" in ok.text
     app.state.settings = settings
+
+
+# ----------------------------------------------------------------------------- migration 0201
+
+def test_migration_gives_old_evidence_its_hall_and_downgrades(tmp_path) -> None:
+    """Files already attached to findings, patrol records and check sheets get their hall; down and up again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from server.db.migrate import alembic_config, upgrade
+    from server.db.session import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m.db")
+    upgrade(engine)
+
+    def run(revision: str, up: bool) -> None:
+        with engine.connect() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            (command.upgrade if up else command.downgrade)(cfg, revision)
+            conn.commit()
+
+    run("0501_people", up=False)
+    shas = [f"{i:064x}" for i in range(1, 4)]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO halls (id, name, timezone, config, created_at) VALUES "
+                          "('h1', 'H1', 'Asia/Shanghai', '{}', '2026-01-01'), "
+                          "('h2', 'H2', 'Asia/Shanghai', '{}', '2026-01-01')"))
+        for sha in shas:
+            conn.execute(text("INSERT INTO evidence (sha256, stored, created_at) VALUES (:s, 1, '2026-01-01')"),
+                         {"s": sha})
+        conn.execute(text("INSERT INTO findings (id, finding_id, hall_id, edge_code, rule, severity, started_at, "
+                          "status, details, updated_at, created_at) VALUES (1, 'f1', 'h1', 'e', 'smoking', 'major', "
+                          "'2026-01-01', 'open', '{}', '2026-01-01', '2026-01-01')"))
+        conn.execute(text("INSERT INTO finding_evidence (finding_id, sha256, added_at) VALUES (1, :s, '2026-01-01')"),
+                     {"s": shas[0]})
+        conn.execute(text("INSERT INTO duty_checks (id, hall_id, request_id, requested_at, status) VALUES "
+                          "(1, 'h2', 'r1', '2026-01-01', 'complete')"))
+        conn.execute(text("INSERT INTO duty_check_windows (check_id, window_code, edge_code, state, persons, "
+                          "evidence, taken_at) VALUES (1, 'W01', 'e', 'empty', 0, :ev, '2026-01-01')"),
+                     {"ev": f'["{shas[1]}"]'})
+    run("heads", up=True)
+    with engine.connect() as conn:
+        got = set(conn.execute(text("SELECT sha256, hall_id FROM evidence_halls")).all())
+    assert got == {(shas[0], "h1"), (shas[1], "h2")}
+    run("0501_people", up=False)
+    run("heads", up=True)
+    engine.dispose()

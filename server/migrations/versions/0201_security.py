@@ -27,6 +27,7 @@ def upgrade() -> None:
     op.execute("INSERT INTO evidence_halls (sha256, hall_id) SELECT DISTINCT p.photo_sha256, p.hall_id "
                "FROM patrol_findings p WHERE p.photo_sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM evidence_halls e "
                "WHERE e.sha256 = p.photo_sha256 AND e.hall_id = p.hall_id)")
+    _backfill_check_pictures()
     op.create_table('login_throttle',
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
@@ -40,6 +41,28 @@ def upgrade() -> None:
         batch.add_column(sa.Column('signature', sa.String(length=64), nullable=True))
     with op.batch_alter_table('assessment_amendments') as batch:
         batch.add_column(sa.Column('signature', sa.String(length=64), nullable=True))
+
+
+def _backfill_check_pictures() -> None:
+    """Pictures of duty and safety checks are listed as JSON arrays of hashes: give them their hall too."""
+    import json
+
+    conn = op.get_bind()
+    rows = conn.execute(sa.text(
+        "SELECT c.hall_id, w.evidence FROM duty_check_windows w JOIN duty_checks c ON c.id = w.check_id "
+        "UNION ALL SELECT c.hall_id, i.evidence FROM safety_check_items i JOIN safety_checks c ON c.id = i.check_id"
+    )).all()
+    known = {sha for (sha,) in conn.execute(sa.text("SELECT sha256 FROM evidence"))} if rows else set()
+    pairs = set()
+    for hall_id, evidence in rows:
+        items = json.loads(evidence) if isinstance(evidence, str) else (evidence or [])
+        for item in items:
+            sha = item.get("sha256") if isinstance(item, dict) else item
+            if isinstance(sha, str) and sha in known:
+                pairs.add((sha, hall_id))
+    have = set(conn.execute(sa.text("SELECT sha256, hall_id FROM evidence_halls")).all()) if pairs else set()
+    for sha, hall_id in sorted(pairs - {tuple(p) for p in have}):
+        conn.execute(sa.text("INSERT INTO evidence_halls (sha256, hall_id) VALUES (:s, :h)"), {"s": sha, "h": hall_id})
 
 
 def downgrade() -> None:
