@@ -3,6 +3,7 @@ from its edge registry. Each edge logs in with its own credentials and can publi
 
 from __future__ import annotations
 
+import datetime as dt
 import queue
 import shutil
 import subprocess
@@ -133,3 +134,46 @@ def test_rotating_the_token_rotates_the_broker_password(secured_broker, db_sessi
     client.loop_stop()
     client.disconnect()
     assert auth.passwd.stat().st_mode & 0o077 == 0
+
+
+def test_demo_broker_lets_the_simulator_feed_the_edge_and_nothing_else(tmp_path, demo_config_path) -> None:
+    from edge.sensors import simclock
+    from edge.sensors.simulator import SimMessage, publish
+    from edge.site import load_site_config
+    from server.demo import EDGE_ID, HALL_ID, demo_broker_auth
+
+    need(shutil.which("mosquitto") is not None, "mosquitto binary not installed")
+    token = uuid.uuid4().hex
+    folder, server_login, sim_login = demo_broker_auth(load_site_config(demo_config_path), tmp_path / "auth", token)
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"user root\npersistence false\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
+                    f"password_file {folder / 'passwd'}\nacl_file {folder / 'acl'}\n")
+    broker = Broker("127.0.0.1", port, conf=conf)
+    broker.start()
+    try:
+        edge, events, _ = connect(broker, edge_username(HALL_ID, EDGE_ID), token)
+        edge.subscribe("zigbee2mqtt/#", qos=1)
+        edge.subscribe(simclock.TOPIC, qos=1)
+        server, server_events, _ = connect(broker, *server_login.split(":", 1))
+        server.subscribe(f"{PREFIX}/#", qos=1)
+        seen: list = []
+        wait_for(lambda: server.publish(f"{PREFIX}/probe", b"probe", qos=1) and received(server_events, seen,
+                                                                                          b"probe"), "probe")
+        now = dt.datetime.now(dt.UTC)
+        user, password = sim_login.split(":", 1)
+        msgs = [SimMessage(at=now, sensor_id="x", topic=f"{PREFIX}/{HALL_ID}/{EDGE_ID}/finding", payload=b"sim-spoof",
+                           retain=False),
+                SimMessage(at=now, sensor_id="smoke", topic="zigbee2mqtt/hall_smoke", payload=b'{"smoke": false}',
+                           retain=False)]
+        assert publish(msgs, broker.host, broker.port, username=user, password=password) == 2
+        got: list = []
+        wait_for(lambda: received(events, got, b'{"smoke": false}'), "the sensor message at the edge")
+        server.publish(f"{PREFIX}/probe", b"probe-2", qos=1).wait_for_publish(60)
+        wait_for(lambda: received(server_events, seen, b"probe-2"), "second probe")
+        assert b"sim-spoof" not in [p for _, p in seen], "the simulator cannot write HallWatch topics"
+        for c in (edge, server):
+            c.loop_stop()
+            c.disconnect()
+    finally:
+        broker.stop()
