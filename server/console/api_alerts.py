@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -22,10 +22,9 @@ from server import events
 from server.alerts import AlertTransitionError, transition
 from server.console.permissions import capabilities, check_hall, may_see_hall
 from server.console.views import alert_view, board_view, hall_summary
-from server.db import Alert, DutyCheck, Evidence, Finding, Hall, PatrolFinding, Window, utcnow
-from server.evidence_access import evidence_response
+from server.db import Alert, DutyCheck, Finding, Hall, PatrolFinding, Window, utcnow
 from server.deps import CurrentUser, SessionDep, ViewerUser
-from server.storage import EvidenceError, check_sha
+from server.evidence_access import evidence_response
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["console"])

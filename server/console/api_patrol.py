@@ -16,7 +16,7 @@ from edge.contract import RULES
 from server.audit import audit
 from server.console.permissions import check_hall, may_see_hall, require
 from server.console.views import iso
-from server.db import Alert, Evidence, Handover, Hall, PatrolFinding, User, Window, utcnow
+from server.db import Alert, Evidence, Hall, Handover, PatrolFinding, User, Window, utcnow
 from server.deps import SessionDep, ViewerUser
 from server.evidence_access import record_hall
 from server.storage import SNIFF_BYTES, sniff_media_type

@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -30,8 +29,8 @@ from starlette.concurrency import run_in_threadpool
 from server import notify
 from server.assessment.routes import SchemeDep
 from server.db import Alert, Evidence, Hall, Staff, User, utcnow
-from server.evidence_access import evidence_response
 from server.deps import AdminUser, CurrentUser, SessionDep, SupervisorUser, ViewerUser, ensure_hall_visible
+from server.evidence_access import evidence_response
 from server.ingest import service as ingest_service
 from server.integrations import queue, tokens
 from server.people import appeals as ap
