@@ -38,8 +38,17 @@ import math
 import uuid
 from typing import Annotated, Any, Literal, Union
 
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic import AwareDatetime as _AwareDatetime
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -81,16 +90,52 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-AwareDatetime = Annotated[_AwareDatetime, Field(description="ISO-8601 time with offset (naive times are refused).")]
+def _iso_only(value: Any) -> Any:
+    """Times travel as ISO-8601 text: a number (read as seconds since 1970 by a lax parser) is refused."""
+    if isinstance(value, (bool, int, float)):
+        raise ValueError("expected an ISO-8601 time string, not a number")
+    return value
+
+
+AwareDatetime = Annotated[_AwareDatetime, BeforeValidator(_iso_only),
+                          Field(description="ISO-8601 time with offset (naive times and numbers are refused).")]
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""Hall and edge ids become MQTT topic levels: letters, digits, '_', '-', '.' only (no '/', '+', '#', controls)."""
+TopicId = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
+
+MAX_DETAILS_DEPTH = 8
+MAX_DETAILS_BYTES = 16 * 1024
+
+
+def _bounded_details(value: dict[str, Any]) -> dict[str, Any]:
+    """Rule details stay small and shallow (checked without recursion, so any depth is refused safely)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > MAX_DETAILS_DEPTH:
+                raise ValueError(f"details nested deeper than {MAX_DETAILS_DEPTH} levels")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise ValueError("details hold a non-finite number")
+    size = len(json.dumps(value, default=str))
+    if size > MAX_DETAILS_BYTES:
+        raise ValueError(f"details take {size} bytes > {MAX_DETAILS_BYTES}")
+    return value
+
+
+Details = Annotated[dict[str, Any], AfterValidator(_bounded_details)]
 
 
 class _Msg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Contract version.")
     id: uuid.UUID = Field(default_factory=new_id, description="Edge-generated message id; deduplicates redelivery.")
-    hall_id: str = Field(min_length=1, max_length=64, description="Hall that sent the message.")
-    edge_id: str = Field(min_length=1, max_length=64, description="Edge agent that sent the message.")
+    hall_id: TopicId = Field(description="Hall that sent the message (letters, digits, '_', '-', '.').")
+    edge_id: TopicId = Field(description="Edge agent that sent the message (letters, digits, '_', '-', '.').")
     sent_at: AwareDatetime = Field(default_factory=utcnow, description="When the edge created the message.")
 
 
@@ -120,14 +165,14 @@ class FindingOpened(_FindingBase):
     zone_id: str | None = Field(default=None, description="Zone concerned, if any.")
     staff_id: str | None = Field(default=None, description="Staff on duty by the roster, when the edge knows.")
     confidence: float | None = Field(default=None, ge=0, le=1, description="Detector/rule confidence.")
-    details: dict[str, Any] = Field(default_factory=dict, description="Rule-specific facts (thresholds, readings).")
+    details: Details = Field(default_factory=dict, description="Rule-specific facts (thresholds, readings).")
     evidence: list[EvidenceRef] = Field(default_factory=list, description="Evidence files.")
 
 
 class FindingUpdated(_FindingBase):
     type: Literal["finding.updated"] = "finding.updated"
     at: AwareDatetime = Field(description="Time of the update.")
-    details: dict[str, Any] = Field(default_factory=dict, description="Changed/added details.")
+    details: Details = Field(default_factory=dict, description="Changed/added details.")
     evidence: list[EvidenceRef] = Field(default_factory=list, description="Additional evidence (e.g. the clip).")
 
 
@@ -135,7 +180,7 @@ class FindingClosed(_FindingBase):
     type: Literal["finding.closed"] = "finding.closed"
     ended_at: AwareDatetime = Field(description="When the violation ended.")
     duration_s: float = Field(ge=0, description="Length of the episode in seconds (for 30/60 min tiers).")
-    details: dict[str, Any] = Field(default_factory=dict, description="Closing facts.")
+    details: Details = Field(default_factory=dict, description="Closing facts.")
     evidence: list[EvidenceRef] = Field(default_factory=list, description="Additional evidence.")
 
 
@@ -369,6 +414,10 @@ def encode(msg: BaseModel) -> bytes:
     return msg.model_dump_json().encode("utf-8")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (numbers must be finite)")
+
+
 def parse_message(raw: bytes | str | dict[str, Any]) -> Any:
     """Validate an incoming edge message. Raises ContractError(reason, detail) on any problem.
 
@@ -379,16 +428,18 @@ def parse_message(raw: bytes | str | dict[str, Any]) -> Any:
         if size > MAX_MESSAGE_BYTES:
             raise ContractError("oversized", f"{size} bytes > {MAX_MESSAGE_BYTES}")
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ContractError("not_json", str(exc)[:200]) from None
     else:
         data = raw
     if not isinstance(data, dict):
         raise ContractError("not_object", f"expected a JSON object, got {type(data).__name__}")
-    if data.get("schema_version") != SCHEMA_VERSION:
+    version = data.get("schema_version")
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise ContractError("schema_version", f"unsupported schema_version {data.get('schema_version')!r}")
-    if data.get("type") not in {k for k in TOPIC_OF if not k.startswith("command.")}:
+    mtype = data.get("type")
+    if not isinstance(mtype, str) or mtype not in {k for k in TOPIC_OF if not k.startswith("command.")}:
         raise ContractError("unknown_type", f"unknown message type {data.get('type')!r}")
     try:
         return _edge_adapter.validate_python(data)

@@ -10,7 +10,8 @@ under ``dir/files/<aa>/<sha256>``. Two delivery jobs drain it:
   (the server deduplicates by message id).
 - HTTP: files are ``PUT {server_url}/api/v1/evidence/{sha256}`` with a Bearer token, retried with
   exponential back-off; 200/201 mark the file uploaded; 400/422 (hash mismatch) re-check the
-  file on disk and park it as failed (logged, counted) so one bad file never blocks the others.
+  file on disk and park it as failed (logged, counted) so one bad file never blocks the others;
+  415 (not a JPEG, PNG or MP4) parks it too.
 
 The status topic carries a retained ``EdgeStatus``: online on connect, and offline as last will.
 
@@ -446,6 +447,9 @@ class Outbox:
         if status in (400, 422):
             actual = sha256_file(path)
             self._park(sha, f"server rejected hash (HTTP {status}); on-disk sha256 {actual[:12]}")
+            return True
+        if status == 415:
+            self._park(sha, "server refused the file type (evidence is JPEG, PNG or MP4)")
             return True
         if status is not None:
             log.warning("outbox: upload of %s got HTTP %s; will retry", sha[:12], status)

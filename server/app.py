@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from server.db.migrate import upgrade
 from server.db.session import make_engine, make_sessionmaker, unit_of_work
@@ -78,6 +79,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.db_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.secret = settings.effective_secret()
+    from server.assessment import signoff
+
+    signoff.configure_seal_key(settings.effective_signoff_key())
     app.state.store = LocalDiskStore(settings.evidence_path, max_bytes=settings.evidence_max_bytes)
     app.state.mqtt = None
     from server.ingest.mqtt import CommandPublisher
@@ -97,6 +101,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             raise
         app.include_router(getattr(module, attr))
         log.info("included router %s.%s", module_name, attr)
+    from server.web_security import SecurityMiddleware, out_of_range
+
+    app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(OverflowError, out_of_range)
+
+    app.add_middleware(SecurityMiddleware, trusted_origins=[*settings.trusted_origins, *settings.cors_origins],
+                       public_url=settings.public_url, hsts=settings.production)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -1,4 +1,4 @@
-"""``hallwatch server [run|create-admin|create-edge|import-site|migrate|retention]``."""
+"""``hallwatch server [run|create-admin|create-edge|import-site|migrate|retention|mqtt-acl]``."""
 
 from __future__ import annotations
 
@@ -129,6 +129,33 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mqtt_acl(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.mqtt_auth import mosquitto_conf, write_broker_auth
+
+    settings = _settings()
+    _, _, user, password = settings.mqtt_host_port
+    engine, factory = _factory(settings)
+    try:
+        with factory() as session:
+            auth = write_broker_auth(session, Path(args.out), prefix=settings.mqtt_topic_prefix,
+                                     server_user=user or "", server_password=password or "",
+                                     extra_read=args.extra_read)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    conf = Path(args.out) / "hallwatch-listener.conf"
+    conf.write_text(mosquitto_conf(auth, port=args.port, bind=args.bind, certfile=args.certfile,
+                                   keyfile=args.keyfile, cafile=args.cafile))
+    print(f"wrote {auth.passwd}, {auth.acl} and {conf}: server user {user!r}, {len(auth.edges)} edge(s)")
+    for name in auth.without_password:
+        print(f"warning: edge {name} has no broker password yet; run create-edge for it again", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hallwatch server", description="HallWatch central server. Settings come "
                                 "from HALLWATCH_* environment variables (see server/settings.py).")
@@ -156,6 +183,17 @@ def parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("retention", help="delete evidence and readings past their retention (HALLWATCH_RETENTION_*)")
     rt.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
     rt.set_defaults(fn=cmd_retention)
+    ma = sub.add_parser("mqtt-acl", help="write a Mosquitto password file, ACL and listener config from the edge "
+                        "registry (each edge: its own credentials and topics)")
+    ma.add_argument("--out", required=True, help="folder for passwd, acl and hallwatch-listener.conf")
+    ma.add_argument("--port", type=int, default=1883, help="listener port in the generated config")
+    ma.add_argument("--bind", default="0.0.0.0", help="listener address in the generated config")
+    ma.add_argument("--certfile", help="TLS certificate (the listener then speaks MQTT over TLS)")
+    ma.add_argument("--keyfile", help="TLS private key")
+    ma.add_argument("--cafile", help="CA bundle for client certificates")
+    ma.add_argument("--extra-read", action="append", default=[], metavar="PATTERN",
+                    help="topic pattern every edge may also read (e.g. its sensor bridge: zigbee2mqtt/#)")
+    ma.set_defaults(fn=cmd_mqtt_acl)
     return p
 
 

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     admin_password: str | None = Field(default=None, description="Initial admin password (with admin_user).")
 
     mqtt_enabled: bool = Field(default=True, description="Run the MQTT consumer in the app lifespan.")
-    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker URL mqtt://[user:pass@]host:port.")
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker URL mqtt://[user:pass@]host:port "
+                          "(mqtts:// for TLS).")
     mqtt_topic_prefix: str = Field(default="hallwatch", description="First topic level of HallWatch topics.")
     mqtt_share_group: str = Field(
         default="hallwatch-server", description="Shared-subscription group; server processes in it split the load. "
@@ -110,6 +111,26 @@ class Settings(BaseSettings):
         default=180, gt=0, description="Crops of feedback samples (pictures of staff at their seats) older than this "
         "are deleted; the label and the cue values stay (they hold no picture and still tune thresholds).")
 
+    # security (README "Security")
+    signoff_key: str | None = Field(
+        default=None, description="HMAC key sealing signed assessment sheets; default derived from the secret key. "
+        "Keep it apart from the database: whoever holds it can re-seal an edited sheet. Production: 32+ characters.")
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token required by /metrics. Unset: /metrics answers only clients on "
+        "metrics_allow (loopback by default); production refuses to start with neither narrowed.")
+    metrics_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Client addresses /metrics answers without the token ('*' = everyone).")
+    login_max_failures: int = Field(default=5, ge=1, description="Failed logins per user name or per address "
+                                    "within login_window_s before that name or address is locked out.")
+    login_window_s: float = Field(default=900, gt=0, description="Window in which failed logins are counted.")
+    login_lockout_s: float = Field(default=900, gt=0, description="How long a locked user name or address waits.")
+    mqtt_ca_file: str | None = Field(default=None, description="CA bundle checking the broker's certificate "
+                                     "when HALLWATCH_MQTT_URL is mqtts:// (default: the system's CAs).")
+    trusted_origins: list[str] = Field(
+        default_factory=list, description="Extra origins (scheme://host[:port]) whose cookie-authenticated writes "
+        "are accepted besides the server's own (e.g. a reverse proxy's public URL).")
+
     # ------------------------------------------------------------------ derived
     @property
     def provisioned_edge_tokens(self) -> list[tuple[str, str, str]]:
@@ -147,7 +168,11 @@ class Settings(BaseSettings):
     @property
     def mqtt_host_port(self) -> tuple[str, int, str | None, str | None]:
         u = urlparse(self.mqtt_url)
-        return u.hostname or "127.0.0.1", u.port or 1883, u.username, u.password
+        return u.hostname or "127.0.0.1", u.port or (8883 if self.mqtt_tls else 1883), u.username, u.password
+
+    @property
+    def mqtt_tls(self) -> bool:
+        return urlparse(self.mqtt_url).scheme == "mqtts"
 
     @property
     def production(self) -> bool:
@@ -170,6 +195,14 @@ class Settings(BaseSettings):
         f.chmod(0o600)
         return key
 
+    def effective_signoff_key(self) -> str:
+        """The sealing key of signed sheets: ``signoff_key``, else one derived from the signing secret."""
+        if self.signoff_key:
+            return self.signoff_key
+        import hmac
+
+        return hmac.new(self.effective_secret().encode(), b"hallwatch-signoff-seal", hashlib.sha256).hexdigest()
+
     def check(self) -> None:
         """Raise InsecureSettings in production mode when a default would be insecure."""
         if not self.production:
@@ -181,6 +214,11 @@ class Settings(BaseSettings):
             self.admin_password.lower() in WEAK_PASSWORDS or len(self.admin_password) < 10
         ):
             problems.append("HALLWATCH_ADMIN_PASSWORD is a default/weak password (need >= 10 characters)")
+        if self.signoff_key is not None and (len(self.signoff_key) < 32 or self.signoff_key == self.secret_key):
+            problems.append("HALLWATCH_SIGNOFF_KEY must be at least 32 characters and differ from the secret key")
+        if not self.metrics_token and "*" in self.metrics_allow:
+            problems.append("/metrics is open to every address: set HALLWATCH_METRICS_TOKEN or narrow "
+                            "HALLWATCH_METRICS_ALLOW")
         if bool(self.admin_user) != bool(self.admin_password):
             problems.append("set both HALLWATCH_ADMIN_USER and HALLWATCH_ADMIN_PASSWORD, or neither")
         if problems:

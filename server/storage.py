@@ -111,3 +111,55 @@ class LocalDiskStore:
         finally:
             if tmp and os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+# Evidence types of the contract (snapshot/frame JPEG, chart PNG, clip MP4), recognised by their first bytes.
+EVIDENCE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4"}
+SNIFF_BYTES = 16
+
+
+def sniff_media_type(head: bytes) -> str | None:
+    """The evidence MIME type the leading bytes prove (JPEG SOI, PNG signature, ISO-BMFF ``ftyp`` box), else None."""
+    if head[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "video/mp4"
+    return None
+
+
+class VerifiedFiles:
+    """Remembers which stored files re-hashed to their name, keyed by (inode, size, ctime): any rewrite of the
+    file changes its ctime, so a tampered file is hashed again (and refused) on its next read."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        import threading
+
+        self._ok: dict[str, tuple[int, int, int]] = {}
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(path: Path) -> tuple[int, int, int]:
+        st = path.stat()
+        return st.st_ino, st.st_size, st.st_ctime_ns
+
+    def check(self, sha256: str, path: Path) -> bool:
+        key = self._key(path)
+        with self._lock:
+            if self._ok.get(sha256) == key:
+                return True
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            with self._lock:
+                self._ok.pop(sha256, None)
+            return False
+        with self._lock:
+            if len(self._ok) >= self._limit:
+                self._ok.pop(next(iter(self._ok)))
+            self._ok[sha256] = key
+        return True

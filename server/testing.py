@@ -67,7 +67,7 @@ def db_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture
 def server_settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "server", database_url=database_url, mqtt_enabled=False,
-                    run_migrations=False, secret_key=TEST_SECRET)
+                    run_migrations=False, secret_key=TEST_SECRET, metrics_allow=["127.0.0.1", "::1", "testclient"])
 
 
 @pytest.fixture
@@ -133,3 +133,11 @@ def drop_hall(engine: Engine, hall_id: str) -> None:
         s.execute(delete(Hall).where(Hall.id == hall_id))
         s.execute(delete(ProcessedMessage).where(ProcessedMessage.hall_id == hall_id))
         s.commit()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _seal_key() -> None:
+    """Sign-offs called without an app are sealed with the test secret (the app sets its own key)."""
+    from server.assessment import signoff
+
+    signoff.configure_seal_key(TEST_SECRET)

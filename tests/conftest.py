@@ -28,6 +28,8 @@ REQUIRE = os.environ.get("HALLWATCH_REQUIRE_SERVICES") == "1"
 # the console's scheduler/escalation loops act on every hall; tests that want them start them explicitly
 os.environ.setdefault("HALLWATCH_CONSOLE_BACKGROUND", "false")
 os.environ.setdefault("HALLWATCH_PEOPLE_BACKGROUND", "false")  # retention, notifications, pause plans: called directly
+# live servers keep login counters in a database shared by every run; the throttling tests set their own limit
+os.environ.setdefault("HALLWATCH_LOGIN_MAX_FAILURES", "1000")
 
 
 # Run order: quick unit tables first, then the real model on real media, then slow tests, the browser last.

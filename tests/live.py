@@ -65,3 +65,12 @@ class LiveServer:
         self._thread.join(30)
         assert not self._thread.is_alive(), "server did not stop"
         self._server = self._thread = None
+
+
+def wait_js(page: Any, expression: str, timeout_ms: float = 60000) -> None:
+    """Wait until a page expression (or function) is truthy. Polls ``page.evaluate``, which runs outside the page's
+    Content-Security-Policy; ``page.wait_for_function`` evaluates strings inside the page, which the console's
+    CSP (no 'unsafe-eval') refuses."""
+    from tests.conftest import wait_for
+
+    wait_for(lambda: page.evaluate(expression), f"page condition {expression[:80]!r}", timeout=timeout_ms / 1000)

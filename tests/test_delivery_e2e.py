@@ -57,7 +57,7 @@ def test_findings_and_files_survive_broker_server_and_edge_restarts(own_broker, 
 
     def produce(ob: Outbox, n: int, tag: str) -> None:
         for _ in range(n):
-            data = f"{tag}-{len(sent)}-".encode() * 200
+            data = b"\xff\xd8\xff\xe0" + f"{tag}-{len(sent)}-".encode() * 200  # JPEG signature: accepted
             ref = ob.put_file(data, "snapshot", "image/jpeg", utcnow())
             files[ref.sha256] = data
             msg = FindingOpened(hall_id=hall, edge_id=EDGE, finding_id=uuid.uuid4(), rule="window_unstaffed",

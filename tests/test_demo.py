@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,6 +89,12 @@ def test_demo_end_to_end(tmp_path: Path, models_dir: Path, media_dir: Path) -> N
                                      headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.read(3) == b"\xff\xd8\xff", "the snapshot is not a JPEG"
+        if shutil.which("mosquitto"):  # the finding came over the authenticated broker: anonymous clients are refused
+            from paho.mqtt import publish
+            from paho.mqtt.exception import MQTTException
+
+            with pytest.raises(MQTTException):
+                publish.single("hallwatch/zhegou/zhegou-edge-1/finding", b"{}", hostname="127.0.0.1", port=mqtt_port)
     finally:
         kids = children_of(proc.pid)
         proc.send_signal(signal.SIGINT)

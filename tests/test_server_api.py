@@ -105,7 +105,7 @@ def test_http_ingest_twice_stored_once(client, db_session, seeded_hall):
 def test_evidence_put_idempotent_and_verified(client, db_session, seeded_hall, app):
     hall = seeded_hall.hall.id
     token = make_edge_token(db_session, hall, "zhegou-edge-1")
-    data = b"\xff\xd8 fake-but-real bytes " + uuid.uuid4().bytes
+    data = b"\xff\xd8\xff\xe0 fake-but-real bytes " + uuid.uuid4().bytes
     sha = hashlib.sha256(data).hexdigest()
     h = {"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"}
     assert client.put(f"/api/v1/evidence/{sha}", content=data, headers=h).status_code == 201

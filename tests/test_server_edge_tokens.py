@@ -18,7 +18,7 @@ def test_given_token_authenticates_evidence_upload(client, db_session, seeded_ha
     hall = seeded_hall.hall.id
     issue_edge_token(db_session, hall, "edge-p", actor="test", token=TOKEN)
     db_session.commit()
-    body = b"evidence bytes"
+    body = b"\xff\xd8\xff\xe0 evidence bytes"
     sha = hashlib.sha256(body).hexdigest()
     r = client.put(f"/api/v1/evidence/{sha}", content=body, headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code in (200, 201), r.text

@@ -32,6 +32,14 @@ def _broker(value: str | None, cfg: SiteConfig) -> tuple[str, int]:
     return u.hostname or "127.0.0.1", u.port or 1883
 
 
+def _broker_login(value: str | None) -> tuple[str | None, str | None]:
+    """User name and password given in the broker URL (``mqtt://user:password@host:port``), if any."""
+    if not value:
+        return None, None
+    u = urlparse(value if "://" in value else f"mqtt://{value}")
+    return u.username, u.password
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hallwatch sensors", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -39,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--config", help="site config YAML")
     sim.add_argument("--scenario", default="normal_day", help="scenario name (see --list)")
     sim.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    sim.add_argument("--broker", help="mqtt://host:port (default: the config's mqtt section)")
+    sim.add_argument("--broker", help="mqtt://[user:password@]host:port (default: the config's mqtt section)")
     sim.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second; 0 = no pacing")
     sim.add_argument("--date", type=dt.date.fromisoformat, help="day to simulate (default: next workday)")
     sim.add_argument("--namespace", default="", help="topic prefix before the device topics (tests, bridges)")
@@ -80,6 +88,7 @@ def simulate(args: argparse.Namespace) -> int:
                   f"{m.payload.decode(errors='replace')}")
         return 0
     host, port = _broker(args.broker, cfg)
+    user, password = _broker_login(args.broker)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -88,7 +97,7 @@ def simulate(args: argparse.Namespace) -> int:
 
         ns = args.namespace.strip("/") + "/" if args.namespace.strip("/") else ""
         publish.single(ns + simclock.TOPIC, simclock.announcement(msgs[0].at, args.speed), qos=1, retain=True,
-                       hostname=host, port=port)
+                       hostname=host, port=port, auth={"username": user, "password": password} if user else None)
     print(f"{scenario.name} on {day} ({scenario.start:%H:%M}-{scenario.end:%H:%M}): {len(msgs)} messages to "
           f"{host}:{port} at speed {args.speed:g}", file=sys.stderr)
 
@@ -101,7 +110,7 @@ def simulate(args: argparse.Namespace) -> int:
             print(f"  simulated {mark}0", file=sys.stderr, flush=True)
 
     n = simulator.publish(msgs, host, port, namespace=args.namespace, speed=args.speed, on_sent=progress,
-                          stop=stop.is_set)
+                          stop=stop.is_set, username=user, password=password)
     print(f"published {n} messages", file=sys.stderr)
     return 0
 

@@ -177,7 +177,7 @@ def build(cfg: SiteConfig, scenario: Scenario, day: dt.date, seed: int = 7) -> l
 
 def publish(messages: list[SimMessage], host: str, port: int, *, namespace: str = "", speed: float = 0.0,
             on_sent: Callable[[SimMessage], None] | None = None, stop: Callable[[], bool] = lambda: False,
-            client_id: str | None = None) -> int:
+            client_id: str | None = None, username: str | None = None, password: str | None = None) -> int:
     """Publish in order at QoS 1; with speed > 0, pace by the simulated timestamps divided by ``speed``."""
     import threading
     import time
@@ -188,6 +188,8 @@ def publish(messages: list[SimMessage], host: str, port: int, *, namespace: str 
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "")
     connected = threading.Event()
     c.on_connect = lambda cl, u, f, rc, p: connected.set() if not rc.is_failure else None
+    if username:
+        c.username_pw_set(username, password)
     c.connect(host, port, keepalive=30)
     c.loop_start()
     try:

@@ -65,7 +65,7 @@ def list_alerts(user: ViewerUser, session: SessionDep, hall: str | None = None,
                 window: str | None = Query(default=None, description="Window code."),
                 escalated: bool | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
                 q: str | None = Query(default=None, description="Search rule, window name/code, details."),
-                limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) -> list:
+                limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0, le=2**31 - 1)) -> list:
     query = _query()
     hall = hall_scope(user, hall)
     if hall:

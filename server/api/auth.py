@@ -6,10 +6,11 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from server import login_guard as guard
 from server.audit import audit
 from server.db import User
 from server.deps import COOKIE_NAME, CurrentUser, SessionDep, SettingsDep
-from server.security import sign_token, verify_password
+from server.security import sign_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -38,13 +39,30 @@ class TokenOut(BaseModel):
     user: UserOut = Field(description="The logged-in user.")
 
 
-@router.post("/login", response_model=TokenOut, summary="Log in with user name and password")
+@router.post("/login", response_model=TokenOut, summary="Log in with user name and password",
+             responses={401: {"description": "wrong user name or password"},
+                        429: {"description": "too many failed logins for this user name or address"}})
 def login(body: LoginIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> TokenOut:
-    user = session.scalars(select(User).where(User.username == body.username)).first()
-    if user is None or not user.active or not verify_password(body.password, user.password_hash):
-        audit(session, actor=body.username, action="auth.login_failed", entity_type="user",
-              entity_id=user.id if user else body.username)
+    factory = request.app.state.sessionmaker
+    address = request.client.host if request.client else None
+    key_list = guard.keys(body.username, address)
+    limits = guard.Limits(settings.login_max_failures, settings.login_window_s, settings.login_lockout_s)
+    with factory() as check:  # read-only; the request's session stays unused until the login succeeded
+        wait = guard.locked_for(check, key_list)
+        user = check.scalars(select(User).where(User.username == body.username)).first()
+        user_id = user.id if user is not None else None
+        ok = guard.check_password(body.password, user.password_hash if user is not None else None)
+        ok = ok and user is not None and user.active
+    if wait:
+        guard.record_failure(factory, limits, key_list, username=body.username, address=address, user_id=user_id,
+                             locked=True)
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later",
+                            headers={"Retry-After": str(int(wait) + 1)})
+    if not ok:
+        guard.record_failure(factory, limits, key_list, username=body.username, address=address, user_id=user_id)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
+    user = session.get(User, user_id)
+    guard.clear_user(session, body.username)
     token = sign_token(request.app.state.secret, user.id, user.username, user.token_version, settings.token_ttl_s)
     response.set_cookie(COOKIE_NAME, token, max_age=settings.token_ttl_s, httponly=True, samesite="lax",
                         secure=settings.production)

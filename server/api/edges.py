@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from edge.contract import ID_PATTERN
 from server.db import Edge
-from server.deps import AdminUser, SessionDep, ViewerUser
+from server.deps import AdminUser, SessionDep, ViewerUser, ensure_hall_visible, hall_scope
 from server.edges import EdgeError, issue_edge_token
 
 router = APIRouter(prefix="/api/v1/edges", tags=["edges"])
@@ -30,7 +31,8 @@ class EdgeOut(BaseModel):
 class EdgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hall_id: str = Field(description="Hall.")
-    code: str = Field(min_length=1, max_length=64, description="Edge id (as in the site config).")
+    code: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN,
+                      description="Edge id (as in the site config): letters, digits, '_', '-', '.'.")
 
 
 class EdgeTokenOut(BaseModel):
@@ -45,8 +47,9 @@ def edge_out(e: Edge) -> EdgeOut:
 
 
 @router.get("", response_model=list[EdgeOut], summary="Edges")
-def list_edges(_: ViewerUser, session: SessionDep, hall: str | None = None) -> list[EdgeOut]:
+def list_edges(user: ViewerUser, session: SessionDep, hall: str | None = None) -> list[EdgeOut]:
     q = select(Edge).order_by(Edge.hall_id, Edge.code)
+    hall = hall_scope(user, hall)
     if hall:
         q = q.where(Edge.hall_id == hall)
     return [edge_out(e) for e in session.scalars(q)]
@@ -55,6 +58,7 @@ def list_edges(_: ViewerUser, session: SessionDep, hall: str | None = None) -> l
 @router.post("", response_model=EdgeTokenOut, status_code=201,
              summary="Create an edge (or rotate its token) and return the token once")
 def create_edge(body: EdgeIn, admin: AdminUser, session: SessionDep) -> EdgeTokenOut:
+    ensure_hall_visible(admin, body.hall_id)
     try:
         edge, token = issue_edge_token(session, body.hall_id, body.code, actor=admin.username, actor_id=admin.id)
     except EdgeError as exc:

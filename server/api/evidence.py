@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -13,8 +12,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from server.audit import audit
 from server.db import Evidence, utcnow
 from server.deps import CurrentEdge, SessionDep, ViewerUser
+from server.evidence_access import evidence_response, may_read_evidence, record_hall
 from server.metrics import EVIDENCE_UPLOADS
-from server.storage import EvidenceError, LocalDiskStore, check_sha
+from server.storage import SNIFF_BYTES, EvidenceError, check_sha, sniff_media_type
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 
@@ -32,6 +32,7 @@ class EvidenceOut(BaseModel):
 
 @router.put("/{sha256}", response_model=EvidenceOut, summary="Upload a file by its SHA-256 (201 new, 200 existing)",
             responses={201: {"description": "stored"}, 422: {"description": "hash mismatch or bad hash"},
+                       415: {"description": "not a JPEG, PNG or MP4"},
                        413: {"description": "too large"}})
 async def put_evidence(sha256: str, request: Request, response: Response, edge: CurrentEdge,
                        session: SessionDep) -> Evidence:
@@ -44,18 +45,27 @@ async def put_evidence(sha256: str, request: Request, response: Response, edge: 
     if length and length.isdigit() and int(length) > store.max_bytes:
         EVIDENCE_UPLOADS.inc(result="too_large")
         raise HTTPException(413, f"more than {store.max_bytes} bytes")
-    import anyio
     import tempfile
+
+    import anyio
 
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     size = 0
+    head = b""
     async for chunk in request.stream():
         size += len(chunk)
         if size > store.max_bytes:
             EVIDENCE_UPLOADS.inc(result="too_large")
             raise HTTPException(413, f"more than {store.max_bytes} bytes")
+        if len(head) < SNIFF_BYTES:
+            head += chunk[:SNIFF_BYTES - len(head)]
         spool.write(chunk)
     spool.seek(0)
+    ctype = sniff_media_type(head)
+    if ctype is None:
+        spool.close()
+        EVIDENCE_UPLOADS.inc(result="bad_type")
+        raise HTTPException(415, "evidence must be a JPEG, PNG or MP4 file (checked by its first bytes)")
     try:
         created, size = await anyio.to_thread.run_sync(store.put, sha256, spool)
     except EvidenceError as exc:
@@ -63,8 +73,6 @@ async def put_evidence(sha256: str, request: Request, response: Response, edge: 
         raise HTTPException(413 if exc.reason == "too_large" else 422, f"{exc.reason}: {exc.detail}") from None
     finally:
         spool.close()
-    ctype = request.headers.get("content-type")
-    ctype = None if not ctype or ctype.startswith("application/x-www-form") else ctype.split(";")[0]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(Evidence).values(sha256=sha256, content_type=ctype, size=size, stored=True,
                                             stored_at=utcnow(), created_at=utcnow())
@@ -75,7 +83,8 @@ async def put_evidence(sha256: str, request: Request, response: Response, edge: 
     if newly or ev.stored_at is None:
         ev.stored, ev.stored_at = True, utcnow()
     ev.size = size
-    ev.content_type = ev.content_type or ctype
+    ev.content_type = ctype
+    record_hall(session, sha256, edge.hall_id)
     if created:
         audit(session, actor=f"edge:{edge.hall_id}/{edge.code}", action="evidence.store", entity_type="evidence",
               entity_id=sha256, after={"size": size, "content_type": ev.content_type})
@@ -85,28 +94,14 @@ async def put_evidence(sha256: str, request: Request, response: Response, edge: 
 
 
 @router.get("/{sha256}/meta", response_model=EvidenceOut, summary="Evidence metadata")
-def evidence_meta(sha256: str, _: ViewerUser, session: SessionDep) -> Evidence:
+def evidence_meta(sha256: str, user: ViewerUser, session: SessionDep) -> Evidence:
     ev = session.get(Evidence, sha256)
-    if ev is None:
+    if ev is None or not may_read_evidence(session, user, sha256):
         raise HTTPException(404, "unknown evidence")
     return ev
 
 
-@router.get("/{sha256}", summary="Download an evidence file", response_class=Response)
-def get_evidence(sha256: str, request: Request, _: ViewerUser, session: SessionDep) -> Response:
-    store = request.app.state.store
-    try:
-        check_sha(sha256)
-    except EvidenceError as exc:
-        raise HTTPException(422, exc.detail) from None
-    if not store.exists(sha256):
-        raise HTTPException(404, "file not stored (yet)")
-    ev = session.get(Evidence, sha256)
-    media = (ev.content_type if ev else None) or "application/octet-stream"
-    headers = {"ETag": f'"{sha256}"', "Cache-Control": "private, max-age=31536000, immutable"}
-    url = store.url(sha256)
-    if url:
-        return RedirectResponse(url)
-    if isinstance(store, LocalDiskStore):
-        return FileResponse(store.path(sha256), media_type=media, headers=headers)  # supports Range (clips)
-    return StreamingResponse(store.open(sha256), media_type=media, headers=headers)
+@router.get("/{sha256}", summary="Download an evidence file (JPEG, PNG or MP4; 409 when it no longer matches its "
+            "hash)", response_class=Response)
+def get_evidence(sha256: str, request: Request, user: ViewerUser, session: SessionDep) -> Response:
+    return evidence_response(request, session, sha256, user, cache="private, max-age=31536000, immutable")

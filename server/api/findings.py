@@ -69,7 +69,7 @@ def list_findings(user: ViewerUser, session: SessionDep, hall: str | None = None
                   window: str | None = Query(default=None, description="Window code."),
                   severity: str | None = None, status: str | None = None,
                   since: dt.datetime | None = None, until: dt.datetime | None = None,
-                  limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) -> list:
+                  limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0, le=2**31 - 1)) -> list:
     q = finding_query()
     hall = hall_scope(user, hall)
     if hall:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+import hmac
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import func, select, text
 
 from server.db import Alert, Edge
@@ -21,7 +23,23 @@ def healthz(request: Request, session: SessionDep) -> dict:
             "mqtt": None if mqtt is None else ("connected" if mqtt.connected.is_set() else "disconnected")}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics_access(request: Request) -> None:
+    """``metrics_token`` set: the scraper sends it as a bearer token. Otherwise only ``metrics_allow`` addresses."""
+    settings = request.app.state.settings
+    if settings.metrics_token:
+        auth = request.headers.get("authorization", "")
+        given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
+            raise HTTPException(401, "metrics need the scrape token", headers={"WWW-Authenticate": "Bearer"})
+        return
+    host = request.client.host if request.client else ""
+    if "*" not in settings.metrics_allow and host not in settings.metrics_allow:
+        raise HTTPException(403, "metrics are served to the addresses in HALLWATCH_METRICS_ALLOW or with "
+                                 "HALLWATCH_METRICS_TOKEN")
+
+
+@router.get("/metrics", summary="Prometheus metrics (scrape token or allowed address)", response_class=Response,
+            dependencies=[Depends(metrics_access)])
 def metrics(request: Request, session: SessionDep) -> Response:
     parts = [c.render() for c in ALL_COUNTERS]
     by_status = session.execute(select(Alert.hall_id, Alert.status, func.count()).group_by(Alert.hall_id,

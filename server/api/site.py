@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
-from server.db import Camera, Hall, RosterAssignment, Sensor, Staff, Window
-from server.deps import SessionDep, ViewerUser
+from server.db import Camera, Hall, RosterAssignment, Sensor, Staff, User, Window
+from server.deps import SessionDep, ViewerUser, ensure_hall_visible
 
 router = APIRouter(prefix="/api/v1/halls", tags=["site"])
 
@@ -69,7 +69,8 @@ class DeviceOut(_Out):
     last_value: dict[str, Any] | None = Field(default=None, description="Sensor's last reading.")
 
 
-def _hall(session: Any, hall_id: str) -> Hall:
+def _hall(session: Any, hall_id: str, user: User) -> Hall:
+    ensure_hall_visible(user, hall_id)
     hall = session.get(Hall, hall_id)
     if hall is None:
         raise HTTPException(404, f"no hall {hall_id!r}")
@@ -77,18 +78,21 @@ def _hall(session: Any, hall_id: str) -> Hall:
 
 
 @router.get("", response_model=list[HallOut], summary="List halls")
-def list_halls(_: ViewerUser, session: SessionDep) -> list[Hall]:
-    return list(session.scalars(select(Hall).order_by(Hall.id)))
+def list_halls(user: ViewerUser, session: SessionDep) -> list[Hall]:
+    q = select(Hall).order_by(Hall.id)
+    if user.hall_id is not None:
+        q = q.where(Hall.id == user.hall_id)
+    return list(session.scalars(q))
 
 
 @router.get("/{hall_id}", response_model=HallOut, summary="One hall")
-def get_hall(hall_id: str, _: ViewerUser, session: SessionDep) -> Hall:
-    return _hall(session, hall_id)
+def get_hall(hall_id: str, user: ViewerUser, session: SessionDep) -> Hall:
+    return _hall(session, hall_id, user)
 
 
 @router.get("/{hall_id}/windows", response_model=list[WindowOut], summary="Windows with live state and roster")
-def list_windows(hall_id: str, _: ViewerUser, session: SessionDep, on: dt.date | None = None) -> list[WindowOut]:
-    hall = _hall(session, hall_id)
+def list_windows(hall_id: str, user: ViewerUser, session: SessionDep, on: dt.date | None = None) -> list[WindowOut]:
+    hall = _hall(session, hall_id, user)
     day = on or dt.datetime.now(ZoneInfo(hall.timezone)).date()
     windows = session.scalars(select(Window).where(Window.hall_id == hall_id, Window.active.is_(True))
                               .order_by(Window.number)).all()
@@ -111,14 +115,14 @@ def list_windows(hall_id: str, _: ViewerUser, session: SessionDep, on: dt.date |
 
 
 @router.get("/{hall_id}/staff", response_model=list[StaffOut], summary="Staff of the hall")
-def list_staff(hall_id: str, _: ViewerUser, session: SessionDep) -> list[Staff]:
-    _hall(session, hall_id)
+def list_staff(hall_id: str, user: ViewerUser, session: SessionDep) -> list[Staff]:
+    _hall(session, hall_id, user)
     return list(session.scalars(select(Staff).where(Staff.hall_id == hall_id).order_by(Staff.code)))
 
 
 @router.get("/{hall_id}/devices", response_model=list[DeviceOut], summary="Cameras and sensors with health")
-def list_devices(hall_id: str, _: ViewerUser, session: SessionDep) -> list[DeviceOut]:
-    _hall(session, hall_id)
+def list_devices(hall_id: str, user: ViewerUser, session: SessionDep) -> list[DeviceOut]:
+    _hall(session, hall_id, user)
     out = [DeviceOut(id=c.id, code=c.code, name=c.name, kind="camera", health=c.health, last_seen=c.last_seen)
            for c in session.scalars(select(Camera).where(Camera.hall_id == hall_id, Camera.active.is_(True))
                                     .order_by(Camera.code))]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from server.api.auth import UserOut
 from server.audit import audit, snapshot
-from server.db import ROLES, User
+from server.db import ROLES, Hall, User
 from server.deps import AdminUser, SessionDep
 from server.security import hash_password
 from server.users import UserError, create_user
@@ -34,16 +34,29 @@ class UserPatch(BaseModel):
 
 
 @router.get("", response_model=list[UserOut], summary="List users")
-def list_users(_: AdminUser, session: SessionDep) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.username)))
+def list_users(admin: AdminUser, session: SessionDep) -> list[User]:
+    q = select(User).order_by(User.username)
+    if admin.hall_id is not None:
+        q = q.where(User.hall_id == admin.hall_id)
+    return list(session.scalars(q))
+
+
+def _check_reach(admin: User, hall_id: str | None) -> None:
+    """An admin bound to a hall manages only users of that hall (never global accounts)."""
+    if admin.hall_id is not None and hall_id != admin.hall_id:
+        raise HTTPException(403, f"admin of hall {admin.hall_id!r} manages only users of that hall")
 
 
 @router.post("", response_model=UserOut, status_code=201, summary="Create a user")
 def add_user(body: UserIn, admin: AdminUser, session: SessionDep) -> User:
+    hall_id = admin.hall_id if admin.hall_id is not None and body.hall_id is None else body.hall_id
+    _check_reach(admin, hall_id)
+    if hall_id is not None and session.get(Hall, hall_id) is None:
+        raise HTTPException(422, f"unknown hall {hall_id!r}")
     try:
         return create_user(session, username=body.username, password=body.password, role=body.role,
                            actor=admin.username, actor_id=admin.id, display_name=body.display_name,
-                           hall_id=body.hall_id)
+                           hall_id=hall_id)
     except UserError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -51,7 +64,7 @@ def add_user(body: UserIn, admin: AdminUser, session: SessionDep) -> User:
 @router.patch("/{user_id}", response_model=UserOut, summary="Change role, activity, password")
 def patch_user(user_id: int, body: UserPatch, admin: AdminUser, session: SessionDep) -> User:
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or (admin.hall_id is not None and user.hall_id != admin.hall_id):
         raise HTTPException(404, "no such user")
     if body.role is not None and body.role not in ROLES:
         raise HTTPException(422, f"unknown role {body.role!r}")

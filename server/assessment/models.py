@@ -56,6 +56,8 @@ class AssessmentSignoff(Base):
     scheme_id: Mapped[str] = mapped_column(String(64))
     snapshot: Mapped[dict[str, Any]] = mapped_column(doc="The hall sheet as signed (canonical JSON).")
     sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the canonical snapshot JSON.")
+    signature: Mapped[str | None] = mapped_column(String(64), doc="HMAC-SHA256 with the server key over hall, "
+                                                  "period and sha256 (see signoff.seal).")
     actor: Mapped[str] = mapped_column(String(100))
     signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -73,5 +75,7 @@ class AssessmentAmendment(Base):
     after: Mapped[dict[str, Any]] = mapped_column(doc="The effective hall sheet after this amendment.")
     prev_sha256: Mapped[str] = mapped_column(String(64), doc="Hash of the sheet this amendment corrects.")
     sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the canonical 'after' JSON.")
+    signature: Mapped[str | None] = mapped_column(String(64), doc="HMAC-SHA256 with the server key over the "
+                                                  "sign-off, seq, prev_sha256 and sha256.")
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)

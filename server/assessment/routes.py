@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from server.assessment import signoff as so
 from server.assessment.chart import trend_svg
@@ -18,7 +19,7 @@ from server.assessment.export import to_csv, to_xlsx
 from server.assessment.export_pdf import to_pdf
 from server.assessment.scheme import Scheme, load_scheme
 from server.assessment.service import AssessmentError, add_entry, reassign
-from server.db import User
+from server.db import Finding, User
 from server.deps import SessionDep, SupervisorUser, ViewerUser, may_see_hall
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
@@ -110,6 +111,9 @@ def subject_trend(hall_id: str, period: str, kind: Literal["windows", "staff"], 
 @router.post("/findings/{finding_id}/reassign")
 def reassign_finding(finding_id: str, body: ReassignIn, user: SupervisorUser, session: SessionDep,
                      scheme: SchemeDep) -> dict[str, Any]:
+    hall_id = session.scalar(select(Finding.hall_id).where(Finding.finding_id == finding_id))
+    if hall_id is None or not may_see_hall(user, hall_id):
+        raise HTTPException(404, f"unknown finding {finding_id!r}")
     try:
         return reassign(session, scheme, finding_id, body.staff_id, body.reason, actor=user.username,
                         user_id=user.id)
@@ -136,7 +140,7 @@ def sign_off(hall_id: str, period: str, user: SupervisorUser, session: SessionDe
     _hall_allowed(user, hall_id)
     try:
         row = so.sign_off(session, scheme, hall_id, period, actor=user.username, user_id=user.id)
-    except AssessmentError as exc:
+    except ValueError as exc:  # AssessmentError or a malformed period
         raise _bad(exc) from None
     return {"hall": hall_id, "period": row.period, "sha256": row.sha256, "signed_by": row.actor,
             "signed_at": row.signed_at.isoformat()}
@@ -148,7 +152,7 @@ def amend(hall_id: str, period: str, body: ReasonIn, user: SupervisorUser, sessi
     _hall_allowed(user, hall_id)
     try:
         row = so.amend(session, scheme, hall_id, period, body.reason, actor=user.username, user_id=user.id)
-    except AssessmentError as exc:
+    except ValueError as exc:  # AssessmentError or a malformed period
         raise _bad(exc) from None
     return {"seq": row.seq, "prev_sha256": row.prev_sha256, "sha256": row.sha256, "changes": row.changes}
 
@@ -159,7 +163,7 @@ def verify(hall_id: str, period: str, request: Request, user: ViewerUser, sessio
     _hall_allowed(user, hall_id)
     try:
         return so.verify(session, hall_id, period, request.app.state.store.open)
-    except AssessmentError as exc:
+    except ValueError as exc:  # AssessmentError or a malformed period
         raise HTTPException(404 if "not signed" in str(exc) else 422, str(exc)) from None
 
 

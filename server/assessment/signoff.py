@@ -8,12 +8,16 @@
   and writes an audit row.
 - ``verify`` re-hashes the snapshot, every amendment, and every evidence file the effective sheet relies
   on (from the evidence store), and reports each mismatch or missing file.
+- Each sign-off and amendment is sealed with an HMAC-SHA256 under the server's sealing key (``seal``): someone
+  who can edit the database but does not hold the key can recompute a SHA-256 after changing a snapshot, but not
+  its seal, so ``verify`` reports the edit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 from typing import Any, BinaryIO, Callable
 
 from sqlalchemy import select
@@ -24,6 +28,37 @@ from server.assessment.scheme import Scheme
 from server.assessment.scoring import Period
 from server.assessment.service import AssessmentError, build_hall_sheet, sheet_hash
 from server.audit import audit
+
+SEAL_KEY: str | None = None
+"""The key sealing sign-offs and amendments; ``server.app.create_app`` sets it from the settings."""
+
+
+def configure_seal_key(key: str) -> None:
+    global SEAL_KEY
+    SEAL_KEY = key
+
+
+def _key(key: str | None) -> bytes:
+    key = key or SEAL_KEY
+    if not key:
+        raise AssessmentError("no sealing key configured (HALLWATCH_SIGNOFF_KEY or HALLWATCH_SECRET_KEY)")
+    return key.encode()
+
+
+def seal(parts: tuple[Any, ...], key: str | None = None) -> str:
+    """HMAC-SHA256 (hex) of the parts joined by newlines."""
+    msg = "\n".join(str(p) for p in parts).encode()
+    return hmac.new(_key(key), msg, hashlib.sha256).hexdigest()
+
+
+def signoff_seal(row: AssessmentSignoff, key: str | None = None) -> str:
+    return seal(("hallwatch-signoff-v1", row.hall_id, row.period, row.scheme_id, row.actor, row.sha256), key)
+
+
+def amendment_seal(signoff: AssessmentSignoff, row: AssessmentAmendment, key: str | None = None) -> str:
+    return seal(("hallwatch-amendment-v1", signoff.hall_id, signoff.period, signoff.sha256, row.seq, row.actor,
+                 row.prev_sha256, row.sha256), key)
+
 
 _LINE_KEYS = ("kind", "item_id", "ref_id", "points", "staff_id", "window_id", "tier", "multiplier")
 
@@ -71,13 +106,14 @@ def sheet_for(session: Session, scheme: Scheme, hall_id: str, period_text: str, 
 
 
 def sign_off(session: Session, scheme: Scheme, hall_id: str, period_text: str, *, actor: str,
-             user_id: int | None = None, as_of: dt.datetime | None = None) -> AssessmentSignoff:
+             user_id: int | None = None, as_of: dt.datetime | None = None, key: str | None = None) -> AssessmentSignoff:
     period = quarter_of(period_text)
     if get_signoff(session, hall_id, period.label) is not None:
         raise AssessmentError(f"{hall_id} {period.label} is already signed off; correct it with an amendment")
     sheet = build_hall_sheet(session, scheme, hall_id, period, as_of=as_of)
     row = AssessmentSignoff(hall_id=hall_id, period=period.label, scheme_id=scheme.id, snapshot=sheet,
                             sha256=sheet_hash(sheet), actor=actor)
+    row.signature = signoff_seal(row, key)
     session.add(row)
     session.flush()
     audit(session, actor=actor, user_id=user_id, action="assessment.sign_off", entity_type="assessment_signoff",
@@ -110,7 +146,8 @@ def diff_sheets(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str,
 
 
 def amend(session: Session, scheme: Scheme, hall_id: str, period_text: str, reason: str, *, actor: str,
-          user_id: int | None = None, as_of: dt.datetime | None = None) -> AssessmentAmendment:
+          user_id: int | None = None, as_of: dt.datetime | None = None, key: str | None = None
+          ) -> AssessmentAmendment:
     """Recompute a signed quarter and record the difference as an amendment (refused when nothing changed)."""
     if not reason.strip():
         raise AssessmentError("an amendment needs a reason")
@@ -126,6 +163,7 @@ def amend(session: Session, scheme: Scheme, hall_id: str, period_text: str, reas
     seq = len(amendments(session, signoff)) + 1
     row = AssessmentAmendment(signoff_id=signoff.id, seq=seq, reason=reason.strip(), changes=changes, after=after,
                               prev_sha256=prev, sha256=sheet_hash(after), actor=actor)
+    row.signature = amendment_seal(signoff, row, key)
     session.add(row)
     session.flush()
     audit(session, actor=actor, user_id=user_id, action="assessment.amend", entity_type="assessment_signoff",
@@ -155,8 +193,9 @@ def rehash(open_file: Callable[[str], BinaryIO], sha: str) -> str | None:
     return digest.hexdigest()
 
 
-def verify(session: Session, hall_id: str, period_text: str, open_file: Callable[[str], BinaryIO]) -> dict[str, Any]:
-    """Check a signed quarter: snapshot hash, amendment chain, and every evidence file re-hashed."""
+def verify(session: Session, hall_id: str, period_text: str, open_file: Callable[[str], BinaryIO], *,
+           key: str | None = None) -> dict[str, Any]:
+    """Check a signed quarter: snapshot hash and seal, amendment chain and seals, every evidence file re-hashed."""
     period = quarter_of(period_text)
     signoff = get_signoff(session, hall_id, period.label)
     if signoff is None:
@@ -165,6 +204,8 @@ def verify(session: Session, hall_id: str, period_text: str, open_file: Callable
     if sheet_hash(signoff.snapshot) != signoff.sha256:
         problems.append({"what": "snapshot", "problem": "hash_mismatch", "expected": signoff.sha256,
                          "actual": sheet_hash(signoff.snapshot)})
+    if not signoff.signature or not hmac.compare_digest(signoff.signature, signoff_seal(signoff, key)):
+        problems.append({"what": "snapshot", "problem": "bad_seal" if signoff.signature else "unsealed"})
     prev = signoff.sha256
     for a in amendments(session, signoff):
         if a.prev_sha256 != prev:
@@ -173,6 +214,8 @@ def verify(session: Session, hall_id: str, period_text: str, open_file: Callable
         if sheet_hash(a.after) != a.sha256:
             problems.append({"what": f"amendment {a.seq}", "problem": "hash_mismatch", "expected": a.sha256,
                              "actual": sheet_hash(a.after)})
+        if not a.signature or not hmac.compare_digest(a.signature, amendment_seal(signoff, a, key)):
+            problems.append({"what": f"amendment {a.seq}", "problem": "bad_seal" if a.signature else "unsealed"})
         prev = a.sha256
     sheet, digest = effective(session, signoff)
     files = [e["sha256"] for e in sheet["evidence"]]

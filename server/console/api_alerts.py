@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -22,9 +22,9 @@ from server import events
 from server.alerts import AlertTransitionError, transition
 from server.console.permissions import capabilities, check_hall, may_see_hall
 from server.console.views import alert_view, board_view, hall_summary
-from server.db import Alert, DutyCheck, Evidence, Finding, Hall, PatrolFinding, Window, utcnow
+from server.db import Alert, DutyCheck, Finding, Hall, PatrolFinding, Window, utcnow
 from server.deps import CurrentUser, SessionDep, ViewerUser
-from server.storage import EvidenceError, check_sha
+from server.evidence_access import evidence_response
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["console"])
@@ -144,19 +144,7 @@ def board(hall_id: str, user: ViewerUser, session: SessionDep) -> dict[str, Any]
 
 @router.get("/console/evidence/{sha256}", summary="An evidence file (snapshot, clip, chart, patrol photo)")
 def evidence_file(sha256: str, request: Request, user: ViewerUser, session: SessionDep):
-    try:
-        check_sha(sha256)
-    except EvidenceError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.detail) from None
-    ev = session.get(Evidence, sha256)
-    store = request.app.state.store
-    if ev is None or not store.exists(sha256):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "evidence not stored")
-    media = ev.content_type or "application/octet-stream"
-    headers = {"Cache-Control": "private, max-age=86400, immutable"}
-    if hasattr(store, "path"):
-        return FileResponse(store.path(sha256), media_type=media, headers=headers)
-    return StreamingResponse(store.open(sha256), media_type=media, headers=headers)
+    return evidence_response(request, session, sha256, user)
 
 
 # ----------------------------------------------------------------------------- live events (SSE)

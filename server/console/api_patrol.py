@@ -16,8 +16,10 @@ from edge.contract import RULES
 from server.audit import audit
 from server.console.permissions import check_hall, may_see_hall, require
 from server.console.views import iso
-from server.db import Alert, Evidence, Handover, Hall, PatrolFinding, User, Window, utcnow
+from server.db import Alert, Evidence, Hall, Handover, PatrolFinding, User, Window, utcnow
 from server.deps import SessionDep, ViewerUser
+from server.evidence_access import record_hall
+from server.storage import SNIFF_BYTES, sniff_media_type
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/console", tags=["console patrol"])
@@ -60,7 +62,7 @@ def patrol_from_confirmed_alert(session: Session, alert: Alert, action: str, use
           entity_type="patrol_finding", entity_id=pf.id, after={"alert_id": alert.id, "category": pf.category})
 
 
-async def _store_photo(request: Request, session: Session, photo: UploadFile) -> str:
+async def _store_photo(request: Request, session: Session, photo: UploadFile, hall_id: str) -> str:
     data = await photo.read(MAX_PHOTO_BYTES + 1)
     if len(data) > MAX_PHOTO_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"photo larger than {MAX_PHOTO_BYTES} bytes")
@@ -72,15 +74,19 @@ async def _store_photo(request: Request, session: Session, photo: UploadFile) ->
             fmt = (im.format or "").lower()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"photo is not a readable image: {exc}") from None
+    media = sniff_media_type(data[:SNIFF_BYTES])
+    if media not in ("image/jpeg", "image/png") or fmt not in ("jpeg", "png"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "photo must be a JPEG or PNG image")
     sha = hashlib.sha256(data).hexdigest()
     request.app.state.store.put(sha, io.BytesIO(data))
     ev = session.get(Evidence, sha)
     if ev is None:
-        session.add(Evidence(sha256=sha, kind="photo", content_type=f"image/{fmt or 'jpeg'}", size=len(data),
+        session.add(Evidence(sha256=sha, kind="photo", content_type=media, size=len(data),
                              captured_at=utcnow(), stored=True, stored_at=utcnow()))
     elif not ev.stored:
         ev.stored, ev.stored_at = True, utcnow()
     session.flush()
+    record_hall(session, sha, hall_id)
     return sha
 
 
@@ -101,7 +107,7 @@ async def add_patrol_finding(request: Request, user: ViewerUser, session: Sessio
         window = session.scalars(select(Window).where(Window.hall_id == hall_id, Window.code == window_id)).first()
         if window is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"window {window_id!r} not in hall {hall_id}")
-    sha = await _store_photo(request, session, photo) if photo is not None and photo.filename else None
+    sha = await _store_photo(request, session, photo, hall_id) if photo is not None and photo.filename else None
     name = user.display_name or user.username
     pf = PatrolFinding(hall_id=hall_id, category=category, window_id=window.id if window else None,
                        description=description.strip(), photo_sha256=sha, inspector_id=user.id, inspector_name=name)

@@ -122,6 +122,8 @@ class Edge(CreatedMixin, Base):
     code: Mapped[str] = mapped_column(String(64), doc="edge_id in messages and topics.")
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     token_created_at: Mapped[dt.datetime | None]
+    mqtt_password_hash: Mapped[str | None] = mapped_column(
+        String(200), doc="Mosquitto PBKDF2-SHA512 hash of the API token, the edge's broker password (mqtt-acl).")
     online: Mapped[bool | None]
     version: Mapped[str | None] = mapped_column(String(64))
     last_seen: Mapped[dt.datetime | None]

@@ -11,6 +11,7 @@ unacknowledged so the broker redelivers it on the next session.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from edge.contract import (
+    ID_PATTERN,
     SERVER_TO_EDGE,
     Command,
     Receipt,
@@ -52,6 +54,8 @@ def _client(settings: Settings, client_id: str, clean: bool) -> tuple[mqtt.Clien
     host, port, user, password = settings.mqtt_host_port
     if user:
         client.username_pw_set(user, password)
+    if settings.mqtt_tls:
+        client.tls_set(ca_certs=settings.mqtt_ca_file)
     client.reconnect_delay_set(1, 30)
     if settings.mqtt_protocol == "3.1.1":
         return client, None
@@ -196,21 +200,33 @@ class CommandPublisher:
             edges = session.scalars(select(Edge.code).where(Edge.hall_id == hall_id)).all()
         if not edges:
             raise CommandError(f"hall {hall_id!r} has no edge")
+        good = [code for code in edges if re.fullmatch(ID_PATTERN, code) and re.fullmatch(ID_PATTERN, hall_id)]
+        for code in set(edges) - set(good):
+            log.error("not sending to edge %r of hall %r: its id is not a valid topic level", code, hall_id)
+        if not good:
+            raise CommandError(f"hall {hall_id!r} has no edge with a valid id")
         client = self._connected_client()
         kind = ""
-        for code in edges:
-            cmd = build(code)
-            kind = cmd.type
-            info = client.publish(command_topic(hall_id, code, self.settings.mqtt_topic_prefix), encode(cmd), qos=1,
-                                  retain=retain)
-            info.wait_for_publish(timeout_s)
-            if not info.is_published():
-                raise CommandError(f"command to {hall_id}/{code} not acknowledged by the broker")
-        log.info("sent %s to %s/%s", kind, hall_id, ",".join(edges))
-        return list(edges)
+        try:
+            for code in good:
+                cmd = build(code)
+                kind = cmd.type
+                info = client.publish(command_topic(hall_id, code, self.settings.mqtt_topic_prefix), encode(cmd),
+                                      qos=1, retain=retain)
+                info.wait_for_publish(timeout_s)
+                if not info.is_published():
+                    raise CommandError(f"command to {hall_id}/{code} not acknowledged by the broker")
+        except Exception:
+            self.close()  # a broken connection is not reused: the next command connects afresh
+            raise
+        log.info("sent %s to %s/%s", kind, hall_id, ",".join(good))
+        return list(good)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
-            self._client = None
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.disconnect()
+            finally:
+                client.loop_stop()

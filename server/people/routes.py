@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +30,7 @@ from server import notify
 from server.assessment.routes import SchemeDep
 from server.db import Alert, Evidence, Hall, Staff, User, utcnow
 from server.deps import AdminUser, CurrentUser, SessionDep, SupervisorUser, ViewerUser, ensure_hall_visible
+from server.evidence_access import evidence_response
 from server.ingest import service as ingest_service
 from server.integrations import queue, tokens
 from server.people import appeals as ap
@@ -350,15 +350,9 @@ def my_evidence(sha256: str, member: StaffMember, request: Request, session: Ses
         check_sha(sha256)
     except EvidenceError as exc:
         raise HTTPException(422, exc.detail) from None
-    store = request.app.state.store
-    ev = session.get(Evidence, sha256)
-    if ev is None or not store.exists(sha256) or not ap.may_see_evidence(session, scheme, staff, sha256):
+    if session.get(Evidence, sha256) is None or not ap.may_see_evidence(session, scheme, staff, sha256):
         raise HTTPException(404, "evidence not found")
-    media = ev.content_type or "application/octet-stream"
-    headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
-    if hasattr(store, "path"):
-        return FileResponse(store.path(sha256), media_type=media, headers=headers)
-    return StreamingResponse(store.open(sha256), media_type=media, headers=headers)
+    return evidence_response(request, session, sha256, None, cache="private, max-age=3600")
 
 
 @api.get("/me/appeals", summary="The clerk's own appeals")

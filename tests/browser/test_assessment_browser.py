@@ -28,7 +28,7 @@ from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
 from tests.conftest import need
-from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api
+from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api, wait_js
 from tests.test_console_helpers import make_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -189,9 +189,9 @@ def test_assessment_page_in_headless_chromium(site, media_dir):
                 expect(line).to_contain_text("−2")
                 expect(line).to_contain_text("陈静")  # W03's A post by the roster
                 expect(line.locator(f"img.asm-thumb[data-sha='{sha}']")).to_have_count(1)
-            page.wait_for_function("[...document.querySelectorAll('#asm-lines img.asm-thumb')].length === 3 && "
+            wait_js(page, "[...document.querySelectorAll('#asm-lines img.asm-thumb')].length === 3 && "
                                    "[...document.querySelectorAll('#asm-lines img.asm-thumb')].every(i => i.complete && i.naturalWidth > 0)")
-            page.wait_for_function("document.querySelector('#asm-trend').complete && "
+            wait_js(page, "document.querySelector('#asm-trend').complete && "
                                    "document.querySelector('#asm-trend').naturalWidth > 0")
             expect(page.locator("#asm-by-item tr[data-item='smoking_eating']")).to_contain_text("−6")
             shot(page, "03-ranking-breakdown.png")

@@ -17,7 +17,7 @@ from server.db.session import unit_of_work
 from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
-from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api
+from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api, wait_js
 from tests.test_console_helpers import EdgeResponder, make_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -122,9 +122,9 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
             # -- evidence: annotated snapshot and a playable clip
             row.locator("a.open").click()
             expect(page.locator("#alert-title")).to_contain_text("玩手机")
-            page.wait_for_function("document.querySelector('#snapshot') && document.querySelector('#snapshot').naturalWidth > 0")
-            page.wait_for_function("document.querySelector('#clip') && document.querySelector('#clip').readyState >= 1",
-                                   timeout=20000)
+            wait_js(page, "document.querySelector('#snapshot') && document.querySelector('#snapshot').naturalWidth > 0")
+            wait_js(page, "document.querySelector('#clip') && document.querySelector('#clip').readyState >= 1",
+                    timeout_ms=20000)
             assert page.evaluate("document.querySelector('#clip').duration") > 5
             shot(page, "03-alert-evidence.png")
 
@@ -166,7 +166,7 @@ def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
                 page.click("#run-duty")
                 expect(page.locator("#duty-sheet .sheet-card[data-window-id='W02']")).to_have_attribute(
                     "data-state", "empty", timeout=20000)
-                page.wait_for_function("[...document.querySelectorAll('#duty-sheet img')].length === 3 && "
+                wait_js(page, "[...document.querySelectorAll('#duty-sheet img')].length === 3 && "
                                        "[...document.querySelectorAll('#duty-sheet img')].every(i => i.naturalWidth > 0)")
                 shot(page, "06-duty-sheet.png")
 

@@ -23,7 +23,7 @@ from server.db.session import unit_of_work
 from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
-from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api
+from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api, wait_js
 from tests.test_console_helpers import make_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -174,7 +174,7 @@ def test_leave_pause_appeal_in_chromium(site, media_dir):
                 expect(line).to_have_count(1)  # the morning one is 李秀英's
                 expect(line).to_contain_text("玩手机")
                 expect(line.locator("img.my-thumb")).to_have_count(1)
-                phone.wait_for_function("() => { const i = document.querySelector('img.my-thumb');"
+                wait_js(phone, "() => { const i = document.querySelector('img.my-thumb');"
                                         " return i && i.complete && i.naturalWidth > 0; }")  # the clerk's own evidence
                 shot(phone, "03-clerk-record-phone.png")
                 line.locator("button.appeal").click()
