@@ -86,6 +86,7 @@ def bodies(b: dict) -> dict[str, dict]:
 @pytest.fixture
 def hall_b(app, db_session) -> dict:
     """Hall A (the callers' home) and hall B with one object of every kind a route can name."""
+    from server.feedback.models import FeedbackSample
     from server.people.models import Absence, Appeal, IntegrationToken, NotificationChannel, WindowPause
 
     a, b = unique_site(), unique_site()
@@ -120,12 +121,14 @@ def hall_b(app, db_session) -> dict:
     channel = NotificationChannel(hall_id=hb, kind="webhook", name="n", url="http://127.0.0.1:9/x", created_by="t")
     token = IntegrationToken(hall_id=hb, purpose="queue", token_hash=uuid.uuid4().hex * 2, created_by="t")
     user = User(username=f"b-{uuid.uuid4().hex[:8]}", password_hash="x", role="admin", hall_id=hb)
-    db_session.add_all([duty, safety, absence, pause, appeal, channel, token, user])
+    sample = FeedbackSample(hall_id=hb, finding_uuid=str(uuid.uuid4()), rule="window_unstaffed",
+                            label="false_positive", decided_by="t", crop_jpeg=out.getvalue())
+    db_session.add_all([duty, safety, absence, pause, appeal, channel, token, user, sample])
     db_session.commit()
     return {"A": a.hall.id, "hall_id": hb, "alert_id": alert.id, "finding_pk": finding.id,
             "finding_id": str(finding.finding_id), "check_id": None, "duty_check_id": duty.id,
             "safety_check_id": safety.id, "sha256": sha, "absence_id": absence.id, "pause_id": pause.id,
-            "appeal_id": appeal.id, "channel_id": channel.id, "token_id": token.id, "user_id": user.id,
+            "appeal_id": appeal.id, "channel_id": channel.id, "sample_id": sample.id, "token_id": token.id, "user_id": user.id,
             "period": "2026Q3", "kind": "windows", "subject_id": window.code, "fmt": "csv",
             "action": "acknowledge"}
 
