@@ -38,7 +38,7 @@ from edge.contract import CameraHealth, Heartbeat, utcnow
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox
-from edge.rules import ExitBlockedRule, find_rule
+from edge.rules import ExitBlockedRule, find_rule, pausable
 from edge.rules.base import RuleEvent
 from edge.site import SiteConfig, expand_env, resolve_source
 
@@ -300,9 +300,13 @@ class EdgeAgent:
 
     def _apply_pauses(self) -> None:
         with self._lock:
-            staffing = self.pipeline.staffing
-            if staffing is not None:
-                self.pause_plan.apply(utcnow(), staffing.set_window_closed, {w.id: w.closed for w in self.cfg.windows})
+            targets = pausable(self.pipeline.rules)
+            if targets:
+                def set_closed(window_id: str, closed: bool) -> None:
+                    for rule in targets:
+                        rule.set_window_closed(window_id, closed)
+
+                self.pause_plan.apply(utcnow(), set_closed, {w.id: w.closed for w in self.cfg.windows})
 
     # CommandContext for edge.agent.commands
     def latest_picture(self, camera_id: str) -> Picture | None:
