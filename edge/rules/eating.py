@@ -9,7 +9,7 @@ detections and of the hand pass (``FrameContext.small_objects``). ``eating_evide
 - an item belongs to the nearest hand of any pose person within ``HAND_REACH`` body scales (as for phones);
   an item in another person's hand (a citizen across the counter) is not the clerk's;
 - an item in the clerk's hand is ``in_hand``, and ``to_mouth`` when that hand is within ``MOUTH_REACH`` body
-  scales of the face; a hand at the mouth holding nothing the detector sees counts as ``to_mouth`` when the
+  scales of the mouth (just below the nose) and nearer to it than to an ear; a hand at the mouth holding nothing the detector sees counts as ``to_mouth`` when the
   clerk held an item less than ``HELD_MEMORY_S`` seconds before (a cup at the lips hides behind the hand);
 - an item in nobody's hand (a cup standing on the desk, a lunch box on the shelf) is never eating.
 
@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 
-from edge.detect.hands import body_scale, box_gap, hands_of, head_point
+from edge.detect.hands import L_EAR, NOSE, R_EAR, body_scale, box_gap, hands_of, visible
 from edge.detections import Detections
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import ZoneIndex, secs
@@ -38,7 +38,8 @@ from edge.rules.phone_use import HAND_REACH, clerk_of
 from edge.site import SiteConfig, WindowConfig
 
 log = logging.getLogger(__name__)
-MOUTH_REACH = 0.6  # a hand this close (body scales) to the face is at the mouth
+MOUTH_REACH = 0.45  # a hand this close (body scales) to the mouth, and nearer to it than to an ear, is at the mouth
+MOUTH_BELOW_NOSE = 0.15  # the mouth is this many body scales below the nose
 HELD_MEMORY_S = 10.0  # a hand at the mouth counts when the clerk held food or a drink this recently
 
 EatState = Literal["in_hand", "to_mouth", "none"]
@@ -55,15 +56,30 @@ class EatingEvidence:
     how: str = ""  # hand | mouth | mouth, held before | other's hand | not in a hand | no clerk | no item
 
 
+def mouth_point(kpts: np.ndarray, scale: float) -> np.ndarray | None:
+    """The mouth: a little below the nose; None when the nose is not seen (face turned away or bent down)."""
+    if not visible(kpts, NOSE):
+        return None
+    return kpts[NOSE, :2].astype(np.float64) + (0.0, MOUTH_BELOW_NOSE * scale)
+
+
+def at_mouth(point: np.ndarray, kpts: np.ndarray, scale: float) -> bool:
+    """A hand point at the mouth: within MOUTH_REACH body scales of it and nearer to it than to a seen ear (a hand
+    at the ear is a call or a scratch, not a sip)."""
+    mouth = mouth_point(kpts, scale)
+    if mouth is None:
+        return False
+    d = float(np.hypot(*(point - mouth)))
+    ears = [float(np.hypot(*(point - kpts[e, :2]))) for e in (L_EAR, R_EAR) if visible(kpts, e)]
+    return d <= MOUTH_REACH * scale and all(d < e for e in ears)
+
+
 def hand_at_mouth(pose: Detections, clerk: int) -> bool:
-    """Whether a visible hand of the clerk is within MOUTH_REACH body scales of the face."""
+    """Whether a visible hand of the clerk is at the mouth (``at_mouth``)."""
     assert pose.keypoints is not None
     kpts = pose.keypoints[clerk]
-    head = head_point(kpts)
-    if head is None:
-        return False
     scale = body_scale(kpts, pose.xyxy[clerk])
-    return any(float(np.hypot(*(h.point - head))) <= MOUTH_REACH * scale for h in hands_of(pose, [clerk], lap=False))
+    return any(at_mouth(h.point, kpts, scale) for h in hands_of(pose, [clerk], lap=False))
 
 
 def eating_evidence(pose: Detections, items: Detections, clerk: int | None, held_recently: bool = False
@@ -74,7 +90,6 @@ def eating_evidence(pose: Detections, items: Detections, clerk: int | None, held
         return EatingEvidence("none", how="no clerk")
     hands = hands_of(pose, lap=False)
     kpts = pose.keypoints[clerk]
-    head = head_point(kpts)
     scale = body_scale(kpts, pose.xyxy[clerk])
     last = EatingEvidence("none", how="no item")
     for i in np.argsort(-items.confidence, kind="stable"):
@@ -88,8 +103,8 @@ def eating_evidence(pose: Detections, items: Detections, clerk: int | None, held
         if hand.person != clerk:
             last = EatingEvidence("none", label, conf, where, "other's hand")
             continue
-        at_mouth = head is not None and float(np.hypot(*(hand.point - head))) <= MOUTH_REACH * scale
-        return EatingEvidence("to_mouth" if at_mouth else "in_hand", label, conf, where, "mouth" if at_mouth else "hand")
+        mouth = at_mouth(hand.point, kpts, scale)
+        return EatingEvidence("to_mouth" if mouth else "in_hand", label, conf, where, "mouth" if mouth else "hand")
     if held_recently and hand_at_mouth(pose, clerk):
         return EatingEvidence("to_mouth", how="mouth, held before")
     return last
