@@ -90,7 +90,7 @@ def analyze(
     ring = FrameRing(cfg.edge.clip_pre_s + cfg.edge.clip_post_s + 2, fps=max(rate, 5.0))
     store = Outbox(out_dir)
     writer = EvidenceWriter(store, {camera_id: ring}, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
-                            wait_slack_s=1e9)
+                            wait_slack_s=1e9, privacy={c.id: c.privacy for c in cfg.cameras})
     gate = ChangeGate() if skip_unchanged else ChangeGate(threshold=0)
     pipeline = FramePipeline(cfg, detector, smoking=smoking, gate=gate)
     sink = _Collect()

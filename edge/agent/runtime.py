@@ -78,7 +78,8 @@ class EdgeAgent:
                                            ring=self.rings[c.id], loop=c.loop, realtime=realtime) for c in cams}
         self.pipeline = FramePipeline(cfg, detector, smoking=smoking,
                                       gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0))
-        self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz)
+        self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
+                                       privacy={c.id: c.privacy for c in cfg.cameras})
         self.open_findings = OpenFindings(self.data_dir / "open_findings.sqlite3")
         self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings)
         self._pictures: dict[str, Picture] = {}

@@ -1,5 +1,9 @@
 """Turn a finding's moment into evidence files: annotated snapshot, raw frame, and a clip from the ring buffer.
 
+Every snapshot and raw frame is masked first (``edge.evidence.privacy``): the people outside the camera's staff
+and seat zones are pixelated or blurred by the camera's ``privacy`` settings (``privacy``, by camera id; a
+camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored.
+
 Files go to a ``FileStore`` (the outbox: content-addressed by SHA-256, uploaded later). Clips need
 ``clip_post_s`` of video after the finding, so they are requested and finished later by ``poll``;
 a camera that stops delivering frames still gets its clip with what was recorded, after a deadline.
@@ -22,7 +26,8 @@ from edge.contract import EvidenceKind, EvidenceRef
 from edge.detections import Detections
 from edge.evidence.annotate import annotate, jpeg
 from edge.evidence.clip import encode_mp4_bytes
-from edge.site import ZoneConfig
+from edge.evidence.privacy import mask_public
+from edge.site import PrivacyConfig, ZoneConfig
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,8 @@ class EvidenceWriter:
     clip_post_s: float = 10.0
     tz: dt.tzinfo | None = None
     wait_slack_s: float = 20.0  # extra wall time to wait for post-roll frames before encoding what exists
+    privacy: dict[str, PrivacyConfig] = field(default_factory=dict)  # by camera id; others get the defaults
+    masked: int = 0  # person boxes masked in stored pictures so far
     _pending: list[ClipRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,8 +79,12 @@ class EvidenceWriter:
         caption: Sequence[str] = (),
         extra: Detections | None = None,
         raw: bool = True,
+        camera_id: str | None = None,
     ) -> list[EvidenceRef]:
-        """Annotated JPEG (kind snapshot) and, if ``raw``, the untouched frame (kind frame)."""
+        """Annotated JPEG (kind snapshot) and, if ``raw``, the frame without drawings (kind frame); in both the
+        public is masked by the camera's privacy settings."""
+        image, n = mask_public(image, detections, zones, self.privacy.get(camera_id or "", PrivacyConfig()))
+        self.masked += n
         refs = [self.store.put_file(jpeg(annotate(image, detections, zones, caption, ts, self.tz, extra)),
                                     "snapshot", "image/jpeg", ts)]
         if raw:
