@@ -100,7 +100,9 @@ class ChattingRule(_Model):
     gap_s: float = Field(
         default=20, gt=0, description="Dropouts shorter than this (a person hidden for a moment) do not end a visit."
     )
-    cooldown_s: float = Field(default=300, ge=0, description="Seconds after a finding before the next one for the window.")
+    cooldown_s: float = Field(
+        default=300, ge=0, description="Seconds after a finding before the next one for the window."
+    )
 
 
 EATING_ITEMS: tuple[str, ...] = (
@@ -122,7 +124,9 @@ class EatingRule(_Model):
     window_s: float = Field(default=30, gt=0, description="Length of the sliding window in seconds.")
     ratio: float = Field(default=0.4, gt=0, le=1, description="Fraction of the window's frames that must be positive.")
     min_frames: int = Field(default=3, ge=1, description="Positive frames needed in the window (several frames).")
-    cooldown_s: float = Field(default=600, ge=0, description="Seconds after a finding before the next one for the window.")
+    cooldown_s: float = Field(
+        default=600, ge=0, description="Seconds after a finding before the next one for the window."
+    )
 
 
 class PowerLeftOnRule(_Model):

@@ -267,7 +267,9 @@ class PrivacyConfig(_Model):
         default=True,
         description="Pixelate or blur every person outside the staff and seat zones before a picture leaves the edge.",
     )
-    method: Literal["pixelate", "blur"] = Field(default="pixelate", description="How a masked region is made unreadable.")
+    method: Literal["pixelate", "blur"] = Field(
+        default="pixelate", description="How a masked region is made unreadable."
+    )
     person_min_confidence: float = Field(
         default=0.2, gt=0, lt=1,
         description="Person detections at or above this are masked (low on purpose: masking a shadow costs nothing).",

@@ -130,9 +130,9 @@ class MemoryStore:
 
     def put_file(self, data, kind, content_type, captured_at=None):
         self.files.append((kind, data))
-        from edge.contract import EvidenceRef
-
         import hashlib
+
+        from edge.contract import EvidenceRef
 
         return EvidenceRef(sha256=hashlib.sha256(data).hexdigest(), kind=kind, content_type=content_type,
                            size=len(data), captured_at=captured_at)
@@ -185,3 +185,57 @@ def test_real_cctv_snapshot_masks_the_public_and_keeps_the_clerk(media_dir, mode
     snap = stored(store, "snapshot")
     inner = (left[0] + 20, left[1] + 40, left[2] - 20, left[3] - 20)  # inside the drawn box outline and label
     assert surviving(snap, reference, inner) < 0.2
+
+
+def test_box_history_unions_the_analysed_frames_around_a_time():
+    from edge.evidence.privacy import BoxHistory
+
+    hist = BoxHistory(keep_s=30, max_gap_s=5)
+    t = [TS + dt.timedelta(seconds=s) for s in (0, 1, 2, 10, 40)]
+    hist.add(t[0], np.array([CLERK_BOX], np.float32))
+    hist.add(t[2], np.array([CITIZEN_BOX], np.float32))
+    assert hist.boxes_at(t[1]).tolist() == [list(CLERK_BOX), list(CITIZEN_BOX)]  # between two: both
+    assert hist.boxes_at(t[2]).tolist() == [list(CITIZEN_BOX)]
+    assert hist.boxes_at(t[3]) is None  # 8 s from the last analysed frame: unknown
+    hist.add(t[4], np.zeros((0, 4), np.float32))
+    assert hist.boxes_at(t[0]) is None  # older than keep_s: forgotten
+    assert len(hist.boxes_at(t[4])) == 0  # analysed, nobody outside the staff zones
+
+
+def test_writer_clip_has_the_public_masked_frame_by_frame(tmp_path):
+    import uuid
+
+    import av
+
+    from edge.capture.buffer import FrameRing
+    from edge.outbox import Outbox
+
+    store = Outbox(tmp_path)
+    ring = FrameRing(30, fps=5)
+    writer = EvidenceWriter(store, {"cam": ring}, clip_pre_s=1, clip_post_s=1, wait_slack_s=1e9)
+    img = texture(240, 320)
+    citizen = (200, 40, 300, 230)
+    for i in range(15):  # 0 .. 2.8 s; every other frame analysed (as at a lower analysis rate)
+        ts = TS + dt.timedelta(seconds=i * 0.2)
+        ring.add(ts, img)
+        if i % 2 == 0:
+            writer.note_analysed("cam", ts, img.shape[:2], people(CLERK_BOX, citizen), [zone("staff", LEFT)])
+    writer.request_clip(uuid.uuid4(), "chatting", "cam", TS + dt.timedelta(seconds=1.4))
+    (clip,) = writer.poll(flush=True)
+    with av.open(str(store.file_path(clip.ref.sha256))) as c:
+        decoded = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+    assert len(decoded) == clip.frames >= 10
+    reference = [cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), cv2.COLOR_YUV2BGR_I420)]
+    for frame in decoded:
+        assert surviving(frame, img, (210, 50, 290, 220)) < 0.2  # the citizen, in every frame
+        assert surviving(frame, reference[0], (30, 30, 110, 170)) > 0.5  # the clerk, through H.264
+    store.stop()
+
+
+def test_clip_frames_without_analysed_frames_nearby_are_masked_whole():
+    from edge.evidence.privacy import BoxHistory, mask_clip_frames
+
+    img = texture()
+    out = mask_clip_frames([(TS, img)], BoxHistory(), PrivacyConfig())
+    assert surviving(out[0][1], img, (0, 0, 300, 200)) < 0.2
+    assert mask_clip_frames([(TS, img)], None, PrivacyConfig(mask_public=False))[0][1] is img

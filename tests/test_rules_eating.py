@@ -12,7 +12,7 @@ from edge.detections import Detections
 from edge.rules.base import FrameContext
 from edge.rules.eating import EatingRule, eating_evidence
 from edge.rules.phone_use import clerk_of
-from tests.test_rules_phone_use import CITIZEN, CLERK, CLERK_AT_EAR, SEAT_W01, pose, person
+from tests.test_rules_phone_use import CITIZEN, CLERK, CLERK_AT_EAR, SEAT_W01, person, pose
 from tests.test_rules_support import MONDAY, SHAPE, TZ, local, site
 
 FOOD_NAMES = {0: "person", 39: "bottle", 41: "cup", 45: "bowl", 46: "banana", 48: "sandwich", 67: "cell phone"}

@@ -102,6 +102,7 @@ def analyze(
         (a,) = pipeline.analyse([frame])
         pic = _Picture(a.ts, frame.image, a.ctx.detections, a.ctx.small_objects)
         pictures[camera_id] = pic
+        writer.note_analysed(camera_id, a.ts, a.ctx.shape, a.ctx.detections, cam.zones)
         for ev in a.events:
             dispatcher.handle(ev, pic)
         dispatcher.clips_finished(writer.poll(), a.ts)

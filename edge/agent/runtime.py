@@ -80,6 +80,7 @@ class EdgeAgent:
                                       gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0))
         self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
                                        privacy={c.id: c.privacy for c in cfg.cameras})
+        self._camera_zones = {c.id: c.zones for c in cfg.cameras}
         self.open_findings = OpenFindings(self.data_dir / "open_findings.sqlite3")
         self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings)
         self._pictures: dict[str, Picture] = {}
@@ -198,6 +199,8 @@ class EdgeAgent:
             for a, f in zip(results, frames):
                 pic = Picture(a.ts, f.image, a.ctx.detections, a.ctx.small_objects)
                 self._pictures[a.camera_id] = pic
+                self.evidence.note_analysed(a.camera_id, a.ts, a.ctx.shape, a.ctx.detections,
+                                            self._camera_zones.get(a.camera_id, []))
                 self._analysed[a.camera_id].append(time.monotonic())
                 for ev in a.events:
                     self._events.put((ev, pic))

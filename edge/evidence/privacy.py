@@ -15,12 +15,18 @@ Pure functions on numpy pictures (BGR, HxWx3), no I/O:
 
 - ``public_boxes(detections, zones, shape, privacy)`` -> the boxes to mask in one picture;
 - ``mask_boxes(image, boxes, method)`` -> a masked copy;
-- ``mask_frames(frames, boxes_per_frame, method)`` -> masked copies of a clip's frames (each frame with its boxes).
+- ``mask_frames(frames, boxes_per_frame, method)`` -> masked copies of a clip's frames (each frame with its boxes);
+- ``BoxHistory``: the public boxes of a camera's analysed frames, so a clip cut from the frame ring (which keeps
+  frames, not detections) is masked frame by frame with the boxes of the analysed frames around each one.
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import cv2
@@ -112,3 +118,52 @@ def mask_public(image: np.ndarray, detections: Detections | None, zones: Sequenc
     if not len(boxes):
         return image, 0
     return mask_boxes(image, boxes, privacy.method), len(boxes)
+
+
+@dataclass
+class BoxHistory:
+    """Public boxes of one camera's analysed frames over the last ``keep_s`` seconds (frame time).
+
+    ``boxes_at(ts)`` is the union of the boxes of the analysed frames just before and just after ``ts`` (or of
+    the nearest one), so a citizen moving between two analysed frames is covered in the frames between them.
+    A frame further than ``max_gap_s`` from any analysed frame gets ``None``: nothing is known about who is in
+    it, and the caller masks it whole rather than guess.
+    """
+
+    keep_s: float = 60.0
+    max_gap_s: float = 5.0
+    _items: deque = field(default_factory=deque)  # (ts, boxes), ts ascending
+
+    def add(self, ts: dt.datetime, boxes: np.ndarray) -> None:
+        while self._items and self._items[-1][0] >= ts:
+            self._items.pop()  # a camera restarted or a frame was analysed again: keep times increasing
+        self._items.append((ts, np.asarray(boxes, np.float32).reshape(-1, 4)))
+        while self._items and (ts - self._items[0][0]).total_seconds() > self.keep_s:
+            self._items.popleft()
+
+    def boxes_at(self, ts: dt.datetime) -> np.ndarray | None:
+        times = [t for t, _ in self._items]
+        i = bisect.bisect_left(times, ts)
+        if i < len(times) and times[i] == ts:
+            return self._items[i][1]
+        near = [self._items[k] for k in (i - 1, i) if 0 <= k < len(self._items)]
+        near = [(t, b) for t, b in near if abs((t - ts).total_seconds()) <= self.max_gap_s]
+        if not near:
+            return None
+        return np.concatenate([b for _, b in near]).reshape(-1, 4)
+
+
+def mask_clip_frames(frames: Sequence[tuple[dt.datetime, np.ndarray]], history: BoxHistory | None,
+                     privacy: PrivacyConfig) -> list[tuple[dt.datetime, np.ndarray]]:
+    """A clip's (ts, frame) list with the public masked from ``history``; a frame no analysed frame is near is
+    pixelated whole (without detections there is no telling who is in it)."""
+    if not privacy.mask_public:
+        return list(frames)
+    out = []
+    for ts, img in frames:
+        boxes = history.boxes_at(ts) if history is not None else None
+        if boxes is None:
+            h, w = img.shape[:2]
+            boxes = np.array([[0, 0, w, h]], np.float32)
+        out.append((ts, mask_boxes(img, boxes, privacy.method) if len(boxes) else img))
+    return out

@@ -2,7 +2,8 @@
 
 Every snapshot and raw frame is masked first (``edge.evidence.privacy``): the people outside the camera's staff
 and seat zones are pixelated or blurred by the camera's ``privacy`` settings (``privacy``, by camera id; a
-camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored.
+camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored. Clips are masked frame by frame before encoding, with the
+public boxes of the analysed frames around each frame (``note_analysed`` feeds them; ``BoxHistory``).
 
 Files go to a ``FileStore`` (the outbox: content-addressed by SHA-256, uploaded later). Clips need
 ``clip_post_s`` of video after the finding, so they are requested and finished later by ``poll``;
@@ -26,7 +27,7 @@ from edge.contract import EvidenceKind, EvidenceRef
 from edge.detections import Detections
 from edge.evidence.annotate import annotate, jpeg
 from edge.evidence.clip import encode_mp4_bytes
-from edge.evidence.privacy import mask_public
+from edge.evidence.privacy import BoxHistory, mask_clip_frames, mask_public, public_boxes
 from edge.site import PrivacyConfig, ZoneConfig
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class EvidenceWriter:
     wait_slack_s: float = 20.0  # extra wall time to wait for post-roll frames before encoding what exists
     privacy: dict[str, PrivacyConfig] = field(default_factory=dict)  # by camera id; others get the defaults
     masked: int = 0  # person boxes masked in stored pictures so far
+    _boxes: dict[str, BoxHistory] = field(default_factory=dict)
     _pending: list[ClipRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,13 +85,24 @@ class EvidenceWriter:
     ) -> list[EvidenceRef]:
         """Annotated JPEG (kind snapshot) and, if ``raw``, the frame without drawings (kind frame); in both the
         public is masked by the camera's privacy settings."""
-        image, n = mask_public(image, detections, zones, self.privacy.get(camera_id or "", PrivacyConfig()))
+        image, n = mask_public(image, detections, zones, self._privacy(camera_id))
         self.masked += n
         refs = [self.store.put_file(jpeg(annotate(image, detections, zones, caption, ts, self.tz, extra)),
                                     "snapshot", "image/jpeg", ts)]
         if raw:
             refs.append(self.store.put_file(jpeg(image, 92), "frame", "image/jpeg", ts))
         return refs
+
+    def _privacy(self, camera_id: str | None) -> PrivacyConfig:
+        return self.privacy.get(camera_id or "", PrivacyConfig())
+
+    def note_analysed(self, camera_id: str, ts: dt.datetime, shape: tuple[int, int], detections: Detections | None,
+                      zones: Sequence[ZoneConfig]) -> None:
+        """Remember the public boxes of an analysed frame, for masking the clips cut around it."""
+        boxes = public_boxes(detections, zones, shape, self._privacy(camera_id))
+        with self._lock:
+            hist = self._boxes.setdefault(camera_id, BoxHistory(keep_s=self.clip_pre_s + self.clip_post_s + 30))
+            hist.add(ts, boxes)
 
     def request_clip(self, finding_id: uuid.UUID, rule: str, camera_id: str, at: dt.datetime) -> bool:
         if camera_id not in self.rings or self.clip_pre_s + self.clip_post_s <= 0:
@@ -139,6 +152,9 @@ class EvidenceWriter:
             log.warning("evidence: no frames of %s between %s and %s for the %s clip", r.camera_id,
                         r.start.isoformat(), r.end.isoformat(), r.rule)
             return None
+        with self._lock:
+            hist = self._boxes.get(r.camera_id)
+            frames = mask_clip_frames(frames, hist, self._privacy(r.camera_id))
         data = encode_mp4_bytes(frames)
         ref = self.store.put_file(data, "clip", "video/mp4", frames[0][0])
         seconds = (frames[-1][0] - frames[0][0]).total_seconds()

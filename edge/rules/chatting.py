@@ -205,7 +205,8 @@ class ChattingRule:
         case, basis, left = classify(samples)
         charged = left if basis == "left_window" else (v.id if basis == "visited_window" else None)
         staff = self.cfg.window(charged).staff_a if charged else None
-        visit.finding, visit.started, visit.camera_id, visit.zone_id = new_finding_id(), samples[0].ts, camera_id, zone_id
+        visit.finding, visit.started = new_finding_id(), samples[0].ts
+        visit.camera_id, visit.zone_id = camera_id, zone_id
         visit.attributed = charged
         n = len(samples)
         details = {
