@@ -194,3 +194,35 @@ def test_staff_zones_are_validated(tmp_path, zone, error):
 def test_staff_zone_touching_the_public_one_is_fine():
     cfg = hall()
     assert {z.kind for z in cfg.cameras[0].zones} == {"seat", "staff", "public"}
+
+
+def test_a_pause_command_reaches_chatting_and_eating_through_the_pause_plan():
+    """command.window_pauses from server/people -> PausePlan -> every pausable rule (as the agent applies it)."""
+    from edge.agent.commands import PausePlan
+    from edge.contract import Command, WindowPauseSpec
+    from edge.rules import build_frame_rules, pausable
+
+    cfg = hall()
+    rules = pausable(build_frame_rules(cfg))
+    t0 = local(f"{MONDAY} 10:00:00").replace(tzinfo=TZ).astimezone(dt.UTC)
+    plan = PausePlan()
+    plan.replace(Command(hall_id="t", edge_id="e", type="command.window_pauses", pauses=[
+        WindowPauseSpec(window_id="W02", start=t0, end=t0 + dt.timedelta(hours=1), reason="系统升级")]))
+
+    def set_closed(window_id: str, closed: bool) -> None:
+        for r in rules:
+            r.set_window_closed(window_id, closed)
+
+    assert plan.apply(t0, set_closed, {w.id: w.closed for w in cfg.windows}) == [("W02", True)]
+    chatting = next(r for r in rules if r.rule_id == "chatting")
+    eating = next(r for r in rules if r.rule_id == "eating")
+    assert chatting.closed_override == {"W02": True} and eating.closed_override == {"W02": True}
+    from edge.rules.base import FrameContext
+
+    events = []
+    for i in range(0, 400, 2):
+        when = local(f"{MONDAY} 10:00:00") + dt.timedelta(seconds=i)
+        ctx = FrameContext(camera_id="cam", ts=when.replace(tzinfo=TZ).astimezone(dt.UTC), local=when, shape=SHAPE,
+                           detections=dets(*ALL, standing(2)))
+        events += chatting.update(ctx)
+    assert events == []

@@ -92,6 +92,8 @@ def build_frame_rules(cfg: SiteConfig) -> list[FrameRule]:
     if r.chatting.enabled:
         rules.append(ChattingRule(cfg))
     if r.eating.enabled:
+        if not r.phone_use.enabled:
+            log.warning("eating needs the pose and hand pass that phone_use turns on: it will find nothing")
         rules.append(EatingRule(cfg))
     for module, cls, key in _OPTIONAL:
         if not getattr(r, key).enabled:
