@@ -226,3 +226,13 @@ def test_a_pause_command_reaches_chatting_and_eating_through_the_pause_plan():
                            detections=dets(*ALL, standing(2)))
         events += chatting.update(ctx)
     assert events == []
+
+
+def test_a_window_with_two_staff_zones_is_one_window():
+    cfg = hall()
+    data = cfg.model_dump()
+    data["cameras"][0]["zones"].append({"id": "staff-W02-back", "kind": "staff", "window": "W02",
+                                        "polygon": [[0.34, 0.0], [0.66, 0.0], [0.66, 0.05], [0.34, 0.05]]})
+    out = run(lambda t: [seated(2), seated(3), standing(2)], SiteConfig.model_validate(data), seconds=320)
+    assert [(e[0], e[1]) for e in out] == [("opened", 300.0)]
+    assert out[0][4]["samples"] == 151  # one sample per frame, not one per zone

@@ -151,11 +151,14 @@ class ChattingRule:
                 n = int(in_zone_mask(people, self.public.pixels(z, ctx.shape)).sum())
                 self.counts[z.window].public.record(ctx.camera_id, ctx.ts, n)
         out: list[RuleEvent] = []
+        first_zone: dict[str, str] = {}
         for z in staff_zones:
             assert z.window is not None
-            if self.visits[z.window].camera_id not in (None, ctx.camera_id) and self.visits[z.window].finding:
+            first_zone.setdefault(z.window, z.id)
+        for wid, zone_id in first_zone.items():
+            if self.visits[wid].camera_id not in (None, ctx.camera_id) and self.visits[wid].finding:
                 continue  # another camera carries this window's open finding
-            out += self._step(self.cfg.window(z.window), ctx, z.id, max(1, seats_of.get(z.window, 0)))
+            out += self._step(self.cfg.window(wid), ctx, zone_id, max(1, seats_of.get(wid, 0)))
         return out
 
     def _sample(self, v: WindowConfig, ctx: FrameContext, seats: int) -> VisitSample | None:
