@@ -11,7 +11,6 @@ import datetime as dt
 import statistics
 import time
 
-
 from edge.detect import load_detector
 from edge.evidence.annotate import jpeg
 from edge.evidence.clip import encode_mp4_bytes

@@ -52,7 +52,8 @@ def site_for(item: dict, rule: str) -> SiteConfig:
             windows.append({"id": w["id"], "number": n, "name": w["id"], "staff_a": None})
             for kind in ("staff", "seat", "public"):
                 if kind in w:
-                    zones.append({"id": f"{kind}-{w['id']}", "kind": kind, "window": w["id"], "polygon": _rect(w[kind])})
+                    zones.append({"id": f"{kind}-{w['id']}", "kind": kind, "window": w["id"],
+                                  "polygon": _rect(w[kind])})
     off = {k: {"enabled": False} for k in ("window_unstaffed", "attendance", "phone_use", "after_hours_presence",
                                            "exit_blocked", "smoking", "sleeping", "chatting", "eating") if k != rule}
     return SiteConfig.model_validate({
@@ -178,8 +179,8 @@ def section(media: Path) -> list[str]:
             how = ""
             if r.opened:
                 d = r.opened[0].details
-                how = (f"{d.get('case')}, {d.get('attribution')}" if rule_name == "chatting"
-                       else f"{', '.join(d.get('items', []))}: {d.get('in_hand')} in hand, {d.get('to_mouth')} at mouth")
+                how = (f"{d.get('case')}, {d.get('attribution')}" if rule_name == "chatting" else
+                       f"{', '.join(d.get('items', []))}: {d.get('in_hand')} in hand, {d.get('to_mouth')} at mouth")
             counts = (f"{r.frames} / {r.cue_frames} / {r.item_frames} / {r.positive_frames}" if rule_name == "eating"
                       else f"{r.frames} / {r.cue_frames}")
             lines.append(f"| {rule_name} | {r.name} | {r.seconds:.0f} | {counts} | {r.expected} | {len(r.opened)} "

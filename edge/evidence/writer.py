@@ -2,8 +2,9 @@
 
 Every snapshot and raw frame is masked first (``edge.evidence.privacy``): the people outside the camera's staff
 and seat zones are pixelated or blurred by the camera's ``privacy`` settings (``privacy``, by camera id; a
-camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored. Clips are masked frame by frame before encoding, with the
-public boxes of the analysed frames around each frame (``note_analysed`` feeds them; ``BoxHistory``).
+camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored. Clips
+are masked frame by frame before encoding, with the public boxes of the analysed frames around each frame
+(``note_analysed`` feeds them; ``BoxHistory``).
 
 Files go to a ``FileStore`` (the outbox: content-addressed by SHA-256, uploaded later). Clips need
 ``clip_post_s`` of video after the finding, so they are requested and finished later by ``poll``;
