@@ -92,6 +92,43 @@ class SleepingRule(_Model):
     max_motion: float = Field(default=0.02, gt=0, description="Largest normalised keypoint motion counted as still.")
 
 
+class ChattingRule(_Model):
+    """串岗聊天: a second member of staff in a window's staff area for minutes (see edge.rules.chatting)."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    min_s: float = Field(default=300, gt=0, description="Seconds two staff must share a window's staff area.")
+    gap_s: float = Field(
+        default=20, gt=0, description="Dropouts shorter than this (a person hidden for a moment) do not end a visit."
+    )
+    cooldown_s: float = Field(
+        default=300, ge=0, description="Seconds after a finding before the next one for the window."
+    )
+
+
+EATING_ITEMS: tuple[str, ...] = (
+    "cup", "bowl", "bottle", "wine glass", "fork", "spoon", "banana", "apple", "orange", "sandwich", "hot dog",
+    "pizza", "donut", "cake", "carrot", "broccoli",
+)
+
+
+class EatingRule(_Model):
+    """吃东西/用餐: food or a drink held or brought to the mouth at the seat (see edge.rules.eating)."""
+
+    enabled: bool = Field(default=True, description="Rule on/off.")
+    items: list[str] = Field(
+        default_factory=lambda: list(EATING_ITEMS), min_length=1,
+        description="COCO classes that count as food or drink (a cup on the desk alone is never eating).",
+    )
+    min_confidence: float = Field(default=0.3, gt=0, lt=1, description="Food/drink detection threshold.")
+    min_s: float = Field(default=10, gt=0, description="Seconds from first to last positive frame in the window.")
+    window_s: float = Field(default=30, gt=0, description="Length of the sliding window in seconds.")
+    ratio: float = Field(default=0.4, gt=0, le=1, description="Fraction of the window's frames that must be positive.")
+    min_frames: int = Field(default=3, ge=1, description="Positive frames needed in the window (several frames).")
+    cooldown_s: float = Field(
+        default=600, ge=0, description="Seconds after a finding before the next one for the window."
+    )
+
+
 class PowerLeftOnRule(_Model):
     """下班未关电源: equipment above standby after closing."""
 
@@ -128,6 +165,8 @@ class RulesConfig(_Model):
     camera_health: CameraHealthRule = Field(default_factory=CameraHealthRule, description="摄像头离线/冻结/遮挡.")
     smoking: SmokingRule = Field(default_factory=SmokingRule, description="抽烟.")
     sleeping: SleepingRule = Field(default_factory=SleepingRule, description="睡岗.")
+    chatting: ChattingRule = Field(default_factory=ChattingRule, description="串岗聊天.")
+    eating: EatingRule = Field(default_factory=EatingRule, description="吃东西.")
     power_left_on: PowerLeftOnRule = Field(default_factory=PowerLeftOnRule, description="下班未关电源.")
     high_power_appliance: HighPowerApplianceRule = Field(
         default_factory=HighPowerApplianceRule, description="大功率电器."

@@ -231,7 +231,9 @@ class WindowConfig(_Model):
 # --------------------------------------------------------------------------- cameras and zones
 
 Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
-ZoneKind = Literal["seat", "counter", "public", "exit", "equipment"]
+ZoneKind = Literal["seat", "counter", "public", "exit", "equipment", "staff"]
+STAFF_PUBLIC_OVERLAP = 0.05
+"""Largest share of the smaller zone that a staff and a public zone of one camera may have in common."""
 
 
 class ZoneConfig(_Model):
@@ -239,18 +241,63 @@ class ZoneConfig(_Model):
 
     id: Id = Field(description="Zone identifier, unique within the site.")
     kind: ZoneKind = Field(
-        description="seat: where a window's clerk sits; counter: the desk top; public: waiting area; "
-        "exit: a safety exit (安全出口) that must stay clear; equipment: devices area."
+        description="seat: where a window's clerk sits; counter: the desk top; public: waiting area or the "
+        "citizens' side of a counter; exit: a safety exit (安全出口) that must stay clear; equipment: devices area; "
+        "staff: a window's staff area behind the counter (工作区, includes the seat and the space around it)."
     )
-    window: Id | None = Field(default=None, description="Window this seat/counter zone belongs to (required for 'seat').")
+    window: Id | None = Field(
+        default=None,
+        description="Window this zone belongs to (required for 'seat', 'counter' and 'staff'; on a 'public' zone: "
+        "the window whose counter front it is, where citizens being served stand).",
+    )
     name: str | None = Field(default=None, description="Display name.")
     polygon: list[Point] = Field(min_length=3, description="Vertices [[x, y], …] normalised to the frame size.")
 
     @model_validator(mode="after")
     def _seat_has_window(self) -> "ZoneConfig":
-        if self.kind in ("seat", "counter") and self.window is None:
+        if self.kind in ("seat", "counter", "staff") and self.window is None:
             raise ValueError(f"a {self.kind} zone needs 'window'")
         return self
+
+
+class PrivacyConfig(_Model):
+    """Masking of the public in what a camera's evidence shows (snapshots, frames, duty-check pictures, clips)."""
+
+    mask_public: bool = Field(
+        default=True,
+        description="Pixelate or blur every person outside the staff and seat zones before a picture leaves the edge.",
+    )
+    method: Literal["pixelate", "blur"] = Field(
+        default="pixelate", description="How a masked region is made unreadable."
+    )
+    person_min_confidence: float = Field(
+        default=0.2, gt=0, lt=1,
+        description="Person detections at or above this are masked (low on purpose: masking a shadow costs nothing).",
+    )
+    margin: float = Field(default=0.1, ge=0, le=1, description="Each masked box grows by this share of its size.")
+
+
+def polygon_overlap(a: list[Point], b: list[Point], grid: int = 40) -> float:
+    """Share of the smaller of two normalised polygons that lies inside the other (grid sampling, pure Python)."""
+
+    def inside(x: float, y: float, poly: list[Point]) -> bool:
+        hit = False
+        for (x1, y1), (x2, y2) in zip(poly, poly[1:] + poly[:1]):
+            if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+                hit = not hit
+        return hit
+
+    def samples(poly: list[Point]) -> list[tuple[float, float]]:
+        xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+        pts = [(min(xs) + (max(xs) - min(xs)) * (i + 0.5) / grid, min(ys) + (max(ys) - min(ys)) * (j + 0.5) / grid)
+               for i in range(grid) for j in range(grid)]
+        return [p for p in pts if inside(p[0], p[1], poly)]
+
+    sa, sb = samples(a), samples(b)
+    small, other = (sa, b) if len(sa) <= len(sb) else (sb, a)
+    if not small:
+        return 0.0
+    return sum(inside(x, y, other) for x, y in small) / len(small)
 
 
 class CameraConfig(_Model):
@@ -267,6 +314,19 @@ class CameraConfig(_Model):
     loop: bool = Field(default=False, description="Loop a file source forever (demos).")
     enabled: bool = Field(default=True, description="Disabled cameras are not opened.")
     zones: list[ZoneConfig] = Field(default_factory=list, description="Zones on this camera's picture.")
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Masking of the public in evidence.")
+
+    @model_validator(mode="after")
+    def _staff_apart_from_public(self) -> "CameraConfig":
+        staff = [z for z in self.zones if z.kind == "staff"]
+        public = [z for z in self.zones if z.kind == "public"]
+        for s in staff:
+            for p in public:
+                share = polygon_overlap(list(s.polygon), list(p.polygon))
+                if share > STAFF_PUBLIC_OVERLAP:
+                    raise ValueError(f"staff zone {s.id!r} and public zone {p.id!r} overlap ({share:.0%} of the "
+                                     "smaller one): behind the counter and in front of it must not share ground")
+        return self
 
 
 # --------------------------------------------------------------------------- sensors

@@ -2,7 +2,8 @@
 on the shared media. Run: ``python -m models.accuracy [--out models/ACCURACY.md]`` (5-10 minutes on 2 idle cores).
 
 Ground truth used here: the YOLO labels of the cigarette dataset; the by-eye labels of phone use, smoking
-and sleeping in ``models/truth/actions/*.yaml`` (each item marked tune or report); and presence intervals of
+and sleeping in ``models/truth/actions/*.yaml`` (each item marked tune or report); the expected findings of
+chatting and eating per clip in ``models/truth/rules/*.yaml`` (``models.rules_footage``); and presence intervals of
 the one-by-one clip labelled by eye from a 2-second contact sheet (``INTEL_PRESENT`` below; frames within
 ``BOUNDARY_S`` of a change are not scored).
 """
@@ -239,7 +240,10 @@ def build(media: Path) -> str:
         "",
     ]
     parts = head + cigarette_section(media) + smoking_section(media) + phone_use_section(media)
-    return "\n".join(parts + phone_presence_section(media) + sleeping_section(media))
+    parts += phone_presence_section(media) + sleeping_section(media)
+    from models.rules_footage import section as rules_footage_section
+
+    return "\n".join(parts + rules_footage_section(media))
 
 
 def main(argv: list[str] | None = None) -> int:

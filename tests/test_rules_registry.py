@@ -88,3 +88,16 @@ def test_odd_detections_do_not_break_any_rule(name, boxes):
             c = ctx(cam, local(f"{MONDAY} 10:00:{sec:02d}"), dets(*boxes), small=dets(*boxes), frame=frame)
             for r in rules:
                 r.update(c)  # must not raise
+
+
+@pytest.mark.parametrize("disabled, missing", [("chatting", "chatting"), ("eating", "eating")])
+def test_chatting_and_eating_are_built_unless_disabled(disabled, missing):
+    assert {"chatting", "eating"} <= {r.rule_id for r in build_frame_rules(site())}
+    assert missing not in {r.rule_id for r in build_frame_rules(site(**{disabled: {"enabled": False}}))}
+
+
+def test_pauses_reach_every_pausable_rule():
+    from edge.rules import pausable
+
+    ids = {r.rule_id for r in pausable(build_frame_rules(site()))}
+    assert {"window_unstaffed", "chatting", "eating"} <= ids

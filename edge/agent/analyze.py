@@ -90,7 +90,7 @@ def analyze(
     ring = FrameRing(cfg.edge.clip_pre_s + cfg.edge.clip_post_s + 2, fps=max(rate, 5.0))
     store = Outbox(out_dir)
     writer = EvidenceWriter(store, {camera_id: ring}, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
-                            wait_slack_s=1e9)
+                            wait_slack_s=1e9, privacy={c.id: c.privacy for c in cfg.cameras})
     gate = ChangeGate() if skip_unchanged else ChangeGate(threshold=0)
     pipeline = FramePipeline(cfg, detector, smoking=smoking, gate=gate)
     sink = _Collect()
@@ -102,6 +102,7 @@ def analyze(
         (a,) = pipeline.analyse([frame])
         pic = _Picture(a.ts, frame.image, a.ctx.detections, a.ctx.small_objects)
         pictures[camera_id] = pic
+        writer.note_analysed(camera_id, a.ts, a.ctx.shape, a.ctx.detections, cam.zones)
         for ev in a.events:
             dispatcher.handle(ev, pic)
         dispatcher.clips_finished(writer.poll(), a.ts)

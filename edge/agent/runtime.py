@@ -38,7 +38,7 @@ from edge.contract import CameraHealth, Heartbeat, utcnow
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox
-from edge.rules import ExitBlockedRule, find_rule
+from edge.rules import ExitBlockedRule, find_rule, pausable
 from edge.rules.base import RuleEvent
 from edge.site import SiteConfig, expand_env, resolve_source
 
@@ -78,7 +78,9 @@ class EdgeAgent:
                                            ring=self.rings[c.id], loop=c.loop, realtime=realtime) for c in cams}
         self.pipeline = FramePipeline(cfg, detector, smoking=smoking,
                                       gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0))
-        self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz)
+        self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
+                                       privacy={c.id: c.privacy for c in cfg.cameras})
+        self._camera_zones = {c.id: c.zones for c in cfg.cameras}
         self.open_findings = OpenFindings(self.data_dir / "open_findings.sqlite3")
         self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings)
         self._pictures: dict[str, Picture] = {}
@@ -197,6 +199,8 @@ class EdgeAgent:
             for a, f in zip(results, frames):
                 pic = Picture(a.ts, f.image, a.ctx.detections, a.ctx.small_objects)
                 self._pictures[a.camera_id] = pic
+                self.evidence.note_analysed(a.camera_id, a.ts, a.ctx.shape, a.ctx.detections,
+                                            self._camera_zones.get(a.camera_id, []))
                 self._analysed[a.camera_id].append(time.monotonic())
                 for ev in a.events:
                     self._events.put((ev, pic))
@@ -302,9 +306,13 @@ class EdgeAgent:
 
     def _apply_pauses(self) -> None:
         with self._lock:
-            staffing = self.pipeline.staffing
-            if staffing is not None:
-                self.pause_plan.apply(utcnow(), staffing.set_window_closed, {w.id: w.closed for w in self.cfg.windows})
+            targets = pausable(self.pipeline.rules)
+            if targets:
+                def set_closed(window_id: str, closed: bool) -> None:
+                    for rule in targets:
+                        rule.set_window_closed(window_id, closed)
+
+                self.pause_plan.apply(utcnow(), set_closed, {w.id: w.closed for w in self.cfg.windows})
 
     def _apply_seat_tuning(self, cmd: contract.Command) -> None:
         with self._lock:

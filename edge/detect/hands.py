@@ -48,10 +48,11 @@ HAND_SIDES: tuple[float, ...] = (3.0, 5.0)  # sides of the crops around a hand g
 HAND_REACH = 1.0  # hands closer than this (body scales) form one group
 FINGERS = 0.4  # the hand centre lies this fraction of the forearm beyond the wrist
 MIN_SQUARE = 96  # pixels: smaller crops are grown to this (a 20-pixel hand upscaled 30x is noise)
-# what a hand holds that the COCO detector knows: a phone, and what a phone or a cigarette can be mistaken for
+# what a hand holds that the COCO detector knows: a phone, what a phone or a cigarette can be mistaken for, and
+# food (the eating rule)
 HELD_CLASSES: tuple[str, ...] = (
     "cell phone", "remote", "toothbrush", "scissors", "knife", "fork", "spoon", "cup", "wine glass", "bottle",
-    "book", "mouse", "keyboard",
+    "book", "mouse", "keyboard", "bowl", "banana", "apple", "orange", "sandwich", "hot dog", "pizza", "donut", "cake",
 )
 
 

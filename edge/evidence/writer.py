@@ -1,5 +1,11 @@
 """Turn a finding's moment into evidence files: annotated snapshot, raw frame, and a clip from the ring buffer.
 
+Every snapshot and raw frame is masked first (``edge.evidence.privacy``): the people outside the camera's staff
+and seat zones are pixelated or blurred by the camera's ``privacy`` settings (``privacy``, by camera id; a
+camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored. Clips
+are masked frame by frame before encoding, with the public boxes of the analysed frames around each frame
+(``note_analysed`` feeds them; ``BoxHistory``).
+
 Files go to a ``FileStore`` (the outbox: content-addressed by SHA-256, uploaded later). Clips need
 ``clip_post_s`` of video after the finding, so they are requested and finished later by ``poll``;
 a camera that stops delivering frames still gets its clip with what was recorded, after a deadline.
@@ -22,7 +28,8 @@ from edge.contract import EvidenceKind, EvidenceRef
 from edge.detections import Detections
 from edge.evidence.annotate import annotate, jpeg
 from edge.evidence.clip import encode_mp4_bytes
-from edge.site import ZoneConfig
+from edge.evidence.privacy import BoxHistory, mask_clip_frames, mask_public, public_boxes
+from edge.site import PrivacyConfig, ZoneConfig
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +67,9 @@ class EvidenceWriter:
     clip_post_s: float = 10.0
     tz: dt.tzinfo | None = None
     wait_slack_s: float = 20.0  # extra wall time to wait for post-roll frames before encoding what exists
+    privacy: dict[str, PrivacyConfig] = field(default_factory=dict)  # by camera id; others get the defaults
+    masked: int = 0  # person boxes masked in stored pictures so far
+    _boxes: dict[str, BoxHistory] = field(default_factory=dict)
     _pending: list[ClipRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,13 +82,28 @@ class EvidenceWriter:
         caption: Sequence[str] = (),
         extra: Detections | None = None,
         raw: bool = True,
+        camera_id: str | None = None,
     ) -> list[EvidenceRef]:
-        """Annotated JPEG (kind snapshot) and, if ``raw``, the untouched frame (kind frame)."""
+        """Annotated JPEG (kind snapshot) and, if ``raw``, the frame without drawings (kind frame); in both the
+        public is masked by the camera's privacy settings."""
+        image, n = mask_public(image, detections, zones, self._privacy(camera_id))
+        self.masked += n
         refs = [self.store.put_file(jpeg(annotate(image, detections, zones, caption, ts, self.tz, extra)),
                                     "snapshot", "image/jpeg", ts)]
         if raw:
             refs.append(self.store.put_file(jpeg(image, 92), "frame", "image/jpeg", ts))
         return refs
+
+    def _privacy(self, camera_id: str | None) -> PrivacyConfig:
+        return self.privacy.get(camera_id or "", PrivacyConfig())
+
+    def note_analysed(self, camera_id: str, ts: dt.datetime, shape: tuple[int, int], detections: Detections | None,
+                      zones: Sequence[ZoneConfig]) -> None:
+        """Remember the public boxes of an analysed frame, for masking the clips cut around it."""
+        boxes = public_boxes(detections, zones, shape, self._privacy(camera_id))
+        with self._lock:
+            hist = self._boxes.setdefault(camera_id, BoxHistory(keep_s=self.clip_pre_s + self.clip_post_s + 30))
+            hist.add(ts, boxes)
 
     def request_clip(self, finding_id: uuid.UUID, rule: str, camera_id: str, at: dt.datetime) -> bool:
         if camera_id not in self.rings or self.clip_pre_s + self.clip_post_s <= 0:
@@ -128,6 +153,9 @@ class EvidenceWriter:
             log.warning("evidence: no frames of %s between %s and %s for the %s clip", r.camera_id,
                         r.start.isoformat(), r.end.isoformat(), r.rule)
             return None
+        with self._lock:
+            hist = self._boxes.get(r.camera_id)
+            frames = mask_clip_frames(frames, hist, self._privacy(r.camera_id))
         data = encode_mp4_bytes(frames)
         ref = self.store.put_file(data, "clip", "video/mp4", frames[0][0])
         seconds = (frames[-1][0] - frames[0][0]).total_seconds()

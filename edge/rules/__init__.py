@@ -14,6 +14,9 @@ ExitBlockedRule            exit_blocked                          needs ``FrameCo
                                                                  ``set_reference(camera, zone, clear_frame)``
 SmokingRule (helper A)     smoking                               included when edge.rules.smoking imports
 SleepingRule (helper A)    sleeping                              included when edge.rules.sleeping imports
+ChattingRule (chatting)    chatting                              ``set_window_closed(window_id, closed)``
+EatingRule (eating)        eating                                uses ``FrameContext.pose`` + ``small_objects``;
+                                                                 ``set_window_closed(window_id, closed)``
 =========================  ====================================  ==========================================
 
 Usage in the agent::
@@ -41,6 +44,8 @@ from typing import TypeVar
 from edge.rules.after_hours import AfterHoursPresenceRule
 from edge.rules.attendance import AttendanceRule
 from edge.rules.base import FrameContext, FrameRule, RuleEvent
+from edge.rules.chatting import ChattingRule
+from edge.rules.eating import EatingRule
 from edge.rules.exit_blocked import ExitBlockedRule
 from edge.rules.phone_use import PhoneUseRule
 from edge.rules.window_unstaffed import WindowStatus, WindowUnstaffedRule
@@ -54,6 +59,8 @@ errors: Counter[str] = Counter()
 __all__ = [
     "AfterHoursPresenceRule",
     "AttendanceRule",
+    "ChattingRule",
+    "EatingRule",
     "ExitBlockedRule",
     "PhoneUseRule",
     "WindowStatus",
@@ -61,6 +68,7 @@ __all__ = [
     "build_frame_rules",
     "errors",
     "find_rule",
+    "pausable",
     "safe_update",
 ]
 
@@ -81,6 +89,12 @@ def build_frame_rules(cfg: SiteConfig) -> list[FrameRule]:
         rules.append(AfterHoursPresenceRule(cfg))
     if r.exit_blocked.enabled:
         rules.append(ExitBlockedRule(cfg))
+    if r.chatting.enabled:
+        rules.append(ChattingRule(cfg))
+    if r.eating.enabled:
+        if not r.phone_use.enabled:
+            log.warning("eating needs the pose and hand pass that phone_use turns on: it will find nothing")
+        rules.append(EatingRule(cfg))
     for module, cls, key in _OPTIONAL:
         if not getattr(r, key).enabled:
             continue
@@ -96,6 +110,11 @@ def build_frame_rules(cfg: SiteConfig) -> list[FrameRule]:
 def find_rule(rules: list[FrameRule], cls: type[T]) -> T | None:
     """The first rule of a class, e.g. ``find_rule(rules, WindowUnstaffedRule)``."""
     return next((x for x in rules if isinstance(x, cls)), None)
+
+
+def pausable(rules: list[FrameRule]) -> list:
+    """The rules that take a window pause (暂停服务) at runtime through ``set_window_closed(window_id, closed)``."""
+    return [x for x in rules if callable(getattr(x, "set_window_closed", None))]
 
 
 def safe_update(rule: FrameRule, ctx: FrameContext) -> list[RuleEvent]:

@@ -1,0 +1,169 @@
+"""Privacy masking: the public is made unreadable in every picture before it leaves the edge.
+
+Evidence is about the staff, so a person in a ``staff`` or ``seat`` zone of the camera stays visible; every other
+person box (a citizen at the counter, the waiting area, a passer-by) is pixelated or blurred, per camera
+(``cameras[].privacy``: ``mask_public``, ``method``, ``person_min_confidence``, ``margin``).
+
+Masks come from the person boxes of the detector (a face detector is not used: none ships with the project's
+packages); the whole body box is masked, grown by ``margin``, which covers the face whatever the pose. The
+masking is irreversible in what is stored: ``pixelate`` keeps one colour per block of at least
+``MIN_BLOCK`` pixels (a sixth of the box's shorter side for larger boxes), ``blur`` averages over a kernel of
+half the box's shorter side and then pixelates at half that block size, so neither a deconvolution nor a
+super-resolution model can bring a face back from the few values left.
+
+Pure functions on numpy pictures (BGR, HxWx3), no I/O:
+
+- ``public_boxes(detections, zones, shape, privacy)`` -> the boxes to mask in one picture;
+- ``mask_boxes(image, boxes, method)`` -> a masked copy;
+- ``mask_frames(frames, boxes_per_frame, method)`` -> masked copies of a clip's frames (each frame with its boxes);
+- ``BoxHistory``: the public boxes of a camera's analysed frames, so a clip cut from the frame ring (which keeps
+  frames, not detections) is masked frame by frame with the boxes of the analysed frames around each one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from edge import geometry as geo
+from edge.detections import Detections
+from edge.site import PrivacyConfig, ZoneConfig
+
+Method = Literal["pixelate", "blur"]
+STAFF_KINDS = ("staff", "seat")
+MIN_BLOCK = 8  # pixels: the smallest block a masked region is reduced to
+BLOCKS_PER_SIDE = 6  # a masked box keeps at most this many blocks along its shorter side
+STAFF_OVERLAP = 0.5  # a person belongs to a staff zone when the box centre is in it or this share of the box is
+
+
+def staff_mask(boxes: np.ndarray, zones: Sequence[ZoneConfig], shape: tuple[int, int]) -> np.ndarray:
+    """Which boxes (xyxy pixels) are staff: centre inside, or >= STAFF_OVERLAP of the box inside, a staff/seat zone."""
+    keep = np.zeros(len(boxes), bool)
+    if not len(boxes):
+        return keep
+    for z in zones:
+        if z.kind not in STAFF_KINDS:
+            continue
+        poly = geo.denormalize_polygon(z.polygon, shape)  # type: ignore[arg-type]
+        keep |= geo.points_in_polygon(geo.box_anchors(boxes, "center"), poly)
+        keep |= geo.box_fraction_in_polygon(boxes, poly) >= STAFF_OVERLAP
+    return keep
+
+
+def public_boxes(detections: Detections | None, zones: Sequence[ZoneConfig], shape: tuple[int, int],
+                 privacy: PrivacyConfig) -> np.ndarray:
+    """Person boxes to mask (xyxy pixels, grown by the margin and clipped to the picture); empty when masking is
+    off for the camera or nobody outside the staff zones is seen."""
+    if not privacy.mask_public or detections is None or not len(detections):
+        return np.zeros((0, 4), np.float32)
+    people = detections.of_class("person").above(privacy.person_min_confidence)
+    if not len(people):
+        return np.zeros((0, 4), np.float32)
+    boxes = people.xyxy[~staff_mask(people.xyxy, zones, shape)]
+    if not len(boxes):
+        return np.zeros((0, 4), np.float32)
+    return geo.pad_boxes(boxes, privacy.margin, shape).astype(np.float32)
+
+
+def _block(w: int, h: int) -> int:
+    return max(MIN_BLOCK, min(w, h) // BLOCKS_PER_SIDE)
+
+
+def _pixelate(region: np.ndarray, block: int) -> np.ndarray:
+    h, w = region.shape[:2]
+    small = cv2.resize(region, (max(1, w // block), max(1, h // block)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def mask_boxes(image: np.ndarray, boxes: np.ndarray, method: Method = "pixelate") -> np.ndarray:
+    """A copy of ``image`` with every box (xyxy pixels) pixelated or blurred beyond recognition."""
+    out = image.copy()
+    hgt, wid = image.shape[:2]
+    for x1, y1, x2, y2 in np.asarray(boxes, np.float64).reshape(-1, 4):
+        a, b = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
+        c, d = min(wid, int(np.ceil(x2))), min(hgt, int(np.ceil(y2)))
+        if c - a < 2 or d - b < 2:
+            continue
+        region = out[b:d, a:c]
+        block = _block(c - a, d - b)
+        if method == "blur":
+            k = max(3, (min(c - a, d - b) // 2) | 1)
+            region = _pixelate(cv2.blur(region, (k, k)), max(MIN_BLOCK // 2, block // 2))
+        else:
+            region = _pixelate(region, block)
+        out[b:d, a:c] = region
+    return out
+
+
+def mask_frames(frames: Sequence[np.ndarray], boxes_per_frame: Sequence[np.ndarray],
+                method: Method = "pixelate") -> list[np.ndarray]:
+    """Masked copies of a clip's frames, frame i with ``boxes_per_frame[i]`` (to be encoded afterwards: masking a
+    clip means decoding and re-encoding it)."""
+    if len(frames) != len(boxes_per_frame):
+        raise ValueError(f"{len(frames)} frames but {len(boxes_per_frame)} box lists")
+    return [mask_boxes(f, b, method) for f, b in zip(frames, boxes_per_frame)]
+
+
+def mask_public(image: np.ndarray, detections: Detections | None, zones: Sequence[ZoneConfig],
+                privacy: PrivacyConfig) -> tuple[np.ndarray, int]:
+    """(picture with the public masked, number of boxes masked); the picture itself when nothing is masked."""
+    boxes = public_boxes(detections, zones, image.shape[:2], privacy)
+    if not len(boxes):
+        return image, 0
+    return mask_boxes(image, boxes, privacy.method), len(boxes)
+
+
+@dataclass
+class BoxHistory:
+    """Public boxes of one camera's analysed frames over the last ``keep_s`` seconds (frame time).
+
+    ``boxes_at(ts)`` is the union of the boxes of the analysed frames just before and just after ``ts`` (or of
+    the nearest one), so a citizen moving between two analysed frames is covered in the frames between them.
+    A frame further than ``max_gap_s`` from any analysed frame gets ``None``: nothing is known about who is in
+    it, and the caller masks it whole rather than guess.
+    """
+
+    keep_s: float = 60.0
+    max_gap_s: float = 5.0
+    _items: deque = field(default_factory=deque)  # (ts, boxes), ts ascending
+
+    def add(self, ts: dt.datetime, boxes: np.ndarray) -> None:
+        while self._items and self._items[-1][0] >= ts:
+            self._items.pop()  # a camera restarted or a frame was analysed again: keep times increasing
+        self._items.append((ts, np.asarray(boxes, np.float32).reshape(-1, 4)))
+        while self._items and (ts - self._items[0][0]).total_seconds() > self.keep_s:
+            self._items.popleft()
+
+    def boxes_at(self, ts: dt.datetime) -> np.ndarray | None:
+        times = [t for t, _ in self._items]
+        i = bisect.bisect_left(times, ts)
+        if i < len(times) and times[i] == ts:
+            return self._items[i][1]
+        near = [self._items[k] for k in (i - 1, i) if 0 <= k < len(self._items)]
+        near = [(t, b) for t, b in near if abs((t - ts).total_seconds()) <= self.max_gap_s]
+        if not near:
+            return None
+        return np.concatenate([b for _, b in near]).reshape(-1, 4)
+
+
+def mask_clip_frames(frames: Sequence[tuple[dt.datetime, np.ndarray]], history: BoxHistory | None,
+                     privacy: PrivacyConfig) -> list[tuple[dt.datetime, np.ndarray]]:
+    """A clip's (ts, frame) list with the public masked from ``history``; a frame no analysed frame is near is
+    pixelated whole (without detections there is no telling who is in it)."""
+    if not privacy.mask_public:
+        return list(frames)
+    out = []
+    for ts, img in frames:
+        boxes = history.boxes_at(ts) if history is not None else None
+        if boxes is None:
+            h, w = img.shape[:2]
+            boxes = np.array([[0, 0, w, h]], np.float32)
+        out.append((ts, mask_boxes(img, boxes, privacy.method) if len(boxes) else img))
+    return out
