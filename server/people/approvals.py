@@ -31,8 +31,9 @@ from server.db import Alert, Finding, Hall, Staff, User, Window, utcnow
 from server.people.models import ABSENCE_KINDS, Absence, WindowPause
 
 log = logging.getLogger(__name__)
-PAUSE_SUPPRESSES = frozenset({"window_unstaffed", "late_arrival", "early_leave"})
-"""Presence rules a pause suppresses (discipline rules such as smoking still apply at a paused window)."""
+PAUSE_SUPPRESSES = frozenset({"window_unstaffed", "late_arrival", "early_leave", "chatting", "eating"})
+"""Rules a pause suppresses: presence, and the counter-service rules the edge also silences on a paused window
+(chatting, eating); smoking, sleeping and phone use still apply at a paused window."""
 APPROVAL_ACTOR = "system:approval"
 MAX_SPAN = dt.timedelta(days=366)
 _ABSENCE_FIELDS = ("staff_id", "kind", "window_id", "covers_staff_id", "starts_at", "ends_at", "approver", "reason",
