@@ -36,6 +36,7 @@ def _startup(app: FastAPI) -> None:
     from server.ingest import handlers
 
     handlers.READING_RETENTION = dt.timedelta(days=settings.sensor_reading_retention_days)
+    handlers.MAX_CLOCK_SKEW = dt.timedelta(seconds=settings.ingest_max_clock_skew_s)
     from server.siteimport import import_site_file
     from server.users import ensure_initial_admin
 

@@ -105,6 +105,17 @@ class Settings(BaseSettings):
                                  "publishes for Home Assistant.")
     ha_interval_s: float = Field(default=15, gt=0, description="Seconds between Home Assistant state passes.")
 
+    # scale (server.ingest, server.live): batched ingest, clock skew, live events across processes
+    ingest_max_clock_skew_s: float = Field(
+        default=300, gt=0, description="Edge messages stamped (sent_at, at, since, …) further ahead of the server "
+        "clock than this are rejected (future_time); stored stamps beyond it never freeze live state.")
+    ingest_batch_max: int = Field(default=200, ge=1, description="Most MQTT messages applied in one transaction.")
+    ingest_batch_wait_ms: float = Field(
+        default=20, ge=0, description="How long the MQTT consumer waits to fill a batch after its first message.")
+    ingest_stuck_after_s: float = Field(
+        default=60, gt=0, description="/healthz reports the MQTT consumer stuck (503) when a received message "
+        "has waited this long without being acknowledged.")
+
     # ------------------------------------------------------------------ derived
     @property
     def provisioned_edge_tokens(self) -> list[tuple[str, str, str]]:

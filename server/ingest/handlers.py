@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 READING_RETENTION = dt.timedelta(days=14)  # overridden from settings by the app
 _PRUNE_EVERY = 500
 _reading_counter = itertools.count(1)
+CACHE = "hallwatch_ingest_rows"  # session.info key: rows looked up by code within one batch
+MAX_CLOCK_SKEW = dt.timedelta(minutes=5)  # overridden from settings (ingest_max_clock_skew_s) by the app
 
 
 class Reject(Exception):
@@ -34,7 +36,23 @@ class Reject(Exception):
 def _by_code(session: Session, model: type, hall_id: str, code: str | None) -> Any:
     if code is None:
         return None
-    return session.scalars(select(model).filter_by(hall_id=hall_id, code=code)).first()
+    cache = session.info.get(CACHE)
+    if cache is not None and (model, hall_id, code) in cache:
+        return cache[(model, hall_id, code)]
+    row = session.scalars(select(model).filter_by(hall_id=hall_id, code=code)).first()
+    if cache is not None and row is not None:
+        cache[(model, hall_id, code)] = row
+    return row
+
+
+def newer(incoming: dt.datetime, stored: dt.datetime | None) -> bool:
+    """Whether an update at ``incoming`` may replace state stamped ``stored``: a stamp later than now plus the
+    allowed skew (a clock error stored earlier) never freezes the state."""
+    if stored is None or incoming >= stored:
+        return True
+    if stored.tzinfo is None:
+        stored = stored.replace(tzinfo=dt.timezone.utc)
+    return stored > dt.datetime.now(dt.timezone.utc) + MAX_CLOCK_SKEW
 
 
 def register_evidence(session: Session, refs: list[c.EvidenceRef]) -> None:
@@ -122,7 +140,7 @@ def window_state(session: Session, msg: c.WindowState) -> Window:
     w = _by_code(session, Window, msg.hall_id, msg.window_id)
     if w is None:
         raise Reject("unknown_window", f"window {msg.window_id!r} not in hall {msg.hall_id}")
-    if w.live_updated_at is not None and msg.sent_at < w.live_updated_at:
+    if not newer(msg.sent_at, w.live_updated_at):
         return w  # an older state arriving late never overwrites a newer one
     w.live_state, w.live_since, w.live_persons = msg.state, msg.since, msg.persons
     w.live_camera, w.live_updated_at = msg.camera_id, msg.sent_at
@@ -140,7 +158,7 @@ def sensor_reading(session: Session, msg: c.SensorReading) -> Sensor:
     text = v if isinstance(v, str) else None
     session.add(SensorReadingRow(hall_id=msg.hall_id, sensor_code=msg.sensor_id, kind=msg.kind, value_num=num,
                                  value_text=text, unit=msg.unit, at=msg.at))
-    if s.last_seen is None or msg.at >= s.last_seen:
+    if newer(msg.at, s.last_seen):
         s.last_seen = msg.at
         if msg.kind == "availability":  # the device's own online/offline word, not a measurement
             s.online = v == "online"
@@ -157,13 +175,15 @@ def _edge(session: Session, msg: Any) -> Edge:
     if e is None:
         e = Edge(hall_id=msg.hall_id, code=msg.edge_id)
         session.add(e)
+        if CACHE in session.info:
+            session.info[CACHE][(Edge, msg.hall_id, msg.edge_id)] = e
         log.info("first message from edge %s/%s", msg.hall_id, msg.edge_id)
     return e
 
 
 def edge_status(session: Session, msg: c.EdgeStatus) -> Edge:
     e = _edge(session, msg)
-    if e.last_seen is None or msg.sent_at >= e.last_seen:
+    if newer(msg.sent_at, e.last_seen):
         e.online, e.version, e.last_seen = msg.online, msg.version or e.version, msg.sent_at
         events.after_commit(session, {"type": "edge.status", "hall_id": msg.hall_id, "edge": msg.edge_id,
                                       "online": msg.online})
@@ -172,7 +192,7 @@ def edge_status(session: Session, msg: c.EdgeStatus) -> Edge:
 
 def heartbeat(session: Session, msg: c.Heartbeat) -> Edge:
     e = _edge(session, msg)
-    if e.last_seen is not None and msg.sent_at < e.last_seen:
+    if not newer(msg.sent_at, e.last_seen):
         return e
     e.online, e.last_seen, e.outbox_pending, e.uptime_s = True, msg.sent_at, msg.outbox_pending, msg.uptime_s
     for cam in msg.cameras:
