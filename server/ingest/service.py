@@ -24,12 +24,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from edge.contract import TOPIC_OF, ContractError, parse_message
 from server.db import Edge, Hall, ProcessedMessage
 from server.ingest import handlers
+from server import metrics
 from server.metrics import INGEST_ACCEPTED, INGEST_DUPLICATE, INGEST_REJECTED
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[Session, Any, Any], None]
 _HOOKS: dict[str, list[Hook]] = {}
+INGEST_BATCHES = metrics.Counter(
+    "hallwatch_ingest_batches_total", "Ingest batches by path: fast (one flush), savepoint (a message needed its "
+    "own SAVEPOINT), single (one transaction per message).")
+if all(x.name != INGEST_BATCHES.name for x in metrics.ALL_COUNTERS):
+    metrics.ALL_COUNTERS.append(INGEST_BATCHES)
 _TIME_FIELDS = ("sent_at", "at", "since", "started_at", "ended_at", "taken_at")
 
 
@@ -236,12 +242,14 @@ def _store(factory: sessionmaker[Session], msgs: list[tuple[int, Any]], via: str
             out = _fast(session, msgs, via)
             if out is not None:
                 session.commit()
+                INGEST_BATCHES.inc(path="fast")
                 return out
             session.rollback()
             out = {}
             for i, msg in msgs:
                 out[i] = apply(session, msg, via)
             session.commit()
+            INGEST_BATCHES.inc(path="savepoint")
             return out
     except Exception:  # noqa: BLE001
         log.warning("batch of %d messages failed as a whole; retrying one transaction each", len(msgs),
@@ -249,6 +257,7 @@ def _store(factory: sessionmaker[Session], msgs: list[tuple[int, Any]], via: str
     if not _database_alive(factory):
         raise DatabaseUnavailable("database unreachable")
     out = {}
+    INGEST_BATCHES.inc(path="single")
     for i, msg in msgs:
         try:
             with factory() as session:
