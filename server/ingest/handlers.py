@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -43,6 +43,40 @@ def _by_code(session: Session, model: type, hall_id: str, code: str | None) -> A
     if cache is not None and row is not None:
         cache[(model, hall_id, code)] = row
     return row
+
+
+def _wanted(msg: Any) -> list[tuple[type, str | None]]:
+    """(model, code) pairs a message looks up in its hall."""
+    t = msg.type
+    if t == "sensor.reading":
+        return [(Sensor, msg.sensor_id)]
+    if t == "window.state":
+        return [(Window, msg.window_id)]
+    if t == "edge.heartbeat":
+        return [(Edge, msg.edge_id)] + [(Camera, x.camera_id) for x in msg.cameras] + \
+            [(Sensor, x.sensor_id) for x in msg.sensors]
+    if t == "edge.status":
+        return [(Edge, msg.edge_id)]
+    if t == "finding.opened":
+        return [(Window, msg.window_id), (Camera, msg.camera_id), (Sensor, msg.sensor_id), (Staff, msg.staff_id)]
+    return []
+
+
+def prefetch(session: Session, msgs: list[Any]) -> dict[tuple[type, str, str | None], Any]:
+    """Load, in one query per model, the rows a batch of messages looks up by code; the returned dict (kept in
+    ``session.info[CACHE]``) also keeps them referenced for the batch. A code absent from its hall is cached as
+    missing, so no message of the batch queries it again."""
+    wanted: dict[type, set[tuple[str, str]]] = {}
+    for msg in msgs:
+        for model, code in _wanted(msg):
+            if code is not None:
+                wanted.setdefault(model, set()).add((msg.hall_id, code))
+    cache: dict[tuple[type, str, str | None], Any] = {}
+    for model, pairs in wanted.items():
+        cache.update({(model, h, c): None for h, c in pairs})
+        for row in session.scalars(select(model).where(tuple_(model.hall_id, model.code).in_(list(pairs)))):
+            cache[(model, row.hall_id, row.code)] = row
+    return cache
 
 
 def newer(incoming: dt.datetime, stored: dt.datetime | None) -> bool:

@@ -84,6 +84,8 @@ class MqttConsumer:
         self.settings, self.factory = settings, factory
         self.subscription = server_subscription(settings.mqtt_topic_prefix, settings.mqtt_share_group)
         self.client, self._props = _client(settings, settings.client_id, clean=False)
+        if self._props is not None:  # room for whole batches in flight (each acked only after its commit)
+            self._props.ReceiveMaximum = min(65535, max(20, 4 * settings.ingest_batch_max))
         self.status_topic = server_status_topic(settings.client_id, settings.mqtt_topic_prefix)
         gone = ServerStatus(server_id=settings.client_id, online=False)
         self.client.will_set(self.status_topic, gone.model_dump_json(), qos=1, retain=True)

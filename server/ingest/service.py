@@ -173,18 +173,26 @@ class DatabaseUnavailable(RuntimeError):
     """The batch could not be stored because the database is unreachable; nothing was applied."""
 
 
+_BULK = frozenset({"sensor.reading", "window.state", "edge.heartbeat", "edge.status"})
+
+
 def _fast(session: Session, msgs: list[tuple[int, Any]], via: str) -> dict[int, IngestOutcome] | None:
     """Apply all messages without SAVEPOINTs (one flush at the end). None when any message needs the careful
     path (a rejection, an error, a constraint): the caller rolls back and retries one SAVEPOINT per message."""
     out: dict[int, IngestOutcome] = {}
     ids = [str(m.id) for _, m in msgs]
     seen = set(session.scalars(select(ProcessedMessage.message_id).where(ProcessedMessage.message_id.in_(ids))))
-    session.info[handlers.CACHE] = {}
+    hall_ids = {m.hall_id for _, m in msgs}
+    known = set(session.scalars(select(Hall.id).where(Hall.id.in_(hall_ids))))
+    if known != hall_ids:
+        return None
+    session.info[handlers.CACHE] = handlers.prefetch(session, [m for _, m in msgs])
+    # Findings and check results first: their queries then autoflush little. Live state (window, sensor, edge)
+    # never depends on them, and each kind keeps its own order.
+    ordered = [x for x in msgs if x[1].type not in _BULK] + [x for x in msgs if x[1].type in _BULK]
     try:
-        for i, msg in msgs:
+        for i, msg in ordered:
             mid = str(msg.id)
-            if session.get(Hall, msg.hall_id) is None:
-                return None
             if mid in seen:
                 out[i] = IngestOutcome("duplicate", None, "message already applied", msg.type, mid)
                 continue
