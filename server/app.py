@@ -33,9 +33,11 @@ def _startup(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     if settings.run_migrations:
         upgrade(app.state.engine)
+    from server.timeseries import ensure_partitions
+
+    ensure_partitions(app.state.engine)
     from server.ingest import handlers
 
-    handlers.READING_RETENTION = dt.timedelta(days=settings.sensor_reading_retention_days)
     handlers.MAX_CLOCK_SKEW = dt.timedelta(seconds=settings.ingest_max_clock_skew_s)
     from server.siteimport import import_site_file
     from server.users import ensure_initial_admin

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     ingest_max_clock_skew_s: float = Field(
         default=300, gt=0, description="Edge messages stamped (sent_at, at, since, …) further ahead of the server "
         "clock than this are rejected (future_time); stored stamps beyond it never freeze live state.")
+    window_state_retention_days: float = Field(
+        default=90, gt=0, description="Window state history older than this is deleted (whole day partitions on "
+        "PostgreSQL); sensor readings follow sensor_reading_retention_days.")
     ingest_batch_max: int = Field(default=200, ge=1, description="Most MQTT messages applied in one transaction.")
     ingest_batch_wait_ms: float = Field(
         default=20, ge=0, description="How long the MQTT consumer waits to fill a batch after its first message.")

@@ -4,7 +4,6 @@ live events only for what committed."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 from sqlalchemy import func, select

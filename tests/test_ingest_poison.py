@@ -5,8 +5,6 @@ cannot store shows as stuck on /healthz."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import uuid
 
 import pytest
 from fastapi.testclient import TestClient

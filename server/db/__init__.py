@@ -7,11 +7,12 @@ from server.db.accounts import ROLES, AuditLog, ProcessedMessage, User
 from server.db.base import Base, UTCDateTime, utcnow
 from server.db.checks import DutyCheck, DutyCheckWindow, Handover, PatrolFinding, SafetyCheck, SafetyCheckItem
 from server.db.findings import ALERT_STATUSES, Alert, AlertEvent, Evidence, Finding, FindingEvidence
-from server.db.site import Camera, Edge, Hall, RosterAssignment, Sensor, SensorReadingRow, Staff, Window
+from server.db.site import (Camera, Edge, Hall, RosterAssignment, Sensor, SensorReadingRow, Staff, Window,
+                            WindowStateRow)
 
 __all__ = [
     "ALERT_STATUSES", "ROLES", "Alert", "AlertEvent", "AuditLog", "Base", "Camera", "DutyCheck", "DutyCheckWindow",
     "Edge", "Evidence", "Finding", "FindingEvidence", "Hall", "Handover", "PatrolFinding", "ProcessedMessage",
-    "RosterAssignment", "SafetyCheck", "SafetyCheckItem", "Sensor", "SensorReadingRow", "Staff", "User",
+    "RosterAssignment", "SafetyCheck", "SafetyCheckItem", "Sensor", "SensorReadingRow", "Staff", "User", "WindowStateRow",
     "UTCDateTime", "Window", "utcnow",
 ]

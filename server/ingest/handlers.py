@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,13 +15,25 @@ from sqlalchemy.orm import Session
 from edge import contract as c
 from server import events
 from server.alerts import open_alert
-from server.db import (Camera, DutyCheck, DutyCheckWindow, Edge, Evidence, Finding, FindingEvidence, SafetyCheck,
-                       SafetyCheckItem, Sensor, SensorReadingRow, Staff, Window, utcnow)
+from server.db import (
+    Camera,
+    DutyCheck,
+    DutyCheckWindow,
+    Edge,
+    Evidence,
+    Finding,
+    FindingEvidence,
+    SafetyCheck,
+    SafetyCheckItem,
+    Sensor,
+    SensorReadingRow,
+    Staff,
+    Window,
+    WindowStateRow,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
-READING_RETENTION = dt.timedelta(days=14)  # overridden from settings by the app
-_PRUNE_EVERY = 500
-_reading_counter = itertools.count(1)
 CACHE = "hallwatch_ingest_rows"  # session.info key: rows looked up by code within one batch
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)  # overridden from settings (ingest_max_clock_skew_s) by the app
 
@@ -174,6 +185,8 @@ def window_state(session: Session, msg: c.WindowState) -> Window:
     w = _by_code(session, Window, msg.hall_id, msg.window_id)
     if w is None:
         raise Reject("unknown_window", f"window {msg.window_id!r} not in hall {msg.hall_id}")
+    session.add(WindowStateRow(hall_id=msg.hall_id, window_code=msg.window_id, state=msg.state, persons=msg.persons,
+                               camera_code=msg.camera_id, since=msg.since, at=msg.sent_at))
     if not newer(msg.sent_at, w.live_updated_at):
         return w  # an older state arriving late never overwrites a newer one
     w.live_state, w.live_since, w.live_persons = msg.state, msg.since, msg.persons
@@ -191,7 +204,7 @@ def sensor_reading(session: Session, msg: c.SensorReading) -> Sensor:
     num = float(v) if isinstance(v, (int, float)) else None  # bool is an int: stored as 0/1
     text = v if isinstance(v, str) else None
     session.add(SensorReadingRow(hall_id=msg.hall_id, sensor_code=msg.sensor_id, kind=msg.kind, value_num=num,
-                                 value_text=text, unit=msg.unit, at=msg.at))
+                                 value_text=text, unit=msg.unit, at=msg.at))  # retention: server.timeseries
     if newer(msg.at, s.last_seen):
         s.last_seen = msg.at
         if msg.kind == "availability":  # the device's own online/offline word, not a measurement
@@ -199,8 +212,6 @@ def sensor_reading(session: Session, msg: c.SensorReading) -> Sensor:
         else:
             s.online = True
             s.last_value = {"kind": msg.kind, "value": v, "unit": msg.unit, "at": msg.at.isoformat()}
-    if next(_reading_counter) % _PRUNE_EVERY == 0:
-        session.execute(delete(SensorReadingRow).where(SensorReadingRow.at < utcnow() - READING_RETENTION))
     return s
 
 

@@ -38,7 +38,6 @@ from edge.contract import (
     server_subscription,
 )
 from server.db import Edge, Hall
-from server.db.session import unit_of_work
 from server.ingest.service import BatchItem, DatabaseUnavailable, IngestOutcome, ingest_batch
 from server.metrics import INGEST_REJECTED, MQTT_CONNECTS
 from server.settings import Settings

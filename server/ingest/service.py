@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from edge.contract import TOPIC_OF, ContractError, parse_message
+from server import metrics
 from server.db import Edge, Hall, ProcessedMessage
 from server.ingest import handlers
-from server import metrics
 from server.metrics import INGEST_ACCEPTED, INGEST_DUPLICATE, INGEST_REJECTED
 
 log = logging.getLogger(__name__)
