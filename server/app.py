@@ -56,6 +56,10 @@ def _startup(app: FastAPI) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     _startup(app)
+    from server import live
+
+    relay = live.start(settings, app.state.engine.dialect.name)
+    app.state.live_relay = relay
     consumer = None
     if settings.mqtt_enabled:
         from server.ingest.mqtt import MqttConsumer
@@ -68,6 +72,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if consumer is not None:
             consumer.stop()
+        if relay is not None:
+            live.release(relay)
         app.state.commands.close()
         app.state.engine.dispose()
 

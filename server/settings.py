@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     window_state_retention_days: float = Field(
         default=90, gt=0, description="Window state history older than this is deleted (whole day partitions on "
         "PostgreSQL); sensor readings follow sensor_reading_retention_days.")
+    live_events: Literal["auto", "local", "postgresql"] = Field(
+        default="auto", description="How live console events reach users on other server processes: postgresql "
+        "(LISTEN/NOTIFY on the database), local (this process only), auto (postgresql when the database is).")
     ingest_batch_max: int = Field(default=200, ge=1, description="Most MQTT messages applied in one transaction.")
     ingest_batch_wait_ms: float = Field(
         default=20, ge=0, description="How long the MQTT consumer waits to fill a batch after its first message.")
