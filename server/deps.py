@@ -22,9 +22,10 @@ from server.security import edge_token_hash, read_token
 from server.settings import Settings
 
 COOKIE_NAME = "hallwatch_session"
-ROLE_RANK = {"staff": -1, "viewer": 0, "inspector": 1, "supervisor": 2, "admin": 3}
+ROLE_RANK = {"staff": -1, "county": -1, "viewer": 0, "inspector": 1, "supervisor": 2, "admin": 3}
 """``staff`` (a clerk, linked to one staff record) ranks below viewer: it passes no role check and reaches only
-the routes written for it (``server.people.routes``: its own sheet, findings and appeals)."""
+the routes written for it (``server.people.routes``: its own sheet, findings and appeals). ``county`` (a county or
+city office, bound to a region) likewise reaches only ``server.county.routes``: the halls of its region."""
 
 
 def get_settings(request: Request) -> Settings:

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     window_state_retention_days: float = Field(
         default=90, gt=0, description="Window state history older than this is deleted (whole day partitions on "
         "PostgreSQL); sensor readings follow sensor_reading_retention_days.")
+    regions_config: str = Field(default="", description="Regions file (city → county → township tree with each "
+                                "region's halls) imported at start; see configs/regions-example.yaml.")
     live_events: Literal["auto", "local", "postgresql"] = Field(
         default="auto", description="How live console events reach users on other server processes: postgresql "
         "(LISTEN/NOTIFY on the database), local (this process only), auto (postgresql when the database is).")
