@@ -56,6 +56,29 @@ def _by_code(session: Session, model: type, hall_id: str, code: str | None) -> A
     return row
 
 
+ROWS = "hallwatch_ingest_bulk"  # session.info key: append-only rows of a batch, inserted together at its end
+
+
+def append_row(session: Session, model: type, **values: Any) -> None:
+    """Add an append-only row (a reading, a window state, a processed message id): collected and inserted with one
+    statement per table when a batch collects them (``session.info[ROWS]``), else added to the session."""
+    rows = session.info.get(ROWS)
+    if rows is None:
+        session.add(model(**values))
+    else:
+        rows.setdefault(model, []).append(values)
+
+
+def flush_rows(session: Session) -> None:
+    """Insert the collected append-only rows (one executemany per table, no RETURNING)."""
+    from sqlalchemy import insert
+
+    for model, rows in session.info.get(ROWS, {}).items():
+        if rows:
+            session.execute(insert(model.__table__), rows)
+    session.info[ROWS] = {}
+
+
 def _wanted(msg: Any) -> list[tuple[type, str | None]]:
     """(model, code) pairs a message looks up in its hall."""
     t = msg.type
@@ -185,8 +208,8 @@ def window_state(session: Session, msg: c.WindowState) -> Window:
     w = _by_code(session, Window, msg.hall_id, msg.window_id)
     if w is None:
         raise Reject("unknown_window", f"window {msg.window_id!r} not in hall {msg.hall_id}")
-    session.add(WindowStateRow(hall_id=msg.hall_id, window_code=msg.window_id, state=msg.state, persons=msg.persons,
-                               camera_code=msg.camera_id, since=msg.since, at=msg.sent_at))
+    append_row(session, WindowStateRow, hall_id=msg.hall_id, window_code=msg.window_id, state=msg.state,
+               persons=msg.persons, camera_code=msg.camera_id, since=msg.since, at=msg.sent_at)
     if not newer(msg.sent_at, w.live_updated_at):
         return w  # an older state arriving late never overwrites a newer one
     w.live_state, w.live_since, w.live_persons = msg.state, msg.since, msg.persons
@@ -203,8 +226,8 @@ def sensor_reading(session: Session, msg: c.SensorReading) -> Sensor:
     v = msg.value
     num = float(v) if isinstance(v, (int, float)) else None  # bool is an int: stored as 0/1
     text = v if isinstance(v, str) else None
-    session.add(SensorReadingRow(hall_id=msg.hall_id, sensor_code=msg.sensor_id, kind=msg.kind, value_num=num,
-                                 value_text=text, unit=msg.unit, at=msg.at))  # retention: server.timeseries
+    append_row(session, SensorReadingRow, hall_id=msg.hall_id, sensor_code=msg.sensor_id, kind=msg.kind,
+               value_num=num, value_text=text, unit=msg.unit, at=msg.at)  # retention: server.timeseries
     if newer(msg.at, s.last_seen):
         s.last_seen = msg.at
         if msg.kind == "availability":  # the device's own online/offline word, not a measurement

@@ -118,8 +118,8 @@ def _apply(session: Session, msg: Any, via: str) -> None:
     row = handlers.HANDLERS[msg.type](session, msg)
     for hook in _HOOKS.get(msg.type, []):
         hook(session, msg, row)
-    session.add(ProcessedMessage(message_id=str(msg.id), type=msg.type, hall_id=msg.hall_id,
-                                 edge_code=msg.edge_id, via=via))
+    handlers.append_row(session, ProcessedMessage, message_id=str(msg.id), type=msg.type, hall_id=msg.hall_id,
+                        edge_code=msg.edge_id, via=via, received_at=now())
 
 
 def apply(session: Session, msg: Any, via: str) -> IngestOutcome:
@@ -187,6 +187,7 @@ def _fast(session: Session, msgs: list[tuple[int, Any]], via: str) -> dict[int, 
     if known != hall_ids:
         return None
     session.info[handlers.CACHE] = handlers.prefetch(session, [m for _, m in msgs])
+    session.info[handlers.ROWS] = {}
     # Findings and check results first: their queries then autoflush little. Live state (window, sensor, edge)
     # never depends on them, and each kind keeps its own order.
     ordered = [x for x in msgs if x[1].type not in _BULK] + [x for x in msgs if x[1].type in _BULK]
@@ -200,12 +201,14 @@ def _fast(session: Session, msgs: list[tuple[int, Any]], via: str) -> dict[int, 
             _apply(session, msg, via)
             out[i] = IngestOutcome("accepted", None, None, msg.type, mid)
         session.flush()
+        handlers.flush_rows(session)
     except handlers.Reject:
         return None
     except IntegrityError:
         return None
     finally:
         session.info.pop(handlers.CACHE, None)
+        session.info.pop(handlers.ROWS, None)
     return out
 
 
