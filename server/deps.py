@@ -99,12 +99,17 @@ CurrentEdge = Annotated[Edge, Depends(get_current_edge)]
 
 
 def may_see_hall(user: User, hall_id: str) -> bool:
-    """Users bound to a home hall see only that hall; others see all."""
+    """Users bound to a home hall see only that hall; others see all. A ``county`` user sees halls only through
+    the county view (``server.county``), never through the hall routes."""
+    if user.role == "county":
+        return False
     return user.hall_id is None or user.hall_id == hall_id
 
 
 def hall_scope(user: User, hall: str | None) -> str | None:
     """The hall filter of a list request: a user bound to a home hall sees only that hall (403 for another)."""
+    if user.role == "county":
+        raise HTTPException(403, "the county role reads halls through /api/v1/county")
     if hall is not None and not may_see_hall(user, hall):
         raise HTTPException(403, f"user {user.username!r} may only see hall {user.hall_id!r}")
     return hall if user.hall_id is None else user.hall_id
