@@ -32,11 +32,11 @@ function safetyCell(chk) {
   if (!chk) return h("span.muted", t("county_safety_none"));
   const key = { passed: "outcome_passed", failed: "outcome_failed", incomplete: "outcome_incomplete",
     pending: "outcome_pending" }[chk.status] || chk.status;
-  return h("a", { href: `#/safety/${chk.id}`, class: `safety-${chk.status}`, dataset: { status: chk.status } }, t(key));
+  return h("span", { class: chk.status === "failed" ? "bad" : "", dataset: { status: chk.status } }, t(key));
 }
 
-function stat(label, value, cls = "") {
-  return h("div.county-stat", { class: cls }, h("div.county-stat-value", value), h("div.muted", label));
+function stat(label, value, bad = false) {
+  return h(bad ? "div.county-stat.bad" : "div.county-stat", h("div.county-stat-value", value), h("div.muted", label));
 }
 
 function table(head, rows) {
@@ -49,10 +49,10 @@ async function renderOverview(main) {
   const rows = board.halls.map((r) => h("tr", { dataset: { hallId: r.hall_id } },
     h("td", h("a", { href: `#/county/${encodeURIComponent(r.hall_id)}` }, r.name)),
     h("td.muted", r.region.join(" / ") || "—"),
-    h("td.num", { class: r.open_alerts ? "bad" : "" }, num(r.open_alerts),
+    h(r.open_alerts ? "td.num.bad" : "td.num", num(r.open_alerts),
       r.escalated_alerts ? h("span.muted", ` (${t("county_escalated")} ${num(r.escalated_alerts)})`) : null),
     h("td.num", `${num(r.staffed_windows)} / ${num(r.windows)}`),
-    h("td.num", { class: r.devices_offline ? "bad" : "" }, num(r.devices_offline)),
+    h(r.devices_offline ? "td.num.bad" : "td.num", num(r.devices_offline)),
     h("td", safetyCell(r.safety_check))));
   mount(main,
     h("div.page-head", h("h2", t("county_title")),
@@ -60,10 +60,10 @@ async function renderOverview(main) {
       h("button.link#county-refresh", { onclick: () => renderOverview(main) }, t("county_refresh"))),
     h("div.county-stats",
       stat(t("county_halls"), num(tot.halls)),
-      stat(t("county_open_alerts"), num(tot.open_alerts), tot.open_alerts ? "bad" : ""),
+      stat(t("county_open_alerts"), num(tot.open_alerts), tot.open_alerts > 0),
       stat(t("county_staffed"), `${num(tot.staffed_windows)} / ${num(tot.windows)}`),
-      stat(t("county_devices_offline"), num(tot.devices_offline), tot.devices_offline ? "bad" : ""),
-      stat(t("county_safety_failed"), num(tot.safety_failed), tot.safety_failed ? "bad" : ""),
+      stat(t("county_devices_offline"), num(tot.devices_offline), tot.devices_offline > 0),
+      stat(t("county_safety_failed"), num(tot.safety_failed), tot.safety_failed > 0),
       stat(t("county_safety_missing"), num(tot.safety_missing))),
     board.halls.length ? table([t("hall"), t("county_region"), t("county_open_alerts"), t("county_staffed"),
       t("county_devices_offline"), t("county_safety_today")], rows) : h("p.muted", t("county_no_halls")),
@@ -83,9 +83,9 @@ async function renderHall(main, hallId) {
     h("div.page-head", h("a#county-back", { href: "#/county" }, `← ${t("county_back")}`), h("h2", r.name),
       h("span.muted", r.region.join(" / "))),
     h("div.county-stats",
-      stat(t("county_open_alerts"), num(r.open_alerts), r.open_alerts ? "bad" : ""),
+      stat(t("county_open_alerts"), num(r.open_alerts), r.open_alerts > 0),
       stat(t("county_staffed"), `${num(r.staffed_windows)} / ${num(r.windows)}`),
-      stat(t("county_devices_offline"), num(r.devices_offline), r.devices_offline ? "bad" : ""),
+      stat(t("county_devices_offline"), num(r.devices_offline), r.devices_offline > 0),
       h("div.county-stat", h("div.county-stat-value", safetyCell(r.safety_check)),
         h("div.muted", t("county_safety_today")))),
     h("h3", t("county_windows")),
