@@ -62,9 +62,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.live_relay = relay
     consumer = None
     if settings.mqtt_enabled:
-        from server.ingest.mqtt import MqttConsumer
+        from server.ingest.mqtt import ConsumerLanes
 
-        consumer = MqttConsumer(settings, app.state.sessionmaker)
+        consumer = ConsumerLanes(settings, app.state.sessionmaker)
         consumer.start()
         app.state.mqtt = consumer
     try:

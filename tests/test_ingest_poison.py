@@ -127,3 +127,30 @@ def test_healthz_reports_a_consumer_that_cannot_store(mqtt_broker, mqtt_settings
         pub.disconnect()
         consumer.stop()
         dead.dispose()
+
+
+def test_lanes_split_findings_from_bulk(mqtt_broker, mqtt_settings, server_engine, committed_hall):
+    """The app's consumers: findings and check results on the urgent lane, the bulk on the other; both store."""
+    from server.ingest.mqtt import ConsumerLanes
+
+    hall = committed_hall.hall.id
+    lanes = ConsumerLanes(mqtt_settings, make_sessionmaker(server_engine))
+    lanes.start()
+    pub = publisher(mqtt_broker)
+    try:
+        assert lanes.subscribed.wait(60), "lanes did not subscribe"
+        now = dt.datetime.now(dt.timezone.utc)
+        msgs = [opened(hall), _window_state(hall),
+                c.SensorReading(hall_id=hall, edge_id="zhegou-edge-1", sensor_id="plug-w01-pc", kind="power",
+                                value=3.0, unit="W", at=now),
+                c.Heartbeat(hall_id=hall, edge_id="zhegou-edge-1", uptime_s=3, outbox_pending=0)]
+        for m in msgs:
+            pub.publish(c.topic_for(m, mqtt_settings.mqtt_topic_prefix), c.encode(m), qos=1).wait_for_publish(10)
+        urgent, bulk = lanes.lanes
+        assert wait_until(lambda: urgent.processed >= 1 and bulk.processed >= 3), (urgent.processed, bulk.processed)
+        assert (urgent.processed, bulk.processed) == (1, 3)
+        assert urgent.last_outcome.type == "finding.opened" and not lanes.stuck
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        lanes.stop()

@@ -78,22 +78,45 @@ class _Pending:
         self.generation, self.received = generation, time.monotonic()
 
 
+# Lanes: findings and check results (alerts, what a duty officer waits for) get their own MQTT session and
+# worker, so they never queue behind thousands of readings and heartbeats in the broker or in a batch.
+LANES: dict[str, tuple[str, ...]] = {"urgent": ("finding", "result"), "bulk": ("window", "sensor", "status",
+                                                                            "heartbeat")}
+
+
+def _lane_subscriptions(settings: Settings, lane: str) -> list[str]:
+    everything = server_subscription(settings.mqtt_topic_prefix, settings.mqtt_share_group)
+    if lane == "all":
+        return [everything]
+    return [everything[:-1] + leaf for leaf in LANES[lane]]
+
+
+def _lane_client_id(settings: Settings, lane: str) -> str:
+    """The bulk lane (and a single consumer) keeps the server's client id, so its persistent session carries on."""
+    if lane in ("all", "bulk"):
+        return settings.client_id
+    return f"{settings.client_id[:57]}-{lane}"
+
+
 class MqttConsumer:
-    def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
-        self.settings, self.factory = settings, factory
-        self.subscription = server_subscription(settings.mqtt_topic_prefix, settings.mqtt_share_group)
-        self.client, self._props = _client(settings, settings.client_id, clean=False)
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], lane: str = "all") -> None:
+        self.settings, self.factory, self.lane = settings, factory, lane
+        self.subscriptions = _lane_subscriptions(settings, lane)
+        self.subscription = self.subscriptions[0] if len(self.subscriptions) == 1 else ",".join(self.subscriptions)
+        self._everything = server_subscription(settings.mqtt_topic_prefix, settings.mqtt_share_group)
+        self.client, self._props = _client(settings, _lane_client_id(settings, lane), clean=False)
         if self._props is not None:  # room for whole batches in flight (each acked only after its commit)
             self._props.ReceiveMaximum = min(65535, max(20, 4 * settings.ingest_batch_max))
-        self.status_topic = server_status_topic(settings.client_id, settings.mqtt_topic_prefix)
-        gone = ServerStatus(server_id=settings.client_id, online=False)
+        self.status_topic = server_status_topic(_lane_client_id(settings, lane), settings.mqtt_topic_prefix)
+        gone = ServerStatus(server_id=_lane_client_id(settings, lane), online=False)
         self.client.will_set(self.status_topic, gone.model_dump_json(), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.connected = threading.Event()
         self.subscribed = threading.Event()
-        self.client.on_subscribe = lambda *a: self.subscribed.set()
+        self._subacks = 0
+        self.client.on_subscribe = self._on_subscribe
         self.processed = 0
         self.batches = 0
         self.last_outcome: IngestOutcome | None = None
@@ -116,7 +139,7 @@ class MqttConsumer:
 
     def stop(self) -> None:
         if self.connected.is_set():  # a clean disconnect drops the will: say offline ourselves
-            gone = ServerStatus(server_id=self.settings.client_id, online=False)
+            gone = ServerStatus(server_id=_lane_client_id(self.settings, self.lane), online=False)
             info = self.client.publish(self.status_topic, gone.model_dump_json(), qos=1, retain=True)
             try:
                 info.wait_for_publish(2)
@@ -145,11 +168,17 @@ class MqttConsumer:
             return
         MQTT_CONNECTS.inc(result="ok")
         self.connected.set()
-        client.subscribe(self.subscription, qos=1)
+        self._subacks = 0
+        if self.lane != "all" and flags.session_present:  # a session from before the lanes: drop its wildcard
+            client.unsubscribe(self._everything)
+        client.subscribe([(topic, 1) for topic in self.subscriptions])
         # edges resend what this server has not receipted yet when they see it come online
-        online = ServerStatus(server_id=self.settings.client_id, online=True)
+        online = ServerStatus(server_id=_lane_client_id(self.settings, self.lane), online=True)
         client.publish(self.status_topic, online.model_dump_json(), qos=1, retain=True)
         log.info("MQTT connected (session present: %s), subscribed %s", flags.session_present, self.subscription)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self.subscribed.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._generation += 1
@@ -236,6 +265,49 @@ class MqttConsumer:
             except ValueError:
                 continue
             self.client.publish(receipt_topic(hall, edge, prefix), receipt.model_dump_json(), qos=1)
+
+
+class _AllSet:
+    """``is_set``/``wait`` over several events: true when every one is set."""
+
+    def __init__(self, events: list[threading.Event]) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return all(e.is_set() for e in self.events)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for e in self.events:
+            if not e.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+
+class ConsumerLanes:
+    """The app's MQTT consumers: an urgent lane (findings, check results) and a bulk lane (window states,
+    readings, heartbeats, status), each with its own session and batch worker; one face for /healthz."""
+
+    def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
+        self.lanes = [MqttConsumer(settings, factory, "urgent"), MqttConsumer(settings, factory, "bulk")]
+        self.connected = _AllSet([c.connected for c in self.lanes])
+        self.subscribed = _AllSet([c.subscribed for c in self.lanes])
+
+    def start(self) -> None:
+        for c in self.lanes:
+            c.start()
+
+    def stop(self) -> None:
+        for c in self.lanes:
+            c.stop()
+
+    @property
+    def stuck(self) -> bool:
+        return any(c.stuck for c in self.lanes)
+
+    @property
+    def processed(self) -> int:
+        return sum(c.processed for c in self.lanes)
 
 
 class CommandError(RuntimeError):
