@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,8 +71,6 @@ def append_row(session: Session, model: type, **values: Any) -> None:
 
 def flush_rows(session: Session) -> None:
     """Insert the collected append-only rows (one executemany per table, no RETURNING)."""
-    from sqlalchemy import insert
-
     for model, rows in session.info.get(ROWS, {}).items():
         if rows:
             session.execute(insert(model.__table__), rows)
