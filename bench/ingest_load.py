@@ -18,6 +18,8 @@ Measured:
 - ``lost``: published, neither stored nor rejected; ``dup``: rows stored twice (readings rows beyond those
   published, findings per finding id beyond one); ``rejected``: the servers' rejection counters.
 
+``BENCH_NO_SSE=1`` runs without the console streams (the server's cost of live events shows in the difference).
+
     .venv/bin/python bench/ingest_load.py --db postgresql+psycopg://postgres@127.0.0.1:5432/hw_scale \\
         [--messages 20000] [--processes 1,2] [--halls 50]
 """
