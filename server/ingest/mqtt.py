@@ -8,7 +8,8 @@ the load. The network thread only queues messages; the worker applies them in ba
 (``ingest_batch``), and acknowledges and receipts each message after its batch committed. Every message
 ends acknowledged: stored, duplicate, or rejected and counted, whatever its bytes. While the database is
 unreachable the batch is kept, retried with a back-off and left unacknowledged; ``stuck`` turns true
-(and ``/healthz`` answers 503) once a message waited ``ingest_stuck_after_s``.
+(and ``/healthz`` answers 503) once a message waited ``ingest_stuck_after_s``. The app runs ``ConsumerLanes``:
+an urgent lane (findings, check results) and a bulk lane, each its own session and worker.
 """
 
 from __future__ import annotations
