@@ -27,16 +27,20 @@ log = logging.getLogger(__name__)
 
 # (module, attribute) of optional routers contributed by other packages
 PLUGIN_ROUTERS = [("server.console.routes", "router"), ("server.assessment.routes", "router"),
-                  ("server.people.routes", "router"), ("server.feedback.routes", "router")]
+                  ("server.people.routes", "router"), ("server.feedback.routes", "router"),
+                  ("server.county.routes", "router")]
 
 
 def _startup(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     if settings.run_migrations:
         upgrade(app.state.engine)
+    from server.timeseries import ensure_partitions
+
+    ensure_partitions(app.state.engine)
     from server.ingest import handlers
 
-    handlers.READING_RETENTION = dt.timedelta(days=settings.sensor_reading_retention_days)
+    handlers.MAX_CLOCK_SKEW = dt.timedelta(seconds=settings.ingest_max_clock_skew_s)
     from server.siteimport import import_site_file
     from server.users import ensure_initial_admin
 
@@ -54,11 +58,15 @@ def _startup(app: FastAPI) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     _startup(app)
+    from server import live
+
+    relay = live.start(settings, app.state.engine.dialect.name)
+    app.state.live_relay = relay
     consumer = None
     if settings.mqtt_enabled:
-        from server.ingest.mqtt import MqttConsumer
+        from server.ingest.mqtt import ConsumerLanes
 
-        consumer = MqttConsumer(settings, app.state.sessionmaker)
+        consumer = ConsumerLanes(settings, app.state.sessionmaker)
         consumer.start()
         app.state.mqtt = consumer
     try:
@@ -66,6 +74,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if consumer is not None:
             consumer.stop()
+        if relay is not None:
+            live.release(relay)
         app.state.commands.close()
         app.state.engine.dispose()
 

@@ -122,7 +122,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
     try:
         report = purge(factory, LocalDiskStore(settings.evidence_path, max_bytes=settings.evidence_max_bytes),
                        evidence_days=settings.retention_evidence_days, archive_days=settings.retention_archive_days,
-                       readings_days=settings.sensor_reading_retention_days, dry_run=args.dry_run, actor="cli")
+                       readings_days=settings.sensor_reading_retention_days, dry_run=args.dry_run, actor="cli",
+                       window_states_days=settings.window_state_retention_days)
     finally:
         engine.dispose()
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))

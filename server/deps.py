@@ -22,9 +22,10 @@ from server.security import edge_token_hash, read_token
 from server.settings import Settings
 
 COOKIE_NAME = "hallwatch_session"
-ROLE_RANK = {"staff": -1, "viewer": 0, "inspector": 1, "supervisor": 2, "admin": 3}
+ROLE_RANK = {"staff": -1, "county": -1, "viewer": 0, "inspector": 1, "supervisor": 2, "admin": 3}
 """``staff`` (a clerk, linked to one staff record) ranks below viewer: it passes no role check and reaches only
-the routes written for it (``server.people.routes``: its own sheet, findings and appeals)."""
+the routes written for it (``server.people.routes``: its own sheet, findings and appeals). ``county`` (a county or
+city office, bound to a region) likewise reaches only ``server.county.routes``: the halls of its region."""
 
 
 def get_settings(request: Request) -> Settings:
@@ -100,12 +101,17 @@ CurrentEdge = Annotated[Edge, Depends(get_current_edge)]
 
 
 def may_see_hall(user: User, hall_id: str) -> bool:
-    """Users bound to a home hall see only that hall; others see all."""
+    """Users bound to a home hall see only that hall; others see all. A ``county`` user sees halls only through
+    the county view (``server.county``), never through the hall routes."""
+    if user.role == "county":
+        return False
     return user.hall_id is None or user.hall_id == hall_id
 
 
 def hall_scope(user: User, hall: str | None) -> str | None:
     """The hall filter of a list request: a user bound to a home hall sees only that hall (403 for another)."""
+    if user.role == "county":
+        raise HTTPException(403, "the county role reads halls through /api/v1/county")
     if hall is not None and not may_see_hall(user, hall):
         raise HTTPException(403, f"user {user.username!r} may only see hall {user.hall_id!r}")
     return hall if user.hall_id is None else user.hall_id

@@ -27,8 +27,16 @@ class Broadcaster:
         self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]] = set()
         self._lock = threading.Lock()
         self.dropped = 0
+        self.relays: list[Any] = []  # callables that carry events to other server processes (server.live)
 
     def broadcast(self, event: dict[str, Any]) -> None:
+        """Deliver to this process's subscribers and hand to the relays."""
+        self.deliver(event)
+        for relay in list(self.relays):
+            relay(event)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Deliver to this process's subscribers only (events relayed from another process)."""
         with self._lock:
             subs = list(self._subs)
         for loop, queue in subs:

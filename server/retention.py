@@ -12,7 +12,9 @@ One pass (``purge``; the app runs it every ``retention_interval_s``, ``hallwatch
    findings themselves stay (they hold no picture);
 4. then the files; a pass that died between 3 and 4 leaves files without a row, which the next pass deletes
    once they are older than the cutoff;
-5. sensor readings older than ``sensor_reading_retention_days`` (no personal data; kept for the charts).
+5. sensor readings older than ``sensor_reading_retention_days`` (no personal data; kept for the charts) and window
+   states older than ``window_state_retention_days`` (``server.timeseries.prune``: whole day partitions on
+   PostgreSQL).
 
 Deleting twice is harmless, so several server processes may run passes at the same time.
 """
@@ -32,7 +34,7 @@ from server.assessment.models import AssessmentSignoff
 from server.assessment.scoring import Period
 from server.assessment.signoff import effective
 from server.audit import audit
-from server.db import Evidence, FindingEvidence, Hall, PatrolFinding, SensorReadingRow, utcnow
+from server.db import Evidence, FindingEvidence, Hall, PatrolFinding, utcnow
 from server.db.session import unit_of_work
 from server.people.models import Appeal
 
@@ -54,6 +56,7 @@ class RetentionReport:
     held_appeal: int = 0
     orphan_files_deleted: int = 0
     readings_deleted: int = 0
+    window_states_deleted: int = 0
     deleted: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -85,7 +88,8 @@ def _candidates(session: Session, cutoff: dt.datetime, only: set[str] | None, af
 
 
 def purge(factory: sessionmaker[Session], store: Any, now: dt.datetime | None = None, *, evidence_days: float,
-          archive_days: float, readings_days: float | None = None, dry_run: bool = False,
+          archive_days: float, readings_days: float | None = None, window_states_days: float | None = None,
+          dry_run: bool = False,
           only: set[str] | None = None, actor: str = "system:retention") -> RetentionReport:
     """One retention pass. ``only`` restricts it to these evidence hashes (and skips readings and orphan files):
     tests on a shared database."""
@@ -127,10 +131,14 @@ def purge(factory: sessionmaker[Session], store: Any, now: dt.datetime | None = 
         report.deleted.extend(gone)
     if only is None and not dry_run:
         report.orphan_files_deleted = _orphans(factory, store, cutoff, report)
-        if readings_days is not None:
-            with unit_of_work(factory) as session:
-                report.readings_deleted = session.execute(delete(SensorReadingRow).where(
-                    SensorReadingRow.at < now - dt.timedelta(days=readings_days))).rowcount or 0
+        if readings_days is not None or window_states_days is not None:
+            from server.timeseries import prune
+
+            with factory() as session:
+                engine = session.get_bind()
+            pruned = prune(engine, now, {"sensor_readings": readings_days, "window_states": window_states_days})
+            report.readings_deleted = pruned.get("sensor_readings", 0)
+            report.window_states_deleted = pruned.get("window_states", 0)
     if report.evidence_deleted or report.orphan_files_deleted or report.readings_deleted:
         log.info("retention: %d evidence files (%d bytes), %d orphan files, %d readings deleted; %d held by signed "
                  "quarters, %d by pending appeals%s", report.evidence_deleted, report.bytes_freed,

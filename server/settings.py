@@ -131,6 +131,25 @@ class Settings(BaseSettings):
         default_factory=list, description="Extra origins (scheme://host[:port]) whose cookie-authenticated writes "
         "are accepted besides the server's own (e.g. a reverse proxy's public URL).")
 
+    # scale (server.ingest, server.live): batched ingest, clock skew, live events across processes
+    ingest_max_clock_skew_s: float = Field(
+        default=300, gt=0, description="Edge messages stamped (sent_at, at, since, …) further ahead of the server "
+        "clock than this are rejected (future_time); stored stamps beyond it never freeze live state.")
+    window_state_retention_days: float = Field(
+        default=90, gt=0, description="Window state history older than this is deleted (whole day partitions on "
+        "PostgreSQL); sensor readings follow sensor_reading_retention_days.")
+    regions_config: str = Field(default="", description="Regions file (city → county → township tree with each "
+                                "region's halls) imported at start; see configs/regions-example.yaml.")
+    live_events: Literal["auto", "local", "postgresql"] = Field(
+        default="auto", description="How live console events reach users on other server processes: postgresql "
+        "(LISTEN/NOTIFY on the database), local (this process only), auto (postgresql when the database is).")
+    ingest_batch_max: int = Field(default=200, ge=1, description="Most MQTT messages applied in one transaction.")
+    ingest_batch_wait_ms: float = Field(
+        default=20, ge=0, description="How long the MQTT consumer waits to fill a batch after its first message.")
+    ingest_stuck_after_s: float = Field(
+        default=60, gt=0, description="/healthz reports the MQTT consumer stuck (503) when a received message "
+        "has waited this long without being acknowledged.")
+
     # ------------------------------------------------------------------ derived
     @property
     def provisioned_edge_tokens(self) -> list[tuple[str, str, str]]:

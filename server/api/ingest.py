@@ -24,7 +24,7 @@ class IngestOut(BaseModel):
 
 STATUS = {"accepted": 202, "duplicate": 200}
 REASON_STATUS = {"oversized": 413, "edge_mismatch": 403, "unknown_hall": 404, "unknown_finding": 409,
-                 "conflict": 409, "error": 500}
+                 "conflict": 409}  # every other rejection (bad bytes, future_time, a message that fails) is 422
 
 
 @router.post("/ingest", response_model=IngestOut, summary="Post one edge message (contract JSON)",

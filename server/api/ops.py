@@ -15,12 +15,19 @@ from server.metrics import ALL_COUNTERS, gauge
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", summary="Liveness and database check")
-def healthz(request: Request, session: SessionDep) -> dict:
+@router.get("/healthz", summary="Liveness, database and ingest check",
+            responses={503: {"description": "the MQTT consumer is stuck (messages wait unacknowledged)"}})
+def healthz(request: Request, response: Response, session: SessionDep) -> dict:
     session.execute(text("SELECT 1"))
     mqtt = request.app.state.mqtt
-    return {"status": "ok", "database": "ok",
-            "mqtt": None if mqtt is None else ("connected" if mqtt.connected.is_set() else "disconnected")}
+    out = {"status": "ok", "database": "ok",
+           "mqtt": None if mqtt is None else ("connected" if mqtt.connected.is_set() else "disconnected")}
+    if mqtt is not None:
+        out["ingest"] = "stuck" if mqtt.stuck else "ok"
+        if mqtt.stuck:
+            out["status"] = "degraded"
+            response.status_code = 503
+    return out
 
 
 def metrics_access(request: Request) -> None:

@@ -27,6 +27,7 @@ from server.console.settings import ConsoleSettings
 from server.console.views import site_config
 from server.db import Hall, utcnow
 from server.db.session import unit_of_work
+from server.locks import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 def escalation_pass(factory: Any, settings: ConsoleSettings, now: dt.datetime,
                     hall_ids: list[str] | None = None) -> list[dict[str, Any]]:
     with unit_of_work(factory) as session:
+        exclusive(session, "hallwatch.escalation")  # one process escalates each alert, once
         return escalation.sweep(session, now, settings.escalate_after_min, hall_ids=hall_ids)
 
 
@@ -44,6 +46,7 @@ def scheduler_pass(app: Any, settings: ConsoleSettings, now: dt.datetime,
     factory = app.state.sessionmaker
     started: list[tuple[int, str, str]] = []
     with unit_of_work(factory) as session:
+        exclusive(session, "hallwatch.scheduler")  # once per hall and day, however many server processes
         q = select(Hall).order_by(Hall.id)
         if hall_ids is not None:
             q = q.where(Hall.id.in_(hall_ids))
@@ -61,6 +64,7 @@ def scheduler_pass(app: Any, settings: ConsoleSettings, now: dt.datetime,
     for check_id, hall_id, request_id in started:
         send(app, hall_id, "safety_check", request_id)  # failures: judged by the timeout pass below
     with unit_of_work(factory) as session:
+        exclusive(session, "hallwatch.scheduler")
         for chk in checks.overdue_pending(session, now, settings.result_timeout_s, hall_ids):
             log.info("safety check %s: no edge answered within %.0f s, judging from server data", chk.id,
                      settings.result_timeout_s)

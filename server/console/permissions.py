@@ -24,6 +24,7 @@ CAPABILITIES: dict[str, str] = {
     "duty_check": "supervisor",
     "assess": "supervisor",
     "configure": "admin",
+    "county": "viewer",
 }
 
 
@@ -35,6 +36,8 @@ def capabilities(user: User) -> list[str]:
     """The role's capabilities; a ``staff`` login (a clerk) has only ``own_record`` (its own sheet and appeals)."""
     if user.role == "staff":
         return ["own_record"]
+    if user.role == "county":  # a county/city office: the county view of its region only
+        return ["county"]
     return [c for c in CAPABILITIES if can(user, c)]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, CreatedMixin, utcnow
 
-ROLES = ("admin", "supervisor", "inspector", "viewer", "staff")
+ROLES = ("admin", "supervisor", "inspector", "viewer", "staff", "county")
 
 
 class User(CreatedMixin, Base):

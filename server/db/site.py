@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, CreatedMixin
@@ -131,16 +131,36 @@ class Edge(CreatedMixin, Base):
     uptime_s: Mapped[float | None]
 
 
+# time-series ids: bigint on PostgreSQL (tables partitioned by day, see server.timeseries), the rowid on SQLite
+SeriesId = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class SensorReadingRow(Base):
-    """Sampled sensor readings kept (bounded by age) for charts."""
+    """Sampled sensor readings kept (bounded by age) for charts. On PostgreSQL partitioned by day on ``at``."""
 
     __tablename__ = "sensor_readings"
     __table_args__ = (Index("ix_sensor_readings_sensor_at", "hall_id", "sensor_code", "at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(SeriesId, primary_key=True)
     hall_id: Mapped[str] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"))
     sensor_code: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     value_num: Mapped[float | None]
     value_text: Mapped[str | None] = mapped_column(String(200))
     unit: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[dt.datetime]
+
+
+class WindowStateRow(Base):
+    """Every window state an edge reported (history for attendance figures), bounded by age. On PostgreSQL
+    partitioned by day on ``at`` (the edge's ``sent_at``)."""
+
+    __tablename__ = "window_states"
+    __table_args__ = (Index("ix_window_states_window_at", "hall_id", "window_code", "at"),)
+    id: Mapped[int] = mapped_column(SeriesId, primary_key=True)
+    hall_id: Mapped[str] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"))
+    window_code: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    persons: Mapped[int | None]
+    camera_code: Mapped[str | None] = mapped_column(String(64))
+    since: Mapped[dt.datetime]
     at: Mapped[dt.datetime]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,13 +15,27 @@ from sqlalchemy.orm import Session
 from edge import contract as c
 from server import events
 from server.alerts import open_alert
-from server.db import (Camera, DutyCheck, DutyCheckWindow, Edge, Evidence, Finding, FindingEvidence, SafetyCheck,
-                       SafetyCheckItem, Sensor, SensorReadingRow, Staff, Window, utcnow)
+from server.db import (
+    Camera,
+    DutyCheck,
+    DutyCheckWindow,
+    Edge,
+    Evidence,
+    Finding,
+    FindingEvidence,
+    SafetyCheck,
+    SafetyCheckItem,
+    Sensor,
+    SensorReadingRow,
+    Staff,
+    Window,
+    WindowStateRow,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
-READING_RETENTION = dt.timedelta(days=14)  # overridden from settings by the app
-_PRUNE_EVERY = 500
-_reading_counter = itertools.count(1)
+CACHE = "hallwatch_ingest_rows"  # session.info key: rows looked up by code within one batch
+MAX_CLOCK_SKEW = dt.timedelta(minutes=5)  # overridden from settings (ingest_max_clock_skew_s) by the app
 
 
 class Reject(Exception):
@@ -34,7 +47,78 @@ class Reject(Exception):
 def _by_code(session: Session, model: type, hall_id: str, code: str | None) -> Any:
     if code is None:
         return None
-    return session.scalars(select(model).filter_by(hall_id=hall_id, code=code)).first()
+    cache = session.info.get(CACHE)
+    if cache is not None and (model, hall_id, code) in cache:
+        return cache[(model, hall_id, code)]
+    row = session.scalars(select(model).filter_by(hall_id=hall_id, code=code)).first()
+    if cache is not None and row is not None:
+        cache[(model, hall_id, code)] = row
+    return row
+
+
+ROWS = "hallwatch_ingest_bulk"  # session.info key: append-only rows of a batch, inserted together at its end
+
+
+def append_row(session: Session, model: type, **values: Any) -> None:
+    """Add an append-only row (a reading, a window state, a processed message id): collected and inserted with one
+    statement per table when a batch collects them (``session.info[ROWS]``), else added to the session."""
+    rows = session.info.get(ROWS)
+    if rows is None:
+        session.add(model(**values))
+    else:
+        rows.setdefault(model, []).append(values)
+
+
+def flush_rows(session: Session) -> None:
+    """Insert the collected append-only rows (one executemany per table, no RETURNING)."""
+    for model, rows in session.info.get(ROWS, {}).items():
+        if rows:
+            session.execute(insert(model.__table__), rows)
+    session.info[ROWS] = {}
+
+
+def _wanted(msg: Any) -> list[tuple[type, str | None]]:
+    """(model, code) pairs a message looks up in its hall."""
+    t = msg.type
+    if t == "sensor.reading":
+        return [(Sensor, msg.sensor_id)]
+    if t == "window.state":
+        return [(Window, msg.window_id)]
+    if t == "edge.heartbeat":
+        return [(Edge, msg.edge_id)] + [(Camera, x.camera_id) for x in msg.cameras] + \
+            [(Sensor, x.sensor_id) for x in msg.sensors]
+    if t == "edge.status":
+        return [(Edge, msg.edge_id)]
+    if t == "finding.opened":
+        return [(Window, msg.window_id), (Camera, msg.camera_id), (Sensor, msg.sensor_id), (Staff, msg.staff_id)]
+    return []
+
+
+def prefetch(session: Session, msgs: list[Any]) -> dict[tuple[type, str, str | None], Any]:
+    """Load, in one query per model, the rows a batch of messages looks up by code; the returned dict (kept in
+    ``session.info[CACHE]``) also keeps them referenced for the batch. A code absent from its hall is cached as
+    missing, so no message of the batch queries it again."""
+    wanted: dict[type, set[tuple[str, str]]] = {}
+    for msg in msgs:
+        for model, code in _wanted(msg):
+            if code is not None:
+                wanted.setdefault(model, set()).add((msg.hall_id, code))
+    cache: dict[tuple[type, str, str | None], Any] = {}
+    for model, pairs in wanted.items():
+        cache.update({(model, h, c): None for h, c in pairs})
+        for row in session.scalars(select(model).where(tuple_(model.hall_id, model.code).in_(list(pairs)))):
+            cache[(model, row.hall_id, row.code)] = row
+    return cache
+
+
+def newer(incoming: dt.datetime, stored: dt.datetime | None) -> bool:
+    """Whether an update at ``incoming`` may replace state stamped ``stored``: a stamp later than now plus the
+    allowed skew (a clock error stored earlier) never freezes the state."""
+    if stored is None or incoming >= stored:
+        return True
+    if stored.tzinfo is None:
+        stored = stored.replace(tzinfo=dt.timezone.utc)
+    return stored > dt.datetime.now(dt.timezone.utc) + MAX_CLOCK_SKEW
 
 
 def register_evidence(session: Session, refs: list[c.EvidenceRef]) -> None:
@@ -122,7 +206,9 @@ def window_state(session: Session, msg: c.WindowState) -> Window:
     w = _by_code(session, Window, msg.hall_id, msg.window_id)
     if w is None:
         raise Reject("unknown_window", f"window {msg.window_id!r} not in hall {msg.hall_id}")
-    if w.live_updated_at is not None and msg.sent_at < w.live_updated_at:
+    append_row(session, WindowStateRow, hall_id=msg.hall_id, window_code=msg.window_id, state=msg.state,
+               persons=msg.persons, camera_code=msg.camera_id, since=msg.since, at=msg.sent_at)
+    if not newer(msg.sent_at, w.live_updated_at):
         return w  # an older state arriving late never overwrites a newer one
     w.live_state, w.live_since, w.live_persons = msg.state, msg.since, msg.persons
     w.live_camera, w.live_updated_at = msg.camera_id, msg.sent_at
@@ -138,17 +224,15 @@ def sensor_reading(session: Session, msg: c.SensorReading) -> Sensor:
     v = msg.value
     num = float(v) if isinstance(v, (int, float)) else None  # bool is an int: stored as 0/1
     text = v if isinstance(v, str) else None
-    session.add(SensorReadingRow(hall_id=msg.hall_id, sensor_code=msg.sensor_id, kind=msg.kind, value_num=num,
-                                 value_text=text, unit=msg.unit, at=msg.at))
-    if s.last_seen is None or msg.at >= s.last_seen:
+    append_row(session, SensorReadingRow, hall_id=msg.hall_id, sensor_code=msg.sensor_id, kind=msg.kind,
+               value_num=num, value_text=text, unit=msg.unit, at=msg.at)  # retention: server.timeseries
+    if newer(msg.at, s.last_seen):
         s.last_seen = msg.at
         if msg.kind == "availability":  # the device's own online/offline word, not a measurement
             s.online = v == "online"
         else:
             s.online = True
             s.last_value = {"kind": msg.kind, "value": v, "unit": msg.unit, "at": msg.at.isoformat()}
-    if next(_reading_counter) % _PRUNE_EVERY == 0:
-        session.execute(delete(SensorReadingRow).where(SensorReadingRow.at < utcnow() - READING_RETENTION))
     return s
 
 
@@ -157,13 +241,15 @@ def _edge(session: Session, msg: Any) -> Edge:
     if e is None:
         e = Edge(hall_id=msg.hall_id, code=msg.edge_id)
         session.add(e)
+        if CACHE in session.info:
+            session.info[CACHE][(Edge, msg.hall_id, msg.edge_id)] = e
         log.info("first message from edge %s/%s", msg.hall_id, msg.edge_id)
     return e
 
 
 def edge_status(session: Session, msg: c.EdgeStatus) -> Edge:
     e = _edge(session, msg)
-    if e.last_seen is None or msg.sent_at >= e.last_seen:
+    if newer(msg.sent_at, e.last_seen):
         e.online, e.version, e.last_seen = msg.online, msg.version or e.version, msg.sent_at
         events.after_commit(session, {"type": "edge.status", "hall_id": msg.hall_id, "edge": msg.edge_id,
                                       "online": msg.online})
@@ -172,7 +258,7 @@ def edge_status(session: Session, msg: c.EdgeStatus) -> Edge:
 
 def heartbeat(session: Session, msg: c.Heartbeat) -> Edge:
     e = _edge(session, msg)
-    if e.last_seen is not None and msg.sent_at < e.last_seen:
+    if not newer(msg.sent_at, e.last_seen):
         return e
     e.online, e.last_seen, e.outbox_pending, e.uptime_s = True, msg.sent_at, msg.outbox_pending, msg.uptime_s
     for cam in msg.cameras:

@@ -1,18 +1,24 @@
-"""MQTT consumer (a thread started by the app lifespan) and the command publisher.
+"""MQTT consumer (a network thread and a batch worker started by the app lifespan) and the command publisher.
 
 paho-mqtt 2.x, ``CallbackAPIVersion.VERSION2``, MQTT v5, QoS 1, persistent session
 (``clean_start=False`` + session expiry, fixed client id), subscription made in ``on_connect``
 to the shared subscription ``$share/<group>/<prefix>/+/+/+`` so several server processes split
-the load. Each message is applied in its own unit of work and acknowledged after the commit
-(manual ack); a bad payload is rejected and acknowledged; a database failure leaves the message
-unacknowledged so the broker redelivers it on the next session.
+the load. The network thread only queues messages; the worker applies them in batches (at most
+``ingest_batch_max`` messages, waiting ``ingest_batch_wait_ms`` to fill one), one transaction per batch
+(``ingest_batch``), and acknowledges and receipts each message after its batch committed. Every message
+ends acknowledged: stored, duplicate, or rejected and counted, whatever its bytes. While the database is
+unreachable the batch is kept, retried with a back-off and left unacknowledged; ``stuck`` turns true
+(and ``/healthz`` answers 503) once a message waited ``ingest_stuck_after_s``. The app runs ``ConsumerLanes``:
+an urgent lane (findings, check results) and a bulk lane, each its own session and worker.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -35,8 +41,7 @@ from edge.contract import (
     server_subscription,
 )
 from server.db import Edge, Hall
-from server.db.session import unit_of_work
-from server.ingest.service import IngestOutcome, ingest
+from server.ingest.service import BatchItem, DatabaseUnavailable, IngestOutcome, ingest_batch
 from server.metrics import INGEST_REJECTED, MQTT_CONNECTS
 from server.settings import Settings
 
@@ -69,40 +74,96 @@ def _session_args(props: Properties | None, clean: bool) -> dict:
     return {} if props is None else {"clean_start": clean, "properties": props}
 
 
+class _Pending:
+    __slots__ = ("item", "mid", "qos", "parts", "generation", "received")
+
+    def __init__(self, message: mqtt.MQTTMessage, generation: int) -> None:
+        self.item = BatchItem(bytes(message.payload), message.topic)
+        self.mid, self.qos, self.parts = message.mid, message.qos, message.topic.split("/")
+        self.generation, self.received = generation, time.monotonic()
+
+
+# Lanes: findings and check results (alerts, what a duty officer waits for) get their own MQTT session and
+# worker, so they never queue behind thousands of readings and heartbeats in the broker or in a batch.
+LANES: dict[str, tuple[str, ...]] = {"urgent": ("finding", "result"), "bulk": ("window", "sensor", "status",
+                                                                            "heartbeat")}
+
+
+def _lane_subscriptions(settings: Settings, lane: str) -> list[str]:
+    everything = server_subscription(settings.mqtt_topic_prefix, settings.mqtt_share_group)
+    if lane == "all":
+        return [everything]
+    return [everything[:-1] + leaf for leaf in LANES[lane]]
+
+
+def _lane_client_id(settings: Settings, lane: str) -> str:
+    """The bulk lane (and a single consumer) keeps the server's client id, so its persistent session carries on."""
+    if lane in ("all", "bulk"):
+        return settings.client_id
+    return f"{settings.client_id[:57]}-{lane}"
+
+
 class MqttConsumer:
-    def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
-        self.settings, self.factory = settings, factory
-        self.subscription = server_subscription(settings.mqtt_topic_prefix, settings.mqtt_share_group)
-        self.client, self._props = _client(settings, settings.client_id, clean=False)
-        self.status_topic = server_status_topic(settings.client_id, settings.mqtt_topic_prefix)
-        gone = ServerStatus(server_id=settings.client_id, online=False)
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], lane: str = "all") -> None:
+        self.settings, self.factory, self.lane = settings, factory, lane
+        self.subscriptions = _lane_subscriptions(settings, lane)
+        self.subscription = self.subscriptions[0] if len(self.subscriptions) == 1 else ",".join(self.subscriptions)
+        self._everything = server_subscription(settings.mqtt_topic_prefix, settings.mqtt_share_group)
+        self.client, self._props = _client(settings, _lane_client_id(settings, lane), clean=False)
+        if self._props is not None:  # room for whole batches in flight (each acked only after its commit)
+            self._props.ReceiveMaximum = min(65535, max(20, 4 * settings.ingest_batch_max))
+        self.status_topic = server_status_topic(_lane_client_id(settings, lane), settings.mqtt_topic_prefix)
+        gone = ServerStatus(server_id=_lane_client_id(settings, lane), online=False)
         self.client.will_set(self.status_topic, gone.model_dump_json(), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.connected = threading.Event()
         self.subscribed = threading.Event()
-        self.client.on_subscribe = lambda *a: self.subscribed.set()
+        self._subacks = 0
+        self.client.on_subscribe = self._on_subscribe
         self.processed = 0
+        self.batches = 0
         self.last_outcome: IngestOutcome | None = None
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._generation = 0  # bumped on every disconnect: packet ids of an older connection are never acked
+        self._received = 0  # messages queued for the worker
+        self._last_progress = time.monotonic()  # last batch done, or first message after an idle spell
+        self._worker: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- lifecycle
     def start(self) -> None:
         host, port, _, _ = self.settings.mqtt_host_port
+        self._stopping.clear()
+        self._worker = threading.Thread(target=self._work, name="hallwatch-ingest", daemon=True)
+        self._worker.start()
         self.client.connect_async(host, port, keepalive=30, **_session_args(self._props, clean=False))
         self.client.loop_start()
         log.info("MQTT consumer %s → %s:%s %s", self.settings.client_id, host, port, self.subscription)
 
     def stop(self) -> None:
         if self.connected.is_set():  # a clean disconnect drops the will: say offline ourselves
-            gone = ServerStatus(server_id=self.settings.client_id, online=False)
+            gone = ServerStatus(server_id=_lane_client_id(self.settings, self.lane), online=False)
             info = self.client.publish(self.status_topic, gone.model_dump_json(), qos=1, retain=True)
             try:
                 info.wait_for_publish(2)
             except (RuntimeError, ValueError):
                 pass
+        self._stopping.set()
+        self._queue.put(None)
+        if self._worker is not None:
+            self._worker.join(30)
         self.client.disconnect()
         self.client.loop_stop()
+
+    @property
+    def stuck(self) -> bool:
+        """True when the worker died or a received message has waited ``ingest_stuck_after_s`` unacknowledged."""
+        if self._worker is not None and not self._worker.is_alive() and not self._stopping.is_set():
+            return True
+        waiting = self._received > self.processed
+        return waiting and time.monotonic() - self._last_progress > self.settings.ingest_stuck_after_s
 
     # -- callbacks (paho's network thread)
     def _on_connect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
@@ -112,13 +173,20 @@ class MqttConsumer:
             return
         MQTT_CONNECTS.inc(result="ok")
         self.connected.set()
-        client.subscribe(self.subscription, qos=1)
+        self._subacks = 0
+        if self.lane != "all" and flags.session_present:  # a session from before the lanes: drop its wildcard
+            client.unsubscribe(self._everything)
+        client.subscribe([(topic, 1) for topic in self.subscriptions])
         # edges resend what this server has not receipted yet when they see it come online
-        online = ServerStatus(server_id=self.settings.client_id, online=True)
+        online = ServerStatus(server_id=_lane_client_id(self.settings, self.lane), online=True)
         client.publish(self.status_topic, online.model_dump_json(), qos=1, retain=True)
         log.info("MQTT connected (session present: %s), subscribed %s", flags.session_present, self.subscription)
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self.subscribed.set()
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._generation += 1
         self.connected.clear()
         self.subscribed.clear()
         if reason_code != 0:
@@ -129,28 +197,122 @@ class MqttConsumer:
         if parts[-1] in SERVER_TO_EDGE or (len(parts) > 1 and parts[1] == "_server"):
             client.ack(message.mid, message.qos)  # our own commands, receipts and status share the topic tree
             return
-        try:
-            with unit_of_work(self.factory) as session:
-                outcome = ingest(session, message.payload, via="mqtt", topic=message.topic,
-                                 topic_prefix=self.settings.mqtt_topic_prefix)
-        except Exception:  # database down or commit failed: leave unacknowledged for redelivery
-            INGEST_REJECTED.inc(reason="db_error", via="mqtt")
-            log.exception("could not store MQTT message on %s; left unacknowledged", message.topic)
-            return
-        self.last_outcome = outcome
-        self.processed += 1
-        self._receipt(client, parts, outcome)
-        client.ack(message.mid, message.qos)
+        pending = _Pending(message, self._generation)
+        if self._received == self.processed:
+            self._last_progress = pending.received
+        self._received += 1
+        self._queue.put(pending)
 
-    def _receipt(self, client: mqtt.Client, parts: list[str], outcome: IngestOutcome) -> None:
-        """Tell the edge its message is stored (or rejected for good) so it stops resending it."""
-        if outcome.message_id is None or len(parts) != 4:
-            return
-        try:
-            receipt = Receipt(ids=[outcome.message_id], status=outcome.status)
-        except ValueError:
-            return
-        client.publish(receipt_topic(parts[1], parts[2], parts[0]), receipt.model_dump_json(), qos=1)
+    # -- the batch worker
+    def _next_batch(self) -> list[_Pending]:
+        first = self._queue.get()
+        if first is None:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.settings.ingest_batch_wait_ms / 1000
+        while len(batch) < self.settings.ingest_batch_max:
+            try:
+                left = deadline - time.monotonic()
+                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self._stopping.set()
+                break
+            batch.append(item)
+        return batch
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            batch = self._next_batch()
+            if batch:
+                self._apply(batch)
+
+    def _apply(self, batch: list[_Pending]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                outcomes = ingest_batch(self.factory, [p.item for p in batch], via="mqtt",
+                                        topic_prefix=self.settings.mqtt_topic_prefix)
+                break
+            except DatabaseUnavailable:
+                INGEST_REJECTED.inc(reason="db_error", via="mqtt")
+                log.error("database unreachable; %d MQTT messages kept unacknowledged, retrying in %.1f s",
+                          len(batch), delay)
+            except Exception:  # a bug in the batch machinery: keep the messages, never lose them silently
+                log.exception("ingest batch failed; %d MQTT messages kept, retrying in %.1f s", len(batch), delay)
+            if self._stopping.wait(delay):
+                return
+            delay = min(delay * 2, 10.0)
+        self._receipts(batch, outcomes)
+        for p in batch:
+            if p.generation == self._generation:  # else the broker redelivers it on the new connection
+                try:
+                    self.client.ack(p.mid, p.qos)
+                except Exception:  # noqa: BLE001 - connection just went away: redelivered, then a duplicate
+                    log.debug("ack of %s failed", p.mid, exc_info=True)
+        self.last_outcome = outcomes[-1]
+        self.batches += 1
+        self._last_progress = time.monotonic()
+        self.processed += len(batch)
+
+    def _receipts(self, batch: list[_Pending], outcomes: list[IngestOutcome]) -> None:
+        """Tell each edge its messages are stored (or rejected for good) so it stops resending them: one receipt
+        per edge and status for the batch."""
+        grouped: dict[tuple[str, str, str, str], list[str]] = {}
+        for p, outcome in zip(batch, outcomes, strict=True):
+            if outcome.message_id is None or len(p.parts) != 4:
+                continue
+            grouped.setdefault((p.parts[0], p.parts[1], p.parts[2], outcome.status), []).append(outcome.message_id)
+        for (prefix, hall, edge, status), ids in grouped.items():
+            try:
+                receipt = Receipt(ids=ids, status=status)
+            except ValueError:
+                continue
+            self.client.publish(receipt_topic(hall, edge, prefix), receipt.model_dump_json(), qos=1)
+
+
+class _AllSet:
+    """``is_set``/``wait`` over several events: true when every one is set."""
+
+    def __init__(self, events: list[threading.Event]) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return all(e.is_set() for e in self.events)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for e in self.events:
+            if not e.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+
+class ConsumerLanes:
+    """The app's MQTT consumers: an urgent lane (findings, check results) and a bulk lane (window states,
+    readings, heartbeats, status), each with its own session and batch worker; one face for /healthz."""
+
+    def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
+        self.lanes = [MqttConsumer(settings, factory, "urgent"), MqttConsumer(settings, factory, "bulk")]
+        self.connected = _AllSet([c.connected for c in self.lanes])
+        self.subscribed = _AllSet([c.subscribed for c in self.lanes])
+
+    def start(self) -> None:
+        for c in self.lanes:
+            c.start()
+
+    def stop(self) -> None:
+        for c in self.lanes:
+            c.stop()
+
+    @property
+    def stuck(self) -> bool:
+        return any(c.stuck for c in self.lanes)
+
+    @property
+    def processed(self) -> int:
+        return sum(c.processed for c in self.lanes)
 
 
 class CommandError(RuntimeError):

@@ -119,7 +119,8 @@ async def run_loops(app: Any, stop: asyncio.Event) -> None:
                     await asyncio.to_thread(_run, lambda: retention.purge(
                         app.state.sessionmaker, app.state.store, evidence_days=settings.retention_evidence_days,
                         archive_days=settings.retention_archive_days,
-                        readings_days=settings.sensor_reading_retention_days), "retention")
+                        readings_days=settings.sensor_reading_retention_days,
+                        window_states_days=settings.window_state_retention_days), "retention")
                 if t >= due["pauses"]:
                     due["pauses"] = t + 60.0
                     await asyncio.to_thread(_run, lambda: pauses.pass_(loop.time()), "pauses")

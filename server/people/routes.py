@@ -578,6 +578,7 @@ async def run_retention(request: Request, user: AdminUser, dry_run: bool = True)
     report = await run_in_threadpool(retention.purge, request.app.state.sessionmaker, request.app.state.store,
                                      evidence_days=s.retention_evidence_days, archive_days=s.retention_archive_days,
                                      readings_days=s.sensor_reading_retention_days, dry_run=dry_run,
+                                     window_states_days=s.window_state_retention_days,
                                      actor=user.username)
     return report.as_dict()
 

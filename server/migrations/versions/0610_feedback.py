@@ -1,7 +1,7 @@
 """Feedback: labelled samples from confirmed / dismissed alerts, and the per-seat thresholds pushed to the edges.
 
 Revision ID: 0610_feedback
-Revises: 0501_people
+Revises: 0302_regions
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0610_feedback'
-down_revision = '0501_people'
+down_revision = '0302_regions'
 branch_labels = None
 depends_on = None
 

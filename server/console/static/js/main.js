@@ -10,6 +10,7 @@ import { renderSafety, renderSafetySheet } from "./safety.js";
 import { renderPatrol, renderHandover } from "./patrol.js";
 import { renderAssessment } from "./assessment.js";
 import { PEOPLE_NAV, PEOPLE_ROUTES, homeFor } from "./people.js";
+import { renderCounty } from "./county.js";
 
 const NAV = [
   ["#/feed", "nav_feed", "view"],
@@ -20,6 +21,7 @@ const NAV = [
   ["#/handover", "nav_handover", "handover"],
   ["#/assessment", "nav_assessment", "view"],
   ...PEOPLE_NAV,
+  ["#/county", "nav_county", "county"],
 ];
 
 const ROUTES = [
@@ -34,6 +36,7 @@ const ROUTES = [
   [/^#\/handover$/, renderHandover],
   [/^#\/assessment(?:\?(.*))?$/, renderAssessment],
   ...PEOPLE_ROUTES,
+  [/^#\/county(?:\/([^/?]+))?$/, renderCounty],
 ];
 
 
@@ -103,7 +106,7 @@ export async function route() {
       ctx.halls = await api("/api/v1/console/halls");
     }
   } catch { session.clear(); renderLogin(); return; }
-  const home = homeFor(ctx.me);
+  const home = homeFor(ctx.me) || (ctx.me.role === "county" ? "#/county" : null);
   if (home && !hash.startsWith(home)) { location.hash = home; return; }
   for (const [re, fn] of ROUTES) {
     const m = hash.match(re);
