@@ -37,14 +37,16 @@ GLOBAL_ONLY = {"POST /api/v1/people/retention/run"}
 LISTS = {"GET /api/v1/users": {}, "GET /api/v1/halls": {}, "GET /api/v1/findings": {"hall": "B"},
          "GET /api/v1/alerts": {"hall": "B"}, "GET /api/v1/edges": {"hall": "B"},
          "GET /api/v1/console/halls": {}, "GET /api/v1/console/alerts": {"hall_id": "B"},
-         "GET /api/v1/console/patrol-findings": {"hall_id": "B"}, "GET /api/v1/console/handovers": {"hall_id": "B"}}
+         "GET /api/v1/console/patrol-findings": {"hall_id": "B"}, "GET /api/v1/console/handovers": {"hall_id": "B"},
+         "GET /api/v1/county/tree": {}, "GET /api/v1/county/board": {}, "GET /api/v1/county/ranking": {}}
 # writes whose hall is in the body
 BODY_HALL = {"POST /api/v1/users", "POST /api/v1/edges", "POST /api/v1/console/handovers",
              "POST /api/v1/console/patrol-findings"}
 # the global admin's call would send commands to edges; the foreign calls are still checked
 OWNER_SKIP = {"POST /api/v1/console/halls/{hall_id}/duty-checks", "POST /api/v1/console/halls/{hall_id}/safety-checks",
               "POST /api/v1/people/channels/{channel_id}/test"}
-OWNER_MAY_404 = {"GET /api/v1/assessment/halls/{hall_id}/sheets/{period}/verify"}  # not signed: 404 for everyone
+OWNER_MAY_404 = {"GET /api/v1/assessment/halls/{hall_id}/sheets/{period}/verify",
+                 "PUT /api/v1/county/users/{user_id}/region"}  # the fixture's user is no county user  # not signed: 404 for everyone
 
 FOREIGN_ROLES = ("admin", "supervisor", "viewer")
 
@@ -55,6 +57,7 @@ def bodies(b: dict) -> dict[str, dict]:
         "POST /api/v1/users": {"json": {"username": f"u{uuid.uuid4().hex[:8]}", "password": "password-123",
                                         "role": "admin", "hall_id": b["hall_id"]}},
         "PATCH /api/v1/users/{user_id}": {"json": {"password": "new-password-1"}},
+        "PUT /api/v1/county/users/{user_id}/region": {"json": {"region_id": "r-any"}},
         "POST /api/v1/edges": {"json": {"hall_id": b["hall_id"], "code": "edge-x"}},
         "POST /api/v1/alerts/{alert_id}/{action}": {"json": {"comment": "x"}},
         "POST /api/v1/console/alerts/{alert_id}/{action}": {"json": {"comment": "x"}},
