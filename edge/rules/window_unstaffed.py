@@ -10,11 +10,18 @@ State machine per window (thresholds ``rules.window_unstaffed``; presence deboun
 - presence confirmed for ``return_s`` -> ``closed`` at the return moment; or the duty stretch ends (lunch,
   closing time, window marked closed) -> ``closed`` at the end of duty. ``duration_s`` = ended - started, so the
   assessment's 30 min / 60 min tiers apply to exact episode lengths.
-- A window seen by several cameras is staffed if any camera's fresh frame shows a person in its seat zone.
+- Each frame, every seat zone gets a ``edge.seats.SeatDecision`` (person box, head/shoulders pose, empty
+  reference): ``staffed``, ``empty`` or ``uncertain``. A window seen by several cameras (or with several seat zones)
+  is staffed if any fresh decision says staffed, else uncertain if any says uncertain, else empty.
+- Only a confidently empty seat advances a 空岗 episode: an ``uncertain`` sample (camera dark, view blocked by a
+  passer-by, cues disagree) is no presence sample, opens nothing and sends no tier update; an uncertain stretch
+  longer than ``STALE_S`` restarts the absence clock. Presence is debounced in seconds (``PresenceRun``: a
+  return counts after ``return_s``, dropouts shorter than the gap are bridged).
+- After hours (``seats.learn_after_hours``) an empty seat's reference is refreshed slowly (``SeatJudge.learn``).
 
 Window states for the agent's ``window.state`` messages: ``WindowUnstaffedRule.window_states(now)`` returns one
 ``WindowStatus`` per window: ``closed`` (marked closed), ``off_duty`` (no duty now), ``unknown`` (no seat zone or
-no fresh frame), ``staffed`` (since arrival) or ``empty`` (since the absence began, with the open finding id);
+no fresh frame), ``staffed`` (since arrival), ``uncertain`` (the fresh decisions are uncertain) or ``empty`` (since the absence began, with the open finding id);
 ``WindowStatus.to_message(hall_id, edge_id)`` builds the contract message.
 """
 
@@ -31,16 +38,16 @@ from edge.contract import WindowState, WindowStateName
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import (
     PRESENCE_GAP_S,
+    STALE_S,
     CameraSamples,
     PresenceRun,
     ZoneIndex,
     duty_span,
-    in_zone_mask,
     person_min_confidence,
-    persons,
     secs,
     to_utc,
 )
+from edge.seats import ReferenceStore, SeatDecision, SeatJudge, SeatStateName
 from edge.site import SiteConfig, WindowConfig
 
 log = logging.getLogger(__name__)
@@ -76,13 +83,23 @@ class _Window:
     duty_start: dt.datetime | None = None  # UTC start of the current/last duty stretch
     duty_end: dt.datetime | None = None  # UTC end of the current/last duty stretch
     shown: tuple[WindowStateName, dt.datetime] | None = None  # last reported state, for 'since'
+    seat_states: dict[str, tuple[dt.datetime, SeatStateName]] = field(default_factory=dict)  # camera -> latest
+
+    def current(self, now: dt.datetime) -> SeatStateName | None:
+        """Fused seat state over the fresh cameras: staffed if any camera says so, else uncertain if any, else empty;
+        None when no camera is fresh."""
+        fresh = {s for t, s in self.seat_states.values() if abs(secs(t, now)) <= STALE_S}
+        if not fresh:
+            return None
+        return "staffed" if "staffed" in fresh else "uncertain" if "uncertain" in fresh else "empty"
 
 
 class WindowUnstaffedRule:
     rule_id = "window_unstaffed"
 
-    def __init__(self, cfg: SiteConfig):
+    def __init__(self, cfg: SiteConfig, references: ReferenceStore | None = None):
         self.cfg = cfg
+        self.judge = SeatJudge(cfg, references if references is not None else ReferenceStore.for_site(cfg))
         self.p = cfg.rules.window_unstaffed
         self.min_conf = person_min_confidence(cfg)
         self.zones = ZoneIndex.of_kind(cfg, "seat")
@@ -112,22 +129,47 @@ class WindowUnstaffedRule:
         zones = self.zones.zones(ctx.camera_id)
         if not zones:
             return []
-        people = persons(ctx.detections, self.min_conf)
-        hits: dict[str, np.ndarray] = {}  # window -> which person boxes sit in one of its seat zones
+        people = ctx.detections.of_class("person")
+        after_hours = self.cfg.seats.learn_after_hours and self.cfg.schedule.after_hours(ctx.local)
+        per_window: dict[str, list[SeatDecision]] = {}
         for z in zones:
             assert z.window is not None
-            mask = in_zone_mask(people, self.zones.pixels(z, ctx.shape))
-            hits[z.window] = mask | hits[z.window] if z.window in hits else mask
+            poly = self.zones.pixels(z, ctx.shape)
+            d = self.judge.decide(ctx.camera_id, z, poly, people, ctx.pose, ctx.frame)
+            if after_hours and ctx.frame is not None and d.state == "empty":
+                self.judge.learn(ctx.camera_id, z, poly, ctx.frame, ctx.ts, d)
+            per_window.setdefault(z.window, []).append(d)
         events: list[RuleEvent] = []
-        for wid, mask in hits.items():
-            events += self._step(self.windows[wid], ctx, int(mask.sum()))
+        for wid, ds in per_window.items():
+            events += self._step(self.windows[wid], ctx, ds)
         return events
 
-    def _step(self, w: _Window, ctx: FrameContext, n: int) -> list[RuleEvent]:
+    def set_seat_overrides(self, overrides: dict[str, dict[str, float]]) -> None:
+        """Per-seat thresholds, keyed by seat zone id, applied from the next frame on (replaces earlier overrides).
+
+        Names (``edge.seats.OVERRIDE_KEYS``; see ``edge.seats.SeatParams`` and the ``seats:`` config block):
+        ``min_person_conf`` (person box confidence that makes the seat staffed), ``weak_person_conf`` (a weaker box
+        makes it uncertain unless the empty reference says empty), ``keypoint_conf`` (head/shoulder keypoint
+        visibility), ``ref_diff`` (changed fraction of the seat's upper part versus the empty reference for a
+        person-like change), ``ref_area`` (changed fraction of the whole seat), ``ref_edges`` (edge-density ratio of
+        the change). Unknown names raise ValueError and change nothing."""
+        self.judge.set_overrides(overrides)
+
+    @staticmethod
+    def _fuse(ds: list[SeatDecision]) -> SeatStateName:
+        states = {d.state for d in ds}
+        return "staffed" if "staffed" in states else "uncertain" if "uncertain" in states else "empty"
+
+    def _step(self, w: _Window, ctx: FrameContext, ds: list[SeatDecision]) -> list[RuleEvent]:
         ts = ctx.ts
-        w.samples.record(ctx.camera_id, ts, n)
-        present, _, cam = w.samples.combined(ts)
-        arrived = w.presence.feed(ts, bool(present))
+        state = self._fuse(ds)
+        w.samples.record(ctx.camera_id, ts, sum(d.persons for d in ds))
+        w.seat_states[ctx.camera_id] = (ts, state)
+        now_state = w.current(ts)
+        if now_state == "uncertain":
+            arrived = False  # not a presence sample: a long uncertain stretch restarts the absence clock (STALE_S)
+        else:
+            arrived = w.presence.feed(ts, now_state == "staffed")
         span = duty_span(self.cfg, self._window_cfg(w), ctx.local)
         if span is None:
             if w.finding is not None:
@@ -136,12 +178,14 @@ class WindowUnstaffedRule:
                 return [self._close(w, ts, "window_closed")]
             return []
         w.duty_start, w.duty_end = to_utc(self.cfg, span[0]), to_utc(self.cfg, span[1])
+        if now_state == "uncertain":
+            return []  # only a confidently empty seat advances a 空岗 episode
         if w.finding is None:
             start = w.presence.absence_start(floor=w.duty_start)
             if start is None or w.presence.is_present(ts) or w.presence.returning(ts):
                 return []
             if secs(start, ts) >= self.p.absent_s:
-                return [self._open(w, start, cam or ctx.camera_id)]
+                return [self._open(w, start, ctx.camera_id)]
             return []
         if arrived and w.presence.since is not None:
             return [self._close(w, max(w.presence.since, w.started or ts), "return")]
@@ -197,6 +241,8 @@ class WindowUnstaffedRule:
                 state = "unknown"
             elif w.presence.is_present(now):
                 state, since = "staffed", w.presence.since
+            elif w.current(now) == "uncertain":
+                state = "uncertain"
             else:
                 state = "empty"
                 since = w.started or w.presence.absence_start(floor=w.duty_start)
