@@ -57,9 +57,12 @@ log = logging.getLogger(__name__)
 SeatStateName = Literal["staffed", "empty", "uncertain"]
 HEAD_SHOULDERS = (0, 1, 2, 3, 4, 5, 6)  # COCO nose, eyes, ears, shoulders
 REF_SIZE = 64  # side of the normalised grey seat crop compared with the empty reference
-UPPER = 0.6  # the upper part of a seat crop (head and torso height)
-CHANGE_Z = 0.9  # a pixel changed when the normalised crops differ by this many standard deviations
-HEAD_ABOVE = 0.3  # pose keypoints count up to this fraction of the zone height above the zone
+UPPER = 0.625  # the upper part of a seat crop (head and torso height)
+BLOCKS = 8  # the crop is compared in BLOCKS x BLOCKS blocks
+LEVEL = 18.0  # grey steps between block means (after matching light) that count as a change
+PATTERN = 0.4  # correlation below which two textured blocks differ
+TEXTURE = 2.0  # contrast ratio beyond which texture appeared or vanished
+HEAD_ABOVE = 0.2  # pose keypoints count up to this fraction of the zone height above the zone
 OVERRIDE_KEYS = ("min_person_conf", "weak_person_conf", "keypoint_conf", "ref_diff", "ref_area", "ref_edges")
 
 
@@ -106,14 +109,35 @@ def seat_crop(frame: np.ndarray, box: Sequence[float]) -> np.ndarray | None:
     return cv2.resize(grey, (REF_SIZE, REF_SIZE), interpolation=cv2.INTER_AREA)
 
 
-def _normalised(grey: np.ndarray) -> np.ndarray:
-    g = cv2.GaussianBlur(grey.astype(np.float32), (5, 5), 0)
-    return (g - g.mean()) / (g.std() + 8.0)
+def _matched(now: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both crops blurred a little, ``now`` brought to the reference's mean and contrast (light changes cancel)."""
+    a = cv2.GaussianBlur(now.astype(np.float32), (3, 3), 0)
+    b = cv2.GaussianBlur(ref.astype(np.float32), (3, 3), 0)
+    a = (a - a.mean()) * (b.std() + 1.0) / (a.std() + 1.0) + b.mean()
+    return a, b
 
 
 def _edges(grey: np.ndarray) -> np.ndarray:
     g = grey.astype(np.float32)
     return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+
+
+def changed_blocks(now: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """BLOCKS x BLOCKS booleans: which blocks of the seat crop differ from the empty reference, by level
+    (means differ by LEVEL grey steps), by pattern (both textured and correlating below PATTERN) or by texture
+    appearing or vanishing (contrast ratio beyond TEXTURE)."""
+    a, b = _matched(now, ref)
+    k = REF_SIZE // BLOCKS
+    ab = a.reshape(BLOCKS, k, BLOCKS, k).transpose(0, 2, 1, 3).reshape(BLOCKS, BLOCKS, -1)
+    bb = b.reshape(BLOCKS, k, BLOCKS, k).transpose(0, 2, 1, 3).reshape(BLOCKS, BLOCKS, -1)
+    ma, mb = ab.mean(-1), bb.mean(-1)
+    sa, sb = ab.std(-1), bb.std(-1)
+    ncc = ((ab - ma[..., None]) * (bb - mb[..., None])).mean(-1) / (sa * sb + 1e-6)
+    level = np.abs(ma - mb) >= LEVEL
+    pattern = (sa >= 4.0) & (sb >= 4.0) & (ncc < PATTERN)
+    ratio = (sa + 2.0) / (sb + 2.0)
+    texture = (ratio >= TEXTURE) | (ratio <= 1 / TEXTURE)
+    return level | pattern | texture
 
 
 @dataclass(frozen=True)
@@ -127,18 +151,16 @@ class RefCues:
 
 
 def compare_reference(now: np.ndarray, ref: np.ndarray) -> RefCues:
-    """Compare two REF_SIZE grey crops (see the module doc)."""
-    diff = np.abs(_normalised(now) - _normalised(ref))
-    changed = diff >= CHANGE_Z
-    changed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
-    split = int(round(REF_SIZE * UPPER))
-    rows = np.flatnonzero(changed.mean(axis=1) >= 0.1)
+    """Compare two REF_SIZE grey crops block by block (see ``changed_blocks`` and the module doc)."""
+    changed = changed_blocks(now, ref)
+    split = int(round(BLOCKS * UPPER))
+    rows = np.flatnonzero(changed.mean(axis=1) >= 0.25)
     edges = 1.0
     if changed.any():
-        e_now, e_ref = _edges(now)[changed].mean(), _edges(ref)[changed].mean()
-        edges = float((e_now + 1.0) / (e_ref + 1.0))
+        mask = np.kron(changed, np.ones((REF_SIZE // BLOCKS, REF_SIZE // BLOCKS), bool))
+        edges = float((_edges(now)[mask].mean() + 1.0) / (_edges(ref)[mask].mean() + 1.0))
     return RefCues(area=float(changed.mean()), upper=float(changed[:split].mean()),
-                   top=float(rows[0] / REF_SIZE) if len(rows) else 1.0, edges=edges)
+                   top=float(rows[0] / BLOCKS) if len(rows) else 1.0, edges=edges)
 
 
 @dataclass
@@ -233,9 +255,9 @@ class SeatParams:
     min_person_conf: float = 0.4
     weak_person_conf: float = 0.25
     keypoint_conf: float = 0.5
-    ref_diff: float = 0.22
-    ref_area: float = 0.12
-    ref_edges: float = 1.15
+    ref_diff: float = 0.6
+    ref_area: float = 0.45
+    ref_edges: float = 0.0
     dark_level: float = 25.0
     blocked_height: float = 1.5
 
@@ -312,7 +334,7 @@ def pose_cue(pose: Detections | None, polygon_px: np.ndarray, box: np.ndarray, k
     return best
 
 
-def blocked_cue(people: Detections, box: np.ndarray, ratio: float) -> float:
+def blocked_cue(people: Detections, box: np.ndarray, ratio: float, frame_h: float | None = None) -> float:
     """Confidence of a person box between the camera and the seat: at least ``ratio`` seat heights tall, covering
     half of the seat box and reaching half a seat height below it (or the frame's bottom); 0 when none."""
     if not len(people):
@@ -322,7 +344,8 @@ def blocked_cue(people: Detections, box: np.ndarray, ratio: float) -> float:
     iy = np.clip(np.minimum(people.xyxy[:, 3], box[3]) - np.maximum(people.xyxy[:, 1], box[1]), 0, None)
     cover = ix * iy / max(bw * bh, 1.0)
     tall = (people.xyxy[:, 3] - people.xyxy[:, 1]) >= ratio * bh
-    below = people.xyxy[:, 3] >= box[3] + 0.5 * bh
+    low = box[3] + 0.5 * bh if frame_h is None else min(box[3] + 0.5 * bh, 0.98 * frame_h)
+    below = people.xyxy[:, 3] >= low
     hit = (cover >= 0.5) & tall & below
     return float(people.confidence[hit].max()) if hit.any() else 0.0
 
@@ -341,7 +364,8 @@ def decide(zone_id: str, camera_id: str, polygon_px: np.ndarray, people: Detecti
     person = float(confs.max()) if len(confs) else 0.0
     n = int((confs >= p.min_person_conf).sum())
     pconf, ppts = pose_cue(pose, polygon_px, box, p.keypoint_conf)
-    blocked = blocked_cue(people.above(p.min_person_conf), box, p.blocked_height)
+    blocked = blocked_cue(people.above(p.min_person_conf), box, p.blocked_height,
+                          None if frame is None else float(frame.shape[0]))
     crop = seat_crop(frame, box) if frame is not None else None
     bright = float(crop.mean()) if crop is not None else 0.0
     flat = crop is not None and float(crop.std()) < 3.0
@@ -354,7 +378,7 @@ def decide(zone_id: str, camera_id: str, polygon_px: np.ndarray, people: Detecti
         base |= dict(ref_area=rc.area, ref_upper=rc.upper, ref_top=rc.top, ref_edges=rc.edges)
     if crop is not None and (bright < p.dark_level or flat):
         return SeatDecision(state="uncertain", reason="dark", **base)
-    if blocked > 0 and n == 0:
+    if blocked > 0:
         return SeatDecision(state="uncertain", reason="blocked", **base)
     if person >= p.min_person_conf:
         return SeatDecision(state="staffed", reason="person", **base)

@@ -388,12 +388,12 @@ class SeatsConfig(_Model):
     weak_person_confidence: float = Field(default=0.25, gt=0, lt=1, description="A person box this confident but below "
                                           "the staffed threshold, with no other cue, makes the seat uncertain.")
     keypoint_confidence: float = Field(default=0.5, gt=0, lt=1, description="Visibility a head/shoulder keypoint needs.")
-    ref_diff: float = Field(default=0.22, gt=0, le=1, description="Empty-reference cue: fraction of the seat's upper "
+    ref_diff: float = Field(default=0.6, gt=0, le=1, description="Empty-reference cue: fraction of the seat's upper "
                             "part that must differ from the empty reference for a person-like change.")
-    ref_area: float = Field(default=0.12, gt=0, le=1, description="Empty-reference cue: smallest changed fraction of "
+    ref_area: float = Field(default=0.45, gt=0, le=1, description="Empty-reference cue: smallest changed fraction of "
                             "the whole seat crop for a person-like change.")
-    ref_edges: float = Field(default=1.15, gt=0, description="Empty-reference cue: the changed part must have at least "
-                             "this ratio of edge density (now / empty), a person brings texture.")
+    ref_edges: float = Field(default=0.0, ge=0, description="Empty-reference cue: the changed part must have at least "
+                             "this ratio of edge density (now / empty); 0 = not required.")
     dark_level: float = Field(default=25.0, ge=0, le=255, description="Mean grey level below which a seat is 'dark'.")
     blocked_height: float = Field(default=1.5, gt=0, description="A person box this many seat heights tall covering "
                                   "half the seat and reaching below it blocks the view (uncertain).")
