@@ -47,7 +47,6 @@ import cv2
 import numpy as np
 
 from edge import geometry as geo
-from edge.detect.hands import merge_squares
 from edge.detect.regions import square_region
 from edge.detections import Detections
 from edge.site import SeatsConfig, SiteConfig, ZoneConfig
@@ -62,7 +61,10 @@ BLOCKS = 8  # the crop is compared in BLOCKS x BLOCKS blocks
 LEVEL = 18.0  # grey steps between block means (after matching light) that count as a change
 PATTERN = 0.4  # correlation below which two textured blocks differ
 TEXTURE = 2.0  # contrast ratio beyond which texture appeared or vanished
+POSE_MIN_H = 0.35  # a pose person shorter than this fraction of the zone height is no one seated there
 HEAD_ABOVE = 0.2  # pose keypoints count up to this fraction of the zone height above the zone
+VIEW_W = 160  # width of the whole-view thumbnail kept with a camera's references
+MAX_SHIFT = 0.015  # the view moved (fraction of its width) beyond which the empty references are not used
 OVERRIDE_KEYS = ("min_person_conf", "weak_person_conf", "keypoint_conf", "ref_diff", "ref_area", "ref_edges")
 
 
@@ -74,11 +76,36 @@ def zone_box(polygon_px: np.ndarray) -> np.ndarray:
     return geo.polygon_bbox(np.asarray(polygon_px, np.float64)).astype(np.float64)
 
 
+def merge_regions(squares: np.ndarray | Sequence[Sequence[float]], gain: float = 1.0) -> list[np.ndarray]:
+    """Merge squares (xyxy) pairwise into their bounding square while that costs no more pixels than running both
+    (bounding square area <= ``gain`` x the sum of the two areas), until no pair qualifies: as few model inputs as
+    cover the seats without shrinking a seated person in a huge square."""
+    sq = [np.asarray(b, np.float64) for b in np.asarray(squares, np.float64).reshape(-1, 4)]
+    merged = True
+    while merged and len(sq) > 1:
+        merged = False
+        best: tuple[float, int, int, np.ndarray] | None = None
+        for a in range(len(sq)):
+            for b in range(a + 1, len(sq)):
+                lo, hi = np.minimum(sq[a][:2], sq[b][:2]), np.maximum(sq[a][2:], sq[b][2:])
+                side = float((hi - lo).max())
+                cost = side * side / ((sq[a][2] - sq[a][0]) ** 2 + (sq[b][2] - sq[b][0]) ** 2)
+                if cost <= gain and (best is None or cost < best[0]):
+                    c = (lo + hi) / 2
+                    best = (cost, a, b, np.concatenate([c - side / 2, c + side / 2]))
+        if best is not None:
+            _, a, b, box = best
+            sq = [s for k, s in enumerate(sq) if k not in (a, b)] + [box]
+            merged = True
+    return sq
+
+
 def seat_regions(boxes: np.ndarray | Sequence[Sequence[float]], frame_shape: tuple[int, ...], pad: float = 0.35,
                  min_size: int = 160) -> list[tuple[int, int, int, int]]:
     """As few squares as cover the padded seat boxes (frame pixels): each box grown by ``pad`` of its longer side
-    becomes a square; overlapping squares merge into their bounding square (Frigate's regions) until none overlap;
-    every square is then shifted (and if need be shrunk) into the frame. Duplicates are dropped."""
+    becomes a square; squares merge into their bounding square where that costs no more pixels than both
+    (``merge_regions``, Frigate's region idea); every square is then shifted (and if need be shrunk) into the
+    frame. Duplicates are dropped."""
     arr = np.asarray(boxes, np.float64).reshape(-1, 4)
     squares = []
     for b in arr:
@@ -87,7 +114,7 @@ def seat_regions(boxes: np.ndarray | Sequence[Sequence[float]], frame_shape: tup
         cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
         squares.append([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
     out: list[tuple[int, int, int, int]] = []
-    for sq, _ in merge_squares(np.asarray(squares).reshape(-1, 4)):
+    for sq in merge_regions(squares):
         r = square_region(sq, frame_shape, pad=0.0, min_size=min_size)
         if r is not None and r not in out:
             out.append(r)
@@ -163,6 +190,22 @@ def compare_reference(now: np.ndarray, ref: np.ndarray) -> RefCues:
                    top=float(rows[0] / BLOCKS) if len(rows) else 1.0, edges=edges)
 
 
+def view_thumb(frame: np.ndarray) -> np.ndarray:
+    """A grey VIEW_W-wide thumbnail of the whole picture (for noticing that the camera moved)."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+    h = max(int(round(grey.shape[0] * VIEW_W / grey.shape[1])), 8)
+    return cv2.resize(grey, (VIEW_W, h), interpolation=cv2.INTER_AREA)
+
+
+def view_shift(now: np.ndarray, ref: np.ndarray) -> float:
+    """How far the view moved between two thumbnails, as a fraction of their width (phase correlation)."""
+    if now.shape != ref.shape:
+        return 1.0
+    win = cv2.createHanningWindow((now.shape[1], now.shape[0]), cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(ref.astype(np.float32), now.astype(np.float32), win)
+    return float(np.hypot(dx, dy) / now.shape[1])
+
+
 @dataclass
 class EmptyReference:
     """What one seat looks like when nobody is there (grey REF_SIZE crop, float for slow refreshes)."""
@@ -186,6 +229,7 @@ class ReferenceStore:
     def __init__(self, directory: str | os.PathLike[str] | None):
         self.dir = Path(directory) if directory else None
         self.refs: dict[tuple[str, str], EmptyReference] = {}
+        self.views: dict[str, np.ndarray] = {}  # camera -> view thumbnail when its references were taken
         if self.dir is not None and self.dir.is_dir():
             self._load()
 
@@ -198,7 +242,13 @@ class ReferenceStore:
 
     def _load(self) -> None:
         assert self.dir is not None
+        for png in sorted(self.dir.glob("*/_view.png")):
+            img = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+            if img is not None:
+                self.views[png.parent.name] = img
         for png in sorted(self.dir.glob("*/*.png")):
+            if png.name.startswith("_"):
+                continue
             img = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
             if img is None or img.shape != (REF_SIZE, REF_SIZE):
                 log.warning("ignoring unreadable seat reference %s", png)
@@ -231,6 +281,13 @@ class ReferenceStore:
         if save:
             self.save(camera_id, zone_id)
         return ref
+
+    def set_view(self, camera_id: str, frame: np.ndarray) -> None:
+        """Remember the whole view the references of ``camera_id`` were taken from."""
+        self.views[camera_id] = view_thumb(frame)
+        if self.dir is not None:
+            (self.dir / camera_id).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(self.dir / camera_id / "_view.png"), self.views[camera_id])
 
     def save(self, camera_id: str, zone_id: str) -> None:
         ref = self.refs.get((camera_id, zone_id))
@@ -298,6 +355,7 @@ class SeatDecision:
     person_like: bool = False  # the reference change looks like a person
     brightness: float = 0.0  # mean grey of the seat crop
     blocked_by: float = 0.0  # confidence of the person box blocking the view (0: none)
+    view_shift: float | None = None  # how far the view moved since the reference was taken (fraction of its width)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -312,14 +370,21 @@ class SeatDecision:
 
 def pose_cue(pose: Detections | None, polygon_px: np.ndarray, box: np.ndarray, kp_conf: float) -> tuple[float, int]:
     """(mean visibility, count) of the best pose person's head/shoulder keypoints inside the zone or up to
-    HEAD_ABOVE of its height above it; (0, 0) without one. Two keypoints are needed (one may be a stray)."""
+    HEAD_ABOVE of its height above it; (0, 0) without one. Two keypoints are needed (one may be a stray), and the
+    pose box must be at least POSE_MIN_H of the zone's height (a tiny 'person' on a shelf behind is not seated)
+    with its centre in the zone (or the band above it)."""
     if pose is None or pose.keypoints is None or not len(pose):
         return 0.0, 0
     h = box[3] - box[1]
     above = np.array([[box[0], box[1] - HEAD_ABOVE * h], [box[2], box[1] - HEAD_ABOVE * h],
                       [box[2], box[1]], [box[0], box[1]]])
     best = (0.0, 0)
-    for kpts in pose.keypoints:
+    for kpts, pbox in zip(pose.keypoints, pose.xyxy):
+        if pbox[3] - pbox[1] < POSE_MIN_H * h:
+            continue
+        centre = np.array([[(pbox[0] + pbox[2]) / 2, (pbox[1] + pbox[3]) / 2]])
+        if not (geo.points_in_polygon(centre, polygon_px) | geo.points_in_polygon(centre, above)).any():
+            continue  # someone at the next seat whose shoulder reaches into this zone
         pts = kpts[list(HEAD_SHOULDERS)]
         vis = pts[:, 2] >= kp_conf
         if vis.sum() < 2:
@@ -351,9 +416,13 @@ def blocked_cue(people: Detections, box: np.ndarray, ratio: float, frame_h: floa
 
 
 def decide(zone_id: str, camera_id: str, polygon_px: np.ndarray, people: Detections, pose: Detections | None,
-           frame: np.ndarray | None, ref: EmptyReference | None, p: SeatParams) -> SeatDecision:
+           frame: np.ndarray | None, ref: EmptyReference | None, p: SeatParams, shift: float | None = None
+           ) -> SeatDecision:
     """The decision for one seat zone in one frame (see the module doc). ``people``: person boxes of the frame (any
-    confidence; full frame merged with the seat regions), frame pixels."""
+    confidence; full frame merged with the seat regions), frame pixels. ``shift``: how far the view moved since the
+    reference was taken (fraction of the width); beyond MAX_SHIFT the reference is not used."""
+    if shift is not None and shift > MAX_SHIFT:
+        ref = None
     polygon_px = np.asarray(polygon_px, np.float64)
     box = zone_box(polygon_px)
     inzone = np.zeros(len(people), bool)
@@ -373,7 +442,7 @@ def decide(zone_id: str, camera_id: str, polygon_px: np.ndarray, people: Detecti
     person_like = rc is not None and rc.area >= p.ref_area and rc.upper >= p.ref_diff and rc.edges >= p.ref_edges
     base: dict[str, Any] = dict(zone_id=zone_id, camera_id=camera_id, person_conf=person, persons=n, pose_conf=pconf,
                                 pose_points=ppts, has_reference=rc is not None, person_like=person_like,
-                                brightness=bright, blocked_by=blocked)
+                                brightness=bright, blocked_by=blocked, view_shift=shift)
     if rc is not None:
         base |= dict(ref_area=rc.area, ref_upper=rc.upper, ref_top=rc.top, ref_edges=rc.edges)
     if crop is not None and (bright < p.dark_level or flat):
@@ -404,6 +473,8 @@ class SeatJudge:
     def __post_init__(self) -> None:
         self.params = SeatParams.of(self.cfg)
         self._per_zone: dict[str, SeatParams] = {}
+        self._shift_key: tuple[str, int] | None = None
+        self._shift_val: float | None = None
 
     def set_overrides(self, overrides: dict[str, dict[str, float]]) -> None:
         """Replace the per-seat overrides ({zone id: {name: value}}, names in ``OVERRIDE_KEYS``); checked first."""
@@ -414,10 +485,21 @@ class SeatJudge:
     def params_for(self, zone_id: str) -> SeatParams:
         return self._per_zone.get(zone_id, self.params)
 
+    def shift(self, camera_id: str, frame: np.ndarray | None) -> float | None:
+        """How far the camera's view moved since its references were taken (once per frame); None if unknown."""
+        view = self.store.views.get(camera_id)
+        if frame is None or view is None:
+            return None
+        key = (camera_id, id(frame))
+        if self._shift_key != key:
+            self._shift_key, self._shift_val = key, view_shift(view_thumb(frame), view)
+        return self._shift_val
+
     def decide(self, camera_id: str, zone: ZoneConfig, polygon_px: np.ndarray, people: Detections,
                pose: Detections | None, frame: np.ndarray | None) -> SeatDecision:
-        d = decide(zone.id, camera_id, polygon_px, people, pose, frame, self.store.get(camera_id, zone.id),
-                   self.params_for(zone.id))
+        ref = self.store.get(camera_id, zone.id)
+        d = decide(zone.id, camera_id, polygon_px, people, pose, frame, ref, self.params_for(zone.id),
+                   self.shift(camera_id, frame) if ref is not None else None)
         self.last[zone.id] = d
         return d
 
@@ -432,9 +514,13 @@ class SeatJudge:
         ref = self.store.get(camera_id, zone.id)
         if ref is not None and (ts - ref.updated).total_seconds() < s.learn_every_s:
             return False
+        if ref is not None and (self.shift(camera_id, frame) or 0.0) > MAX_SHIFT:
+            return False  # the view moved: a new reference needs the installer (edge calibrate --mark-empty)
         crop = seat_crop(frame, zone_box(polygon_px))
         if crop is None:
             return False
+        if camera_id not in self.store.views:
+            self.store.set_view(camera_id, frame)
         self.store.put(camera_id, zone.id, crop, ts, source="after_hours", rate=None if ref is None else s.learn_rate)
         return True
 
@@ -445,4 +531,5 @@ class SeatJudge:
         if not crops:
             return None
         med = np.median(np.stack(crops).astype(np.float32), axis=0)
+        self.store.set_view(camera_id, frames[0])
         return self.store.put(camera_id, zone.id, med, ts, source="mark")
