@@ -256,10 +256,14 @@ class FramePipeline:
         self.counters["analysed"] += 1
         return Analysis(f.camera_id, f.ts, ctx, events, inferred, infer_ms)
 
-    def zone_occupancy(self, ctx: FrameContext, min_conf: float = 0.35) -> list[dict]:
-        """Persons per zone of the frame's camera (what users look at when tuning zones)."""
+    def zone_occupancy(self, ctx: FrameContext, min_conf: float | None = None) -> list[dict]:
+        """Persons per zone of the frame's camera (what users look at when tuning zones), counted at the rules'
+        presence threshold (``rules.window_unstaffed.person_min_confidence``) unless ``min_conf`` is given."""
+        from edge.rules.common import person_min_confidence
+
         cam = self.cfg.camera(ctx.camera_id)
-        people = ctx.detections.of_class("person").above(min_conf)
+        people = ctx.detections.of_class("person").above(person_min_confidence(self.cfg) if min_conf is None
+                                                         else min_conf)
         out = []
         for z in cam.zones:
             poly = geo.denormalize_polygon(z.polygon, ctx.shape)
