@@ -251,9 +251,9 @@ def replace_section(text: str, section: list[str]) -> str:
     if title in lines:
         a = lines.index(title)
         b = next((k for k in range(a + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-        return "\n".join(lines[:a] + section + lines[b:])
+        return "\n".join(lines[:a] + section + lines[b:]) + "\n"
     b = next((k for k in range(1, len(lines)) if lines[k].startswith("## ")), len(lines))
-    return "\n".join(lines[:b] + section + lines[b:])
+    return "\n".join(lines[:b] + section + lines[b:]) + "\n"
 
 
 def seat_section(media: Path) -> list[str]:
