@@ -10,12 +10,16 @@ Each seat zone's decision combines three cues, each kept in ``SeatDecision`` so 
   above it (a head sticks out above a drawn seat zone): a head and shoulders above the desk;
 - **empty reference**: the seat crop compared with what it looks like when nobody is there (``EmptyReference``,
   learned from frames known to be empty: after hours or an installer's mark, refreshed slowly). Both crops are
-  grey, blurred and normalised by their own mean and contrast (light changes cancel out). A *person-like*
-  change is sizeable (``ref_area`` of the crop), concentrated in the upper part of the seat where a head and
-  torso are (``ref_diff`` of the upper 60 %), and brings texture (edge density of the changed part at least
-  ``ref_edges`` x the empty seat's). A coat on the chair back, a bag on the seat or a moved chair change the
-  lower and middle part and a smaller area; they are told apart by where and how much the picture changed,
-  measured on the by-eye labels (``models/ACCURACY.md``).
+  grey REF_SIZE squares; the current one is brought to the reference's mean and contrast (light changes cancel)
+  and they are compared in BLOCKS x BLOCKS blocks: a block changed when its level moved, its pattern no longer
+  correlates, or texture appeared or vanished (``changed_blocks``). A *person-like* change covers most of the
+  seat's upper part, where a head and torso are (``ref_diff`` of the upper UPPER share), and a large share of the
+  whole crop (``ref_area``); optionally it must bring texture (``ref_edges``: edge density now / empty, off by
+  default: a dark shirt brings less texture than the chair it hides, a book on the desk more). A coat on the
+  chair back, a bag on the seat, belongings on the desk or a moved chair change a smaller, lower part and stay
+  below those shares: they are told apart by where and how much of the seat changed (measured on the by-eye
+  labels, ``models/ACCURACY.md``). When the whole view moved since the reference (phase correlation of a
+  whole-picture thumbnail beyond MAX_SHIFT: the camera was knocked or panned) the reference is not used.
 
 State (``decide``), in this order:
 

@@ -285,3 +285,17 @@ def test_seats_config_errors_point_at_the_yaml_line(tmp_path):
     ok = SiteConfig.model_validate({"hall": {"id": "h", "name": "h"}, "windows": [{"id": "W", "number": 1,
                                                                                  "name": "a"}]})
     assert ok.seats.region_pass and SeatParams.of(ok).min_person_conf == 0.4
+
+
+def test_contract_and_board_know_uncertain():
+    import typing
+    from pathlib import Path
+
+    from edge.contract import WindowState, WindowStateName
+
+    assert "uncertain" in typing.get_args(WindowStateName)
+    msg = WindowState(hall_id="h", edge_id="e", window_id="W01", state="uncertain",
+                      since=dt.datetime(2026, 11, 23, 2, tzinfo=dt.UTC))
+    assert WindowState.model_validate(msg.model_dump(mode="json")).state == "uncertain"
+    i18n = (Path(__file__).resolve().parent.parent / "server/console/static/js/i18n.js").read_text(encoding="utf-8")
+    assert 'uncertain: "待确认"' in i18n and 'uncertain: "Uncertain"' in i18n

@@ -109,7 +109,8 @@ class FramePipeline:
         self._seats = {c.id: [z for z in c.zones if z.kind == "seat"] for c in self.cfg.cameras}
         self._person_cls = [ids["person"]] if "person" in ids else []
         self.seat_pass = (self.seat_pass and self.cfg.seats.region_pass and bool(self._person_cls)
-                          and any(self._seats.values()))
+                          and any(self._seats.values())
+                          and (self.cfg.rules.window_unstaffed.enabled or self.cfg.rules.phone_use.enabled))
         self.phone_pass = self.phone_pass and self.cfg.rules.phone_use.enabled and bool(self._phone_cls)
         if self.pose is None and (self.seat_pass or self.phone_pass):
             self.pose = self._pose_model()
