@@ -130,6 +130,7 @@ class ClipResult:
     base_episodes: int
     opened: int
     reasons: dict[str, int]
+    objects: dict[str, tuple[int, int]] = field(default_factory=dict)  # seat with belongings -> (samples, staffed)
 
 
 def eval_clip(item: dict[str, Any], media: Path, detector: Any, pose: Any, boundary: float) -> ClipResult:
@@ -147,6 +148,7 @@ def eval_clip(item: dict[str, Any], media: Path, detector: Any, pose: Any, bound
     seat, base = SeatTally(), SeatTally()
     ep = {"seat": [], "base": []}
     reasons: dict[str, int] = {}
+    objects = {z: [0, 0] for z in (item.get("objects", {}) or {})}
     runs = {"seat": make_pipeline(cfg, detector, pose, store, True),
             "base": make_pipeline(cfg, detector, pose, ReferenceStore(None), False)}
     for t, img in frames:
@@ -161,6 +163,9 @@ def eval_clip(item: dict[str, Any], media: Path, detector: Any, pose: Any, bound
                 tally.add(truth, d.state, f"{Path(item['media']).stem}@{t:.1f}s {zid} {d.reason}")
                 if kind == "seat":
                     reasons[f"{d.state}/{d.reason}"] = reasons.get(f"{d.state}/{d.reason}", 0) + 1
+                    if zid in objects and not truth:
+                        objects[zid][0] += 1
+                        objects[zid][1] += d.state == "staffed"
             for e in events:
                 if e.kind == "opened":
                     ep[kind].append((e, t))
@@ -175,7 +180,7 @@ def eval_clip(item: dict[str, Any], media: Path, detector: Any, pose: Any, bound
                 n += 1
         false_eps[kind] = n
     return ClipResult(item["media"], item["split"], len(frames), seat, base, false_eps["seat"], false_eps["base"],
-                      len(ep["seat"]), reasons)
+                      len(ep["seat"]), reasons, {z: (a, b) for z, (a, b) in objects.items()})
 
 
 @dataclass
@@ -258,9 +263,12 @@ def seats_section(media: Path, detector: Any, pose: Any, machine: str) -> list[s
         lines.append(f"| `{r.media}` | {r.split} | {r.samples} | {r.episodes} | {r.base_episodes} | {r.opened} | "
                      f"{r.seats.recall:.2f} | {why} |")
     wrong = [w for r in results for w in r.seats.wrong]
+    objs = [f"`{Path(r.media).name}` {z}: {b} of {a} empty samples" for r in results for z, (a, b) in r.objects.items()]
     lines += ["", f"Episodes replay the rule with absent_s {EPISODE_RULE['absent_s']:g} s and return_s "
               f"{EPISODE_RULE['return_s']:g} s (the clips last 12-17 s); an episode is false when its seat is labelled",
               "occupied at a scored sample between the absence start and the opening.",
+              "", "Seats with belongings in the clips (a coat on the chair), called staffed: " + ("; ".join(objs) or "none")
+              + ".",
               "", "Wrong seat calls (seats): " + ("; ".join(wrong[:20]) or "none") + ("; …" if len(wrong) > 20 else ""),
               "", "### Stills, per seat", "", head, "|---|---|---|---|---|---|---|---|---|---|---|"]
     for split in ("tune", "report"):

@@ -1,7 +1,7 @@
 """Seat decisions (edge.seats): region merging, cues, empty references, uncertain, hysteresis, overrides.
 
-Unit tests feed scripted detections and synthetic pictures; the end-to-end tests run the real models on the shared
-library stills (tests/test_seats_e2e.py style margins: states, not third decimals).
+Unit tests feed scripted detections and synthetic pictures; tests/test_seats_e2e.py runs the real models on the
+shared stills and clips.
 """
 
 from __future__ import annotations
