@@ -8,8 +8,8 @@ full frame + seat regions (person + pose), run through the agent's ``FramePipeli
 from __future__ import annotations
 
 import argparse
-import os
 import datetime as dt
+import os
 import statistics
 import time
 from pathlib import Path
@@ -32,7 +32,7 @@ CAMERAS = [  # (config, camera, clip, seconds into it)
 ]
 
 
-def decode_at(path: Path, t: float):  # noqa: ANN201
+def decode_at(path: Path, t: float):
     """Open the clip and decode up to ``t`` seconds; returns the frame there (what the capture loop pays)."""
     with av.open(str(path)) as c:
         s = c.streams.video[0]
@@ -42,7 +42,7 @@ def decode_at(path: Path, t: float):  # noqa: ANN201
     raise ValueError(f"{path} shorter than {t} s")
 
 
-def decode_one(path: Path):  # noqa: ANN201
+def decode_one(path: Path):
     with av.open(str(path)) as c:
         return next(c.decode(c.streams.video[0])).to_ndarray(format="bgr24")
 
@@ -71,15 +71,16 @@ def main() -> None:
         frame = decode_at(media_dir() / clip, t)
         ts = dt.datetime(2026, 11, 23, 2, tzinfo=dt.UTC)
 
-        def run(seat_pass: bool, with_pose: bool, c=cfg, f=frame, cam_id=cam):  # noqa: ANN001, ANN202
+        def run(seat_pass: bool, with_pose: bool, c=cfg, f=frame, cam_id=cam, when=ts):
             rule = WindowUnstaffedRule(c, references=ReferenceStore(None))
             pipe = FramePipeline(c, coco, rules=[rule], gate=ChangeGate(threshold=0), phone_pass=False,
                                  pose=pose if with_pose else None, seat_pass=seat_pass)
             if not with_pose:
                 pipe.pose = None
-            return lambda: pipe.analyse([CameraFrame(cam_id, ts, f, 1)])
+            return lambda: pipe.analyse([CameraFrame(cam_id, when, f, 1)])
 
-        decode = ms(lambda p=media_dir() / clip: decode_one(p), args.runs)
+        path = media_dir() / clip
+        decode = ms(lambda p=path: decode_one(p), args.runs)
         full = ms(run(False, False), args.runs)
         regions = ms(run(True, False), args.runs)
         both = ms(run(True, True), args.runs)

@@ -184,7 +184,7 @@ class RefCues:
 def compare_reference(now: np.ndarray, ref: np.ndarray) -> RefCues:
     """Compare two REF_SIZE grey crops block by block (see ``changed_blocks`` and the module doc)."""
     changed = changed_blocks(now, ref)
-    split = int(round(BLOCKS * UPPER))
+    split = round(BLOCKS * UPPER)
     rows = np.flatnonzero(changed.mean(axis=1) >= 0.25)
     edges = 1.0
     if changed.any():
@@ -197,7 +197,7 @@ def compare_reference(now: np.ndarray, ref: np.ndarray) -> RefCues:
 def view_thumb(frame: np.ndarray) -> np.ndarray:
     """A grey VIEW_W-wide thumbnail of the whole picture (for noticing that the camera moved)."""
     grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-    h = max(int(round(grey.shape[0] * VIEW_W / grey.shape[1])), 8)
+    h = max(round(grey.shape[0] * VIEW_W / grey.shape[1]), 8)
     return cv2.resize(grey, (VIEW_W, h), interpolation=cv2.INTER_AREA)
 
 
@@ -444,11 +444,11 @@ def decide(zone_id: str, camera_id: str, polygon_px: np.ndarray, people: Detecti
     flat = crop is not None and float(crop.std()) < 3.0
     rc = compare_reference(crop, ref.grey()) if (crop is not None and ref is not None) else None
     person_like = rc is not None and rc.area >= p.ref_area and rc.upper >= p.ref_diff and rc.edges >= p.ref_edges
-    base: dict[str, Any] = dict(zone_id=zone_id, camera_id=camera_id, person_conf=person, persons=n, pose_conf=pconf,
-                                pose_points=ppts, has_reference=rc is not None, person_like=person_like,
-                                brightness=bright, blocked_by=blocked, view_shift=shift)
+    base: dict[str, Any] = {"zone_id": zone_id, "camera_id": camera_id, "person_conf": person, "persons": n,
+                            "pose_conf": pconf, "pose_points": ppts, "has_reference": rc is not None,
+                            "person_like": person_like, "brightness": bright, "blocked_by": blocked, "view_shift": shift}
     if rc is not None:
-        base |= dict(ref_area=rc.area, ref_upper=rc.upper, ref_top=rc.top, ref_edges=rc.edges)
+        base |= {"ref_area": rc.area, "ref_upper": rc.upper, "ref_top": rc.top, "ref_edges": rc.edges}
     if crop is not None and (bright < p.dark_level or flat):
         return SeatDecision(state="uncertain", reason="dark", **base)
     if blocked > 0:

@@ -256,16 +256,17 @@ def seats_section(media: Path, detector: Any, pose: Any, machine: str) -> list[s
                     setattr(dst, k, getattr(dst, k) + getattr(src, k))
                 dst.wrong += src.wrong
         lines += [_row(split, "seats", tot), _row(split, "baseline", base)]
-    lines += ["", "| clip | split | samples | false 空岗 episodes (seats) | (baseline) | episodes opened (seats) | "
-              "seats recall | decisions by reason |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["", ("| clip | split | samples | false 空岗 episodes (seats) | (baseline) | episodes opened (seats) | "
+                   "seats recall | decisions by reason |"), "|---|---|---|---|---|---|---|---|"]
     for r in results:
         why = ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items()))
         lines.append(f"| `{r.media}` | {r.split} | {r.samples} | {r.episodes} | {r.base_episodes} | {r.opened} | "
                      f"{r.seats.recall:.2f} | {why} |")
     wrong = [w for r in results for w in r.seats.wrong]
     objs = [f"`{Path(r.media).name}` {z}: {b} of {a} empty samples" for r in results for z, (a, b) in r.objects.items()]
-    lines += ["", f"Episodes replay the rule with absent_s {EPISODE_RULE['absent_s']:g} s and return_s "
-              f"{EPISODE_RULE['return_s']:g} s (the clips last 12-17 s); an episode is false when its seat is labelled",
+    lines += ["", (f"Episodes replay the rule with absent_s {EPISODE_RULE['absent_s']:g} s and return_s "
+                   f"{EPISODE_RULE['return_s']:g} s (the clips last 12-17 s); an episode is false when its seat is "
+                   "labelled"),
               "occupied at a scored sample between the absence start and the opening.",
               "", "Seats with belongings in the clips (a coat on the chair), called staffed: " + ("; ".join(objs) or "none")
               + ".",

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def calibrate_main(cfg, args) -> int:  # noqa: ANN001
+def calibrate_main(cfg, args) -> int:
     from edge.agent.calibrate import calibrate
     from edge.detect.base import load_detector
     from edge.detect.hands import POSE_MODEL

@@ -32,8 +32,6 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from edge.contract import WindowState, WindowStateName
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import (
