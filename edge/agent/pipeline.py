@@ -9,7 +9,9 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
 3. the seat-region pass (``seats.region_pass``, cameras with seat zones): the seat zones' padded boxes merged
    into as few squares as cover them (``edge.seats.seat_regions``), person detector and pose model on those
    squares of all inferred frames (one batch each), persons mapped back and merged with the full-frame pass
-   (``merge_detections``); that pose is the frame's only pose pass -> ``FrameContext.pose``;
+   (``merge_detections``); that pose is the frame's only pose pass -> ``FrameContext.pose``. A frame whose every
+   seat zone already holds a confident full-frame person skips it (its pose still runs for the phone hand pass
+   or the smoking analyser);
 4. when the phone_use rule is on: the hand pass on the seat pose (``HandAnalyser``: COCO on full-resolution crops
    around the hands; a 640x640 pass over a large overhead frame misses phones) -> ``FrameContext.small_objects``;
 5. optionally cigarette detections (the smoking analyser, reusing that pose);
@@ -156,20 +158,35 @@ class FramePipeline:
     def seat_region_pass(self, frames: list[CameraFrame], full: list[Detections]
                          ) -> tuple[list[Detections], list[Detections | None]]:
         """Persons (merged with ``full``) and pose from the seat regions of ``frames``: one batch per model."""
-        items = [(f.image, self.seat_squares(f.camera_id, f.image.shape)) for f in frames]
-        todo = [k for k, (_, sq) in enumerate(items) if sq]
         merged, poses = list(full), [None] * len(frames)
-        if not self.seat_pass or not todo:
+        if not self.seat_pass:
             return merged, poses
-        sub = [items[k] for k in todo]
-        self.counters["seat_regions"] += sum(len(sq) for _, sq in sub)
-        people = detect_on_squares(self.detector, sub, classes=self._person_cls, conf=DETECT_CONF)
-        pose = (detect_on_squares(self.pose, sub, conf=SEAT_POSE_CONF) if self.pose is not None
-                else [None] * len(sub))
-        for k, p, q in zip(todo, people, pose):
-            merged[k] = merge_detections(full[k], p)
-            poses[k] = q
+        items = [(f.image, self.seat_squares(f.camera_id, f.image.shape)) for f in frames]
+        need_pose = self.pose is not None and (self.phone_pass or self.smoking is not None)
+        # every seat already has a confident full-frame person: the person crops would add nothing
+        seen = [bool(sq) and self._seats_seen(f, full[k]) for k, (f, (_, sq)) in enumerate(zip(frames, items))]
+        todo = [k for k, (_, sq) in enumerate(items) if sq and not seen[k]]
+        self.counters["seat_regions_skipped"] += sum(seen)
+        if todo:
+            sub = [items[k] for k in todo]
+            self.counters["seat_regions"] += sum(len(sq) for _, sq in sub)
+            for k, p in zip(todo, detect_on_squares(self.detector, sub, classes=self._person_cls, conf=DETECT_CONF)):
+                merged[k] = merge_detections(full[k], p)
+        posed = [k for k, (_, sq) in enumerate(items) if sq and (not seen[k] or need_pose)]
+        if posed and self.pose is not None:
+            for k, q in zip(posed, detect_on_squares(self.pose, [items[k] for k in posed], conf=SEAT_POSE_CONF)):
+                poses[k] = q
         return merged, poses
+
+    def _seats_seen(self, f: CameraFrame, det: Detections) -> bool:
+        from edge.rules.common import in_zone_mask, person_min_confidence
+
+        people = det.of_class("person").above(person_min_confidence(self.cfg))
+        if not len(people):
+            return False
+        shape = f.image.shape[:2]
+        return all(in_zone_mask(people, geo.denormalize_polygon(z.polygon, shape)).any()
+                   for z in self._seats.get(f.camera_id, []))
 
     @property
     def staffing(self) -> WindowUnstaffedRule | None:
