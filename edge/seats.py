@@ -365,9 +365,19 @@ class SeatDecision:
         d = asdict(self)
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
 
+    def reference_text(self) -> str:
+        if self.view_moved:
+            return f"ref unused: view moved {100 * (self.view_shift or 0):.1f}% (mark again)"
+        if not self.has_reference:
+            return "ref -"
+        return f"ref area {self.ref_area:.2f} upper {self.ref_upper:.2f} edges {self.ref_edges:.2f}"
+
+    @property
+    def view_moved(self) -> bool:
+        return self.view_shift is not None and self.view_shift > MAX_SHIFT
+
     def cues_text(self) -> str:
-        ref = ("ref -" if not self.has_reference else
-               f"ref area {self.ref_area:.2f} upper {self.ref_upper:.2f} edges {self.ref_edges:.2f}")
+        ref = self.reference_text()
         return (f"{self.state} ({self.reason}) person {self.person_conf:.2f} pose {self.pose_conf:.2f}/"
                 f"{self.pose_points} {ref} grey {self.brightness:.0f}")
 

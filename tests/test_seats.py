@@ -153,7 +153,7 @@ def test_reference_ignored_when_the_view_moved():
     ref = reference_of(EMPTY)
     moved = decide("seat", "cam", ZONE, people(), None, with_person(EMPTY), ref, P, shift=0.05)
     still = decide("seat", "cam", ZONE, people(), None, with_person(EMPTY), ref, P, shift=0.001)
-    assert (moved.state, moved.has_reference) == ("empty", False)
+    assert (moved.state, moved.has_reference) == ("empty", False) and "view moved 5.0%" in moved.cues_text()
     assert still.state == "staffed"
 
 

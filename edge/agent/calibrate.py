@@ -93,8 +93,7 @@ def _tile(frame: np.ndarray, poly: np.ndarray, ref: np.ndarray | None, d: SeatDe
         canvas[:r.shape[0], side + 10:side + 10 + r.shape[1]] = r
     lines = [f"{d.zone_id}: {d.state} ({d.reason})",
              f"person {d.person_conf:.2f}  pose {d.pose_conf:.2f}/{d.pose_points}  grey {d.brightness:.0f}",
-             ("ref: none" if not d.has_reference else
-              f"ref area {d.ref_area:.2f} upper {d.ref_upper:.2f} edges {d.ref_edges:.2f}")]
+             d.reference_text()]
     for k, text in enumerate(lines):
         cv2.putText(canvas, text, (4, side + 20 + 20 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.45, COLOURS[d.state]
                     if k == 0 else (30, 30, 30), 1, cv2.LINE_AA)
