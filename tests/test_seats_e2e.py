@@ -67,17 +67,14 @@ def test_calibrate_then_decide_library_stills(media_dir, models, tmp_path):
     assert blocked["seat-b3"].state == "empty"
 
 
-def test_seat_region_pass_finds_the_office_clerks_the_full_frame_misses(media_dir, models):
-    """Office CCTV at 1920x1080: three clerks at their desks, station 3 empty. The full-frame pass alone misses some
-    of them; with seat regions and pose every occupied seat is staffed."""
+def test_seat_region_pass_finds_every_office_clerk(media_dir, models):
+    """Office CCTV at 1920x1080: three clerks at their desks, station 3 empty. The full-frame pass alone misses the
+    clerk seen from behind (models/ACCURACY.md, stills); with seat regions and pose every occupied seat is staffed."""
     detector, pose = models
     cfg = load_site_config(OFFICE)
     img = cv2.imread(str(media_dir / "images" / "desks" / "pgplarosa_sample_frame.png"))
     with_regions = {d.zone_id: d.state for d in seat_decisions(cfg, "cam5", img, detector, pose, ReferenceStore(None))}
     assert with_regions == {"seat-st1": "staffed", "seat-st2": "staffed", "seat-st3": "empty", "seat-st4": "staffed"}
-
-    full = detector.detect([img], conf=0.25)[0].of_class("person").above(0.4)
-    assert len(full) < 3  # what the baseline saw: not all three clerks
 
 
 def test_clip_through_the_rule_no_false_unstaffed(media_dir, models):
