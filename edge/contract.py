@@ -56,7 +56,7 @@ MAX_MESSAGE_BYTES = 256 * 1024
 
 Severity = Literal["info", "warning", "major", "critical"]
 EvidenceKind = Literal["snapshot", "frame", "clip", "chart"]
-WindowStateName = Literal["staffed", "empty", "closed", "off_duty", "unknown"]
+WindowStateName = Literal["staffed", "empty", "closed", "off_duty", "unknown", "uncertain"]
 
 # Rule ids known to the whole system (the assessment scheme maps them to items).
 RULES: dict[str, str] = {
@@ -187,7 +187,8 @@ class FindingClosed(_FindingBase):
 class WindowState(_Msg):
     type: Literal["window.state"] = "window.state"
     window_id: str = Field(description="Window.")
-    state: WindowStateName = Field(description="staffed, empty, closed, off_duty (outside hours) or unknown.")
+    state: WindowStateName = Field(description="staffed, empty, closed, off_duty (outside hours), unknown, or "
+                                   "uncertain (camera dark, view blocked or cues disagree: not counted as empty).")
     since: AwareDatetime = Field(description="Since when the window is in this state.")
     persons: int = Field(default=0, ge=0, description="Persons seen in the seat zone.")
     camera_id: str | None = Field(default=None, description="Camera that observes the seat.")

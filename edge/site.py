@@ -430,6 +430,40 @@ class EdgeConfig(_Model):
     heartbeat_s: float = Field(default=30, gt=0, description="Seconds between heartbeats.")
 
 
+# --------------------------------------------------------------------------- seats
+
+
+class SeatsConfig(_Model):
+    """Seat-centric presence (``edge.seats``): the seat-region pass and the cues of every seat decision.
+
+    Per-seat values can be changed at run time with ``WindowUnstaffedRule.set_seat_overrides``."""
+
+    region_pass: bool = Field(default=True, description="Run person + pose detection on merged squares around the seat "
+                              "zones (besides the full-frame pass).")
+    region_pad: float = Field(default=0.35, ge=0, le=2, description="Padding around a seat zone's box before it becomes "
+                              "a square region, as a fraction of the box's longer side (a head above the zone).")
+    region_min_px: int = Field(default=160, ge=32, le=4096, description="Smallest region side in pixels.")
+    min_person_confidence: float | None = Field(default=None, gt=0, lt=1, description="Person confidence that makes a "
+                                                "seat staffed; default rules.window_unstaffed.person_min_confidence.")
+    weak_person_confidence: float = Field(default=0.25, gt=0, lt=1, description="A person box this confident but below "
+                                          "the staffed threshold, with no other cue, makes the seat uncertain.")
+    keypoint_confidence: float = Field(default=0.5, gt=0, lt=1, description="Visibility a head/shoulder keypoint needs.")
+    ref_diff: float = Field(default=0.6, gt=0, le=1, description="Empty-reference cue: fraction of the seat's upper "
+                            "part that must differ from the empty reference for a person-like change.")
+    ref_area: float = Field(default=0.45, gt=0, le=1, description="Empty-reference cue: smallest changed fraction of "
+                            "the whole seat crop for a person-like change.")
+    ref_edges: float = Field(default=0.0, ge=0, description="Empty-reference cue: the changed part must have at least "
+                             "this ratio of edge density (now / empty); 0 = not required.")
+    dark_level: float = Field(default=25.0, ge=0, le=255, description="Mean grey level below which a seat is 'dark'.")
+    blocked_height: float = Field(default=1.5, gt=0, description="A person box this many seat heights tall covering "
+                                  "half the seat and reaching below it blocks the view (uncertain).")
+    learn_after_hours: bool = Field(default=True, description="Refresh the empty references from after-hours frames.")
+    learn_rate: float = Field(default=0.05, gt=0, le=1, description="Weight of one frame in a reference refresh.")
+    learn_every_s: float = Field(default=60.0, gt=0, description="Seconds between two refreshes of one reference.")
+    references_dir: str | None = Field(default=None, description="Where empty references are kept "
+                                       "(default <edge.data_dir>/seat_refs).")
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -446,6 +480,7 @@ class SiteConfig(_Model):
     rules: RulesConfig = Field(default_factory=RulesConfig, description="Rule thresholds.")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT broker.")
     edge: EdgeConfig = Field(default_factory=EdgeConfig, description="Edge agent settings.")
+    seats: SeatsConfig = Field(default_factory=SeatsConfig, description="Seat decisions (staffed/empty/uncertain).")
 
     @model_validator(mode="after")
     def _cross_refs(self) -> "SiteConfig":

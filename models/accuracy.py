@@ -1,9 +1,11 @@
 """Regenerate models/ACCURACY.md: measured accuracy of the detectors and of the smoking/sleeping rules
 on the shared media. Run: ``python -m models.accuracy [--out models/ACCURACY.md]`` (5-10 minutes on 2 idle cores).
 
-Ground truth used here: the YOLO labels of the cigarette dataset; the by-eye labels of phone use, smoking
-and sleeping in ``models/truth/actions/*.yaml`` (each item marked tune or report); the expected findings of
-chatting and eating per clip in ``models/truth/rules/*.yaml`` (``models.rules_footage``); and presence intervals of
+Ground truth used here: per-seat occupancy on the seat clips and stills in ``models/truth/seats/*.yaml``
+(``models.seats_eval``; ``--only seats`` regenerates that section alone); the YOLO labels of the cigarette dataset;
+the by-eye labels of phone use, smoking and sleeping in ``models/truth/actions/*.yaml`` (each item marked tune or
+report); the expected findings of chatting and eating per clip in ``models/truth/rules/*.yaml``
+(``models.rules_footage``); and presence intervals of
 the one-by-one clip labelled by eye from a 2-second contact sheet (``INTEL_PRESENT`` below; frames within
 ``BOUNDARY_S`` of a change are not scored).
 """
@@ -239,18 +241,43 @@ def build(media: Path) -> str:
         "hall footage — so read the caveats under each table.",
         "",
     ]
-    parts = head + cigarette_section(media) + smoking_section(media) + phone_use_section(media)
+    parts = head + seat_section(media) + cigarette_section(media) + smoking_section(media) + phone_use_section(media)
     parts += phone_presence_section(media) + sleeping_section(media)
     from models.rules_footage import section as rules_footage_section
 
     return "\n".join(parts + rules_footage_section(media))
 
 
+def replace_section(text: str, section: list[str]) -> str:
+    """``text`` with its ``## Seat decisions`` section (up to the next ``## ``) replaced by ``section``; inserted
+    after the heading paragraph when absent."""
+    lines = text.splitlines()
+    title = section[0]
+    if title in lines:
+        a = lines.index(title)
+        b = next((k for k in range(a + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+        return "\n".join(lines[:a] + section + lines[b:]) + "\n"
+    b = next((k for k in range(1, len(lines)) if lines[k].startswith("## ")), len(lines))
+    return "\n".join(lines[:b] + section + lines[b:]) + "\n"
+
+
+def seat_section(media: Path) -> list[str]:
+    """Per-seat staffed/empty/uncertain against ``models/truth/seats`` (``models.seats_eval``)."""
+    from edge.detect.hands import POSE_MODEL
+    from models.seats_eval import seats_section
+
+    return seats_section(media, load_detector("yolo11n-coco-int8"), load_detector(POSE_MODEL), describe())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(OUT))
+    p.add_argument("--only", choices=["seats"], help="regenerate only this section in the existing file")
     args = p.parse_args(argv)
-    text = build(media_dir())
+    if args.only == "seats":
+        text = replace_section(Path(args.out).read_text(encoding="utf-8"), seat_section(media_dir()))
+    else:
+        text = build(media_dir())
     Path(args.out).write_text(text, encoding="utf-8")
     if splice_readme(README, text):
         print(f"updated {README}", file=sys.stderr)

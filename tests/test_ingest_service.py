@@ -149,6 +149,14 @@ def test_window_state_ignores_older_message(db_session, seeded_hall):
     assert (w.live_state, w.live_since) == ("empty", T0)
 
 
+def test_window_state_uncertain_is_stored(db_session, seeded_hall):
+    hall = seeded_hall.hall.id
+    msg = c.WindowState(hall_id=hall, edge_id="e1", window_id="W01", state="uncertain", since=T0)
+    assert ingest(db_session, msg).status == "accepted"
+    w = db_session.scalars(select(Window).where(Window.hall_id == hall, Window.code == "W01")).one()
+    assert w.live_state == "uncertain"
+
+
 def test_heartbeat_status_and_readings(db_session, seeded_hall):
     hall = seeded_hall.hall.id
     hb = c.Heartbeat(hall_id=hall, edge_id="zhegou-edge-1", outbox_pending=3,

@@ -57,6 +57,7 @@ class AnalyzeResult:
     messages: list = field(default_factory=list)
     evidence_dir: str = ""
     window_states: list[dict] = field(default_factory=list)
+    seats: list[dict] = field(default_factory=list)  # seat decisions (state + cues) of the last frame
     counters: dict[str, int] = field(default_factory=dict)
 
     def findings(self, rule: str | None = None, kind: str = "finding.opened") -> list:
@@ -66,8 +67,17 @@ class AnalyzeResult:
         return {
             "camera_id": self.camera_id, "input": self.input, "evidence_dir": self.evidence_dir,
             "frames": self.frames, "findings": [m.model_dump(mode="json") for m in self.messages],
-            "window_states": self.window_states, "counters": self.counters,
+            "window_states": self.window_states, "seats": self.seats, "counters": self.counters,
         }
+
+
+def seat_decisions(pipeline: FramePipeline, camera_id: str) -> list[dict]:
+    """Every seat zone's decision with its cues for the frame just analysed (directly, no return delay)."""
+    staffing = pipeline.staffing
+    if staffing is None:
+        return []
+    zones = [z.id for z in pipeline.cfg.camera(camera_id).zones if z.kind == "seat"]
+    return [staffing.judge.last[z].to_json() for z in zones if z in staffing.judge.last]
 
 
 def analyze(
@@ -112,13 +122,15 @@ def analyze(
                 "detections": a.ctx.detections.to_json(),
                 "small_objects": a.ctx.small_objects.to_json() if a.ctx.small_objects is not None else None,
                 "zones": pipeline.zone_occupancy(a.ctx),
+                "seats": seat_decisions(pipeline, camera_id),
                 "events": [f"{e.kind}:{e.rule}:{e.window_id or e.camera_id}" for e in a.events],
             })
 
     path = Path(input_path)
     last_ts = start
     try:
-        if path.suffix.lower() in IMAGE_SUFFIXES:
+        still = path.suffix.lower() in IMAGE_SUFFIXES
+        if still:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise ValueError(f"cannot read image {path}")
@@ -149,6 +161,15 @@ def analyze(
                 for s in staffing.window_states(last_ts)
                 if any(z.window == s.window_id for z in cam.zones)
             ]
+            result.seats = seat_decisions(pipeline, camera_id)
+            if still:  # one picture: the seat decisions are the answer (no return_s confirmation on one frame)
+                for ws in result.window_states:
+                    seats = [d for d in result.seats for z in cam.zones if z.id == d["zone_id"]
+                             and z.window == ws["window_id"]]
+                    if seats and ws["state"] in ("staffed", "empty", "uncertain"):
+                        states = {d["state"] for d in seats}
+                        ws["state"] = ("staffed" if "staffed" in states else
+                                       "uncertain" if "uncertain" in states else "empty")
     finally:
         store.stop()
     result.messages = sink.messages

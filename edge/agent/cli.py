@@ -3,6 +3,8 @@
     hallwatch edge run --config configs/demo-hall.yaml
     hallwatch edge analyze --config configs/demo-hall.yaml --camera cam-w02 \\
         --input ../shared/media/video/coralFallacy1011_cctv_footage.mp4 --json [--start 2026-11-23T09:00:00+08:00]
+    hallwatch edge calibrate --config configs/seats/library.yaml --camera lib \\
+        --source ../shared/media/images/desks/vincenttanujaya08_library_image1.jpg --mark-empty
 """
 
 from __future__ import annotations
@@ -38,7 +40,65 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--smoking", action="store_true", help="also run pose + cigarette models")
     an.add_argument("--skip-unchanged", action="store_true", help="reuse detections on unchanged frames")
     an.add_argument("--log-level", default="WARNING")
+    cal = sub.add_parser("calibrate", help="capture/update the seats' empty references and write a contact sheet")
+    cal.add_argument("--config", required=True, help="site config YAML")
+    cal.add_argument("--camera", required=True, help="camera id")
+    cal.add_argument("--source", help="video file, stream or still instead of the camera's source")
+    cal.add_argument("--mark-empty", action="store_true", help="every seat is empty now: take it as the reference")
+    cal.add_argument("--force", action="store_true", help="mark seats empty even where a person is seen")
+    cal.add_argument("--frames", type=int, default=5, help="frames to grab (default 5)")
+    cal.add_argument("--seconds", type=float, default=5.0, help="spread over this many seconds (default 5)")
+    cal.add_argument("--out", help="folder for the contact sheet (default <edge.data_dir>/calibrate)")
+    cal.add_argument("--json", action="store_true", help="print the decisions as JSON")
+    cal.add_argument("--log-level", default="WARNING")
     return p
+
+
+def calibrate_main(cfg, args) -> int:
+    from edge.agent.calibrate import calibrate
+    from edge.detect.base import load_detector
+    from edge.detect.hands import POSE_MODEL
+    from edge.site import resolve_source
+
+    cam = next((c for c in cfg.cameras if c.id == args.camera), None)
+    if cam is None:
+        print(f"unknown camera {args.camera!r}; cameras: {[c.id for c in cfg.cameras]}", file=sys.stderr)
+        return 2
+    if not any(z.kind == "seat" for z in cam.zones):
+        print(f"camera {args.camera} has no seat zone", file=sys.stderr)
+        return 2
+    source = args.source or resolve_source(args.config, cam.source)
+    if args.source and "://" not in source and not Path(source).exists():
+        print(f"source {source} not found", file=sys.stderr)
+        return 2
+    models_dir = expand_env(cfg.edge.models_dir)
+    try:
+        detector = load_detector(cfg.edge.detector, cfg.edge.backend, models_dir)
+        pose = load_detector(POSE_MODEL, cfg.edge.backend, models_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"cannot load models: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or str(Path(expand_env(cfg.edge.data_dir)) / "calibrate")
+    try:
+        res = calibrate(cfg, cam.id, source, detector=detector, pose=pose, out_dir=out, mark_empty=args.mark_empty,
+                        force=args.force, n_frames=max(args.frames, 1), seconds=args.seconds)
+    except (OSError, ValueError) as exc:
+        print(f"cannot calibrate: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump({"camera_id": res.camera_id, "frames": res.frames, "marked": res.marked, "skipped": res.skipped,
+                   "references_dir": res.references_dir, "sheet_png": res.sheet_png, "sheet_html": res.sheet_html,
+                   "seats": [d.to_json() for d in res.decisions]}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    if args.mark_empty:
+        print(f"empty references marked: {', '.join(res.marked) or 'none'} (in {res.references_dir})")
+        if res.skipped:
+            print(f"not marked, a person is seen: {', '.join(res.skipped)} (--force to mark anyway)")
+    for d in res.decisions:
+        print(f"{d.zone_id:<16} {d.cues_text()}")
+    print(f"contact sheet: {res.sheet_png}  {res.sheet_html}")
+    return 0
 
 
 def load_smoking(models_dir: str | None):  # noqa: ANN201
@@ -65,6 +125,8 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.cmd == "calibrate":
+        return calibrate_main(cfg, args)
     if args.cmd == "run":
         from edge.agent.runtime import EdgeAgent
 
@@ -97,6 +159,10 @@ def main(argv: list[str]) -> int:
         print()
         return 0
     for f in result.frames:
+        for seat in f.get("seats", []):
+            print(f"{f['media_s']:8.2f}s  seat {seat['zone_id']}: {seat['state']} ({seat['reason']}) person "
+                  f"{seat['person_conf']:.2f} pose {seat['pose_conf']:.2f}/{seat['pose_points']} ref "
+                  f"{'-' if seat['ref_area'] is None else format(seat['ref_area'], '.2f')}")
         zones = ", ".join(f"{z['zone']}={z['persons']}p/{z['phones']}ph" for z in f["zones"])
         labels = ", ".join(f"{d['label']} {d['confidence']:.2f}" for d in f["detections"])
         print(f"{f['media_s']:8.2f}s  {zones:<30} {labels}  {' '.join(f['events'])}")

@@ -6,11 +6,16 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
    unchanged picture reuses the previous detections (a seated clerk does not move), but presence is
    re-confirmed by a real inference at least every ``reconfirm_s`` seconds of frame time;
 2. runs the detector once on all frames that need it (one batch);
-3. when the phone_use rule is on: pose of the persons in seat zones and the hand pass (``HandAnalyser``:
-   COCO on full-resolution crops around their hands; a 640x640 pass over a large overhead frame misses
-   phones) -> ``FrameContext.pose`` and ``FrameContext.small_objects``;
-4. optionally cigarette detections (the smoking analyser, reusing that pose);
-5. feeds a ``FrameContext`` to every rule (``safe_update``) and to the camera's health monitor.
+3. the seat-region pass (``seats.region_pass``, cameras with seat zones): the seat zones' padded boxes merged
+   into as few squares as cover them (``edge.seats.seat_regions``), person detector and pose model on those
+   squares of all inferred frames (one batch each), persons mapped back and merged with the full-frame pass
+   (``merge_detections``); that pose is the frame's only pose pass -> ``FrameContext.pose``. A frame whose every
+   seat zone already holds a confident full-frame person skips it (its pose still runs for the phone hand pass
+   or the smoking analyser);
+4. when the phone_use rule is on: the hand pass on the seat pose (``HandAnalyser``: COCO on full-resolution crops
+   around the hands; a 640x640 pass over a large overhead frame misses phones) -> ``FrameContext.small_objects``;
+5. optionally cigarette detections (the smoking analyser, reusing that pose);
+6. feeds a ``FrameContext`` to every rule (``safe_update``) and to the camera's health monitor.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 from edge import geometry as geo
 from edge.capture.health import CameraHealthMonitor
 from edge.capture.reader import CameraFrame
+from edge.detect.regions import detect_on_squares, merge_detections
 from edge.detections import Detections
 from edge.rules import WindowUnstaffedRule, build_frame_rules, find_rule, safe_update
 from edge.rules.base import FrameContext, FrameRule, RuleEvent
@@ -37,6 +43,7 @@ log = logging.getLogger(__name__)
 
 DETECT_CONF = 0.25
 PERSON_CROP_CONF = 0.35
+SEAT_POSE_CONF = 0.3
 
 
 class ChangeGate:
@@ -88,6 +95,8 @@ class FramePipeline:
     gate: ChangeGate = field(default_factory=ChangeGate)
     phone_pass: bool = True
     hands: Any | None = None  # edge.detect.hands.HandAnalyser; built with the pose model when phone_use is on
+    pose: Any | None = None  # pose Detector for the seat-region pass (loaded when needed)
+    seat_pass: bool = True
     health: dict[str, CameraHealthMonitor] = field(default_factory=dict)
     counters: Counter = field(default_factory=Counter)
 
@@ -100,24 +109,84 @@ class FramePipeline:
         ids = {n: i for i, n in self.detector.names.items()}
         self._phone_cls = [ids["cell phone"]] if "cell phone" in ids else []
         self._seats = {c.id: [z for z in c.zones if z.kind == "seat"] for c in self.cfg.cameras}
+        self._person_cls = [ids["person"]] if "person" in ids else []
+        self.seat_pass = (self.seat_pass and self.cfg.seats.region_pass and bool(self._person_cls)
+                          and any(self._seats.values())
+                          and (self.cfg.rules.window_unstaffed.enabled or self.cfg.rules.phone_use.enabled))
         self.phone_pass = self.phone_pass and self.cfg.rules.phone_use.enabled and bool(self._phone_cls)
+        if self.pose is None and (self.seat_pass or self.phone_pass):
+            self.pose = self._pose_model()
         if self.phone_pass and self.hands is None:
             self.hands = self._hand_analyser()
         self.phone_pass = self.phone_pass and self.hands is not None
+        self._regions: dict[tuple[str, tuple[int, int]], list[tuple[int, int, int, int]]] = {}
 
-    def _hand_analyser(self) -> Any | None:
+    def _pose_model(self) -> Any | None:
         from edge.detect.base import load_detector
-        from edge.detect.hands import POSE_MODEL, HandAnalyser
+        from edge.detect.hands import POSE_MODEL
         from edge.yamlconfig import expand_env
 
-        pose = getattr(self.smoking, "pose", None)
+        pose = getattr(self.smoking, "pose", None) or getattr(self.hands, "pose", None)
+        if pose is not None:
+            return pose
         try:
-            if pose is None:
-                pose = load_detector(POSE_MODEL, self.cfg.edge.backend, expand_env(self.cfg.edge.models_dir))
-            return HandAnalyser(self.detector, pose)
+            return load_detector(POSE_MODEL, self.cfg.edge.backend, expand_env(self.cfg.edge.models_dir))
         except (OSError, ValueError) as exc:
+            log.warning("no pose model (%s): seats go without the pose cue, phone_use without the hand pass", exc)
+            return None
+
+    def _hand_analyser(self) -> Any | None:
+        from edge.detect.hands import HandAnalyser
+
+        try:
+            return HandAnalyser(self.detector, self.pose)
+        except ValueError as exc:
             log.warning("phone_use has no hand pass (%s): it will find nothing", exc)
             return None
+
+    def seat_squares(self, camera_id: str, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+        """The merged seat regions of a camera for a frame shape (cached)."""
+        from edge.seats import seat_regions, zone_box
+
+        key = (camera_id, (int(shape[0]), int(shape[1])))
+        if key not in self._regions:
+            boxes = [zone_box(geo.denormalize_polygon(z.polygon, key[1])) for z in self._seats.get(camera_id, [])]
+            self._regions[key] = seat_regions(boxes, shape, self.cfg.seats.region_pad,
+                                              self.cfg.seats.region_min_px) if boxes else []
+        return self._regions[key]
+
+    def seat_region_pass(self, frames: list[CameraFrame], full: list[Detections]
+                         ) -> tuple[list[Detections], list[Detections | None]]:
+        """Persons (merged with ``full``) and pose from the seat regions of ``frames``: one batch per model."""
+        merged, poses = list(full), [None] * len(frames)
+        if not self.seat_pass:
+            return merged, poses
+        items = [(f.image, self.seat_squares(f.camera_id, f.image.shape)) for f in frames]
+        need_pose = self.pose is not None and (self.phone_pass or self.smoking is not None)
+        # every seat already has a confident full-frame person: the person crops would add nothing
+        seen = [bool(sq) and self._seats_seen(f, full[k]) for k, (f, (_, sq)) in enumerate(zip(frames, items))]
+        todo = [k for k, (_, sq) in enumerate(items) if sq and not seen[k]]
+        self.counters["seat_regions_skipped"] += sum(seen)
+        if todo:
+            sub = [items[k] for k in todo]
+            self.counters["seat_regions"] += sum(len(sq) for _, sq in sub)
+            for k, p in zip(todo, detect_on_squares(self.detector, sub, classes=self._person_cls, conf=DETECT_CONF)):
+                merged[k] = merge_detections(full[k], p)
+        posed = [k for k, (_, sq) in enumerate(items) if sq and (not seen[k] or need_pose)]
+        if posed and self.pose is not None:
+            for k, q in zip(posed, detect_on_squares(self.pose, [items[k] for k in posed], conf=SEAT_POSE_CONF)):
+                poses[k] = q
+        return merged, poses
+
+    def _seats_seen(self, f: CameraFrame, det: Detections) -> bool:
+        from edge.rules.common import in_zone_mask, person_min_confidence
+
+        people = det.of_class("person").above(person_min_confidence(self.cfg))
+        if not len(people):
+            return False
+        shape = f.image.shape[:2]
+        return all(in_zone_mask(people, geo.denormalize_polygon(z.polygon, shape)).any()
+                   for z in self._seats.get(f.camera_id, []))
 
     @property
     def staffing(self) -> WindowUnstaffedRule | None:
@@ -126,20 +195,23 @@ class FramePipeline:
     def analyse(self, frames: list[CameraFrame]) -> list[Analysis]:
         todo = [f for f in frames if self.gate.needs_inference(f.camera_id, f.ts, f.image)]
         results: dict[int, Detections] = {}
+        poses: dict[int, Detections | None] = {}
         infer_ms = 0.0
         if todo:
             t0 = time.perf_counter()
             dets = self.detector.detect([f.image for f in todo], conf=DETECT_CONF)
+            dets, seat_pose = self.seat_region_pass(todo, dets)
             infer_ms = (time.perf_counter() - t0) * 1000
             self.counters["inferences"] += len(todo)
-            for f, d in zip(todo, dets):
+            for f, d, sp in zip(todo, dets, seat_pose):
                 results[id(f)] = d
+                poses[id(f)] = sp
         out = []
         for f in frames:
             inferred = id(f) in results
             if inferred:
                 det = results[id(f)]
-                pose, small = self._small_objects(f, det)
+                pose, small = self._small_objects(f, det, poses.get(id(f)))
                 self._last[f.camera_id] = (det, small, pose)
                 self.gate.inferred(f.camera_id, f.ts, f.image)
             else:
@@ -148,28 +220,46 @@ class FramePipeline:
             out.append(self._apply(f, det, small, pose, inferred, infer_ms / max(1, len(todo))))
         return out
 
-    def _small_objects(self, f: CameraFrame, det: Detections) -> tuple[Detections | None, Detections | None]:
-        """(pose of the persons at seats, what the COCO detector sees in their hands), or (None, None)."""
-        if not self.phone_pass or not self._seats.get(f.camera_id):
+    def _small_objects(self, f: CameraFrame, det: Detections, seat_pose: Detections | None
+                       ) -> tuple[Detections | None, Detections | None]:
+        """(pose of the persons at seats, what the COCO detector sees in their hands). The seat-region pose is the
+        frame's pose pass; without it (no seat-region pass) the pose model runs on crops around the persons at
+        seats, only for the hand pass."""
+        if not self._seats.get(f.camera_id):
             return None, None
-        people = det.of_class("person").above(PERSON_CROP_CONF)
+        if not self.phone_pass:
+            return seat_pose, None
         shape = f.image.shape[:2]
-        near = np.zeros(len(people), bool)
+        if seat_pose is None:
+            people = det.of_class("person").above(PERSON_CROP_CONF)
+            near = np.zeros(len(people), bool)
+            for z in self._seats[f.camera_id]:
+                poly = geo.denormalize_polygon(z.polygon, shape)
+                near |= geo.box_fraction_in_polygon(people.xyxy, poly) > 0
+            if not near.any():
+                return None, Detections.empty(self.detector.names)
+            self.counters["crop_passes"] += 1
+            pose = self.hands.pose_of(f.image, people.xyxy[near])
+            return pose, self.hands.analyse(f.image, pose)
+        seated = seat_pose.above(self.hands.pose_conf)
+        near = np.zeros(len(seated), bool)
         for z in self._seats[f.camera_id]:
             poly = geo.denormalize_polygon(z.polygon, shape)
-            near |= geo.box_fraction_in_polygon(people.xyxy, poly) > 0
+            near |= geo.box_fraction_in_polygon(seated.xyxy, poly) > 0
         if not near.any():
-            return None, Detections.empty(self.detector.names)
+            return seat_pose, Detections.empty(self.detector.names)
         self.counters["crop_passes"] += 1
-        pose = self.hands.pose_of(f.image, people.xyxy[near])
-        return pose, self.hands.analyse(f.image, pose)
+        return seat_pose, self.hands.analyse(f.image, seated, people=np.flatnonzero(near).tolist())
 
     def _apply(self, f: CameraFrame, det: Detections, small: Detections | None, pose: Detections | None,
                inferred: bool, infer_ms: float) -> Analysis:
         cig = None
         if self.smoking is not None and inferred:
             try:
-                pose, cig = self.smoking.analyse(f.image, seated=pose)
+                if pose is not None and self.seat_pass:
+                    pose, cig = self.smoking.analyse(f.image, pose=pose)  # the seat pose: no second pose pass
+                else:
+                    pose, cig = self.smoking.analyse(f.image, seated=pose)
             except Exception:
                 self.counters["smoking_errors"] += 1
                 log.exception("smoking analyser failed on %s", f.camera_id)
@@ -184,10 +274,14 @@ class FramePipeline:
         self.counters["analysed"] += 1
         return Analysis(f.camera_id, f.ts, ctx, events, inferred, infer_ms)
 
-    def zone_occupancy(self, ctx: FrameContext, min_conf: float = 0.35) -> list[dict]:
-        """Persons per zone of the frame's camera (what users look at when tuning zones)."""
+    def zone_occupancy(self, ctx: FrameContext, min_conf: float | None = None) -> list[dict]:
+        """Persons per zone of the frame's camera (what users look at when tuning zones), counted at the rules'
+        presence threshold (``rules.window_unstaffed.person_min_confidence``) unless ``min_conf`` is given."""
+        from edge.rules.common import person_min_confidence
+
         cam = self.cfg.camera(ctx.camera_id)
-        people = ctx.detections.of_class("person").above(min_conf)
+        people = ctx.detections.of_class("person").above(person_min_confidence(self.cfg) if min_conf is None
+                                                         else min_conf)
         out = []
         for z in cam.zones:
             poly = geo.denormalize_polygon(z.polygon, ctx.shape)

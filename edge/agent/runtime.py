@@ -78,6 +78,11 @@ class EdgeAgent:
                                            ring=self.rings[c.id], loop=c.loop, realtime=realtime) for c in cams}
         self.pipeline = FramePipeline(cfg, detector, smoking=smoking,
                                       gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0))
+        staffing = self.pipeline.staffing
+        if staffing is not None and cfg.seats.references_dir is None:
+            from edge.seats import ReferenceStore
+
+            staffing.judge.store = ReferenceStore(self.data_dir / "seat_refs")  # the seats' empty references
         self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
                                        privacy={c.id: c.privacy for c in cfg.cameras})
         self._camera_zones = {c.id: c.zones for c in cfg.cameras}

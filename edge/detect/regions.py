@@ -96,3 +96,71 @@ def detect_on_regions(
     merged = Detections.merge(parts)
     keep = nms(merged.xyxy + merged.class_id[:, None] * 7680.0, merged.confidence, iou)
     return merged[keep]
+
+
+def detect_on_squares(
+    detector: Detector,
+    items: Sequence[tuple[np.ndarray, Sequence[tuple[int, int, int, int]]]],
+    classes: list[int] | None = None,
+    conf: float = 0.25,
+    iou: float = 0.45,
+) -> list[Detections]:
+    """Run ``detector`` on given square crops (already inside their frame) of several frames in one batch.
+
+    ``items``: (frame, [squares xyxy]) per frame. Returns one ``Detections`` per frame, in that frame's pixels,
+    overlapping crops merged with class-aware NMS (keypoints mapped back too)."""
+    crops: list[np.ndarray] = []
+    owner: list[tuple[int, int, int]] = []
+    for k, (frame, squares) in enumerate(items):
+        for x1, y1, x2, y2 in squares:
+            crops.append(frame[y1:y2, x1:x2])
+            owner.append((k, x1, y1))
+    per: list[list[Detections]] = [[] for _ in items]
+    if crops:
+        for det, (k, x1, y1) in zip(detector.detect(crops, conf=conf, iou=iou, classes=classes), owner):
+            if not len(det):
+                continue
+            kpts = None
+            if det.keypoints is not None:
+                kpts = det.keypoints.copy()
+                kpts[..., 0] += x1
+                kpts[..., 1] += y1
+            per[k].append(Detections(det.xyxy + np.array([x1, y1, x1, y1], np.float32), det.confidence,
+                                     det.class_id, det.names, kpts))
+    out = []
+    for parts in per:
+        if not parts:
+            out.append(Detections.empty(detector.names))
+            continue
+        merged = Detections.merge(parts)
+        out.append(merged[nms(merged.xyxy + merged.class_id[:, None] * 7680.0, merged.confidence, iou)])
+    return out
+
+
+def merge_detections(first: Detections, second: Detections, iou: float = 0.5, contained: float = 0.85) -> Detections:
+    """Detections of two passes over one frame merged: class-aware NMS (the more confident box wins), then a box
+    lying ``contained`` or more inside a more confident box of its class is dropped (a region crop cuts a person
+    at its border and sees a part of them). Keypoints are kept only when both passes carry them."""
+    if not len(second):
+        return first
+    if not len(first):
+        return second
+    if (first.keypoints is None) != (second.keypoints is None):
+        second = Detections(second.xyxy, second.confidence, second.class_id, second.names)
+        first = Detections(first.xyxy, first.confidence, first.class_id, first.names)
+    merged = Detections.merge([first, second])
+    merged = merged[nms(merged.xyxy + merged.class_id[:, None] * 7680.0, merged.confidence, iou)]
+    keep = np.ones(len(merged), bool)
+    b = merged.xyxy
+    areas = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    for i in range(len(merged)):  # merged is sorted by confidence (nms order)
+        if not keep[i]:
+            continue
+        for j in range(i + 1, len(merged)):
+            if not keep[j] or merged.class_id[j] != merged.class_id[i] or areas[j] <= 0:
+                continue
+            iw = max(0.0, min(b[i, 2], b[j, 2]) - max(b[i, 0], b[j, 0]))
+            ih = max(0.0, min(b[i, 3], b[j, 3]) - max(b[i, 1], b[j, 1]))
+            if iw * ih / areas[j] >= contained:
+                keep[j] = False
+    return merged[keep]

@@ -10,11 +10,18 @@ State machine per window (thresholds ``rules.window_unstaffed``; presence deboun
 - presence confirmed for ``return_s`` -> ``closed`` at the return moment; or the duty stretch ends (lunch,
   closing time, window marked closed) -> ``closed`` at the end of duty. ``duration_s`` = ended - started, so the
   assessment's 30 min / 60 min tiers apply to exact episode lengths.
-- A window seen by several cameras is staffed if any camera's fresh frame shows a person in its seat zone.
+- Each frame, every seat zone gets a ``edge.seats.SeatDecision`` (person box, head/shoulders pose, empty
+  reference): ``staffed``, ``empty`` or ``uncertain``. A window seen by several cameras (or with several seat zones)
+  is staffed if any fresh decision says staffed, else uncertain if any says uncertain, else empty.
+- Only a confidently empty seat advances a 空岗 episode: an ``uncertain`` sample (camera dark, view blocked by a
+  passer-by, cues disagree) is no presence sample, opens nothing and sends no tier update; an uncertain stretch
+  longer than ``STALE_S`` restarts the absence clock. Presence is debounced in seconds (``PresenceRun``: a
+  return counts after ``return_s``, dropouts shorter than the gap are bridged).
+- After hours (``seats.learn_after_hours``) an empty seat's reference is refreshed slowly (``SeatJudge.learn``).
 
 Window states for the agent's ``window.state`` messages: ``WindowUnstaffedRule.window_states(now)`` returns one
 ``WindowStatus`` per window: ``closed`` (marked closed), ``off_duty`` (no duty now), ``unknown`` (no seat zone or
-no fresh frame), ``staffed`` (since arrival) or ``empty`` (since the absence began, with the open finding id);
+no fresh frame), ``staffed`` (since arrival), ``uncertain`` (the fresh decisions are uncertain) or ``empty`` (since the absence began, with the open finding id);
 ``WindowStatus.to_message(hall_id, edge_id)`` builds the contract message.
 
 Per-seat thresholds: ``set_seat_overrides`` (from the server's ``command.seat_tuning``, learned from the
@@ -30,22 +37,21 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from edge.contract import WindowState, WindowStateName
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import (
     PRESENCE_GAP_S,
+    STALE_S,
     CameraSamples,
     PresenceRun,
     ZoneIndex,
     duty_span,
     in_zone_mask,
     person_min_confidence,
-    persons,
     secs,
     to_utc,
 )
+from edge.seats import ReferenceStore, SeatDecision, SeatJudge, SeatStateName
 from edge.site import SiteConfig, WindowConfig
 
 log = logging.getLogger(__name__)
@@ -81,18 +87,27 @@ class _Window:
     duty_start: dt.datetime | None = None  # UTC start of the current/last duty stretch
     duty_end: dt.datetime | None = None  # UTC end of the current/last duty stretch
     shown: tuple[WindowStateName, dt.datetime] | None = None  # last reported state, for 'since'
+    seat_states: dict[str, tuple[dt.datetime, SeatStateName]] = field(default_factory=dict)  # camera -> latest
+
+    def current(self, now: dt.datetime) -> SeatStateName | None:
+        """Fused seat state over the fresh cameras: staffed if any camera says so, else uncertain if any, else empty;
+        None when no camera is fresh."""
+        fresh = {s for t, s in self.seat_states.values() if abs(secs(t, now)) <= STALE_S}
+        if not fresh:
+            return None
+        return "staffed" if "staffed" in fresh else "uncertain" if "uncertain" in fresh else "empty"
 
 
 class WindowUnstaffedRule:
     rule_id = "window_unstaffed"
 
-    def __init__(self, cfg: SiteConfig):
+    def __init__(self, cfg: SiteConfig, references: ReferenceStore | None = None):
         self.cfg = cfg
+        self.judge = SeatJudge(cfg, references if references is not None else ReferenceStore.for_site(cfg))
         self.p = cfg.rules.window_unstaffed
         self.min_conf = person_min_confidence(cfg)
         self.zones = ZoneIndex.of_kind(cfg, "seat")
         self.closed_override: dict[str, bool] = {}
-        self.seat_overrides: dict[str, dict[str, float]] = {}
         self.windows: dict[str, _Window] = {
             w.id: _Window(w, PresenceRun(confirm_s=self.p.return_s, gap_s=min(PRESENCE_GAP_S, self.p.absent_s / 2)))
             for w in cfg.windows
@@ -118,22 +133,47 @@ class WindowUnstaffedRule:
         zones = self.zones.zones(ctx.camera_id)
         if not zones:
             return []
-        hits: dict[str, np.ndarray] = {}  # window -> which person boxes sit in one of its seat zones
+        people = ctx.detections.of_class("person")
+        after_hours = self.cfg.seats.learn_after_hours and self.cfg.schedule.after_hours(ctx.local)
+        per_window: dict[str, list[SeatDecision]] = {}
         for z in zones:
             assert z.window is not None
-            people = persons(ctx.detections, self.seat_min_conf(z.id))
-            mask = in_zone_mask(people, self.zones.pixels(z, ctx.shape))
-            hits[z.window] = mask | hits[z.window] if z.window in hits else mask
+            poly = self.zones.pixels(z, ctx.shape)
+            d = self.judge.decide(ctx.camera_id, z, poly, people, ctx.pose, ctx.frame)
+            if after_hours and ctx.frame is not None and d.state == "empty":
+                self.judge.learn(ctx.camera_id, z, poly, ctx.frame, ctx.ts, d)
+            per_window.setdefault(z.window, []).append(d)
         events: list[RuleEvent] = []
-        for wid, mask in hits.items():
-            events += self._step(self.windows[wid], ctx, int(mask.sum()))
+        for wid, ds in per_window.items():
+            events += self._step(self.windows[wid], ctx, ds)
         return events
 
-    def _step(self, w: _Window, ctx: FrameContext, n: int) -> list[RuleEvent]:
+    def set_seat_overrides(self, overrides: dict[str, dict[str, float]]) -> None:
+        """Per-seat thresholds, keyed by seat zone id, applied from the next frame on (replaces earlier overrides).
+
+        Names (``edge.seats.OVERRIDE_KEYS``; see ``edge.seats.SeatParams`` and the ``seats:`` config block):
+        ``min_person_conf`` (person box confidence that makes the seat staffed), ``weak_person_conf`` (a weaker box
+        makes it uncertain unless the empty reference says empty), ``keypoint_conf`` (head/shoulder keypoint
+        visibility), ``ref_diff`` (changed fraction of the seat's upper part versus the empty reference for a
+        person-like change), ``ref_area`` (changed fraction of the whole seat), ``ref_edges`` (edge-density ratio of
+        the change). Unknown names raise ValueError and change nothing."""
+        self.judge.set_overrides(overrides)
+
+    @staticmethod
+    def _fuse(ds: list[SeatDecision]) -> SeatStateName:
+        states = {d.state for d in ds}
+        return "staffed" if "staffed" in states else "uncertain" if "uncertain" in states else "empty"
+
+    def _step(self, w: _Window, ctx: FrameContext, ds: list[SeatDecision]) -> list[RuleEvent]:
         ts = ctx.ts
-        w.samples.record(ctx.camera_id, ts, n)
-        present, _, cam = w.samples.combined(ts)
-        arrived = w.presence.feed(ts, bool(present))
+        state = self._fuse(ds)
+        w.samples.record(ctx.camera_id, ts, sum(d.persons for d in ds))
+        w.seat_states[ctx.camera_id] = (ts, state)
+        now_state = w.current(ts)
+        if now_state == "uncertain":
+            arrived = False  # not a presence sample: a long uncertain stretch restarts the absence clock (STALE_S)
+        else:
+            arrived = w.presence.feed(ts, now_state == "staffed")
         span = duty_span(self.cfg, self._window_cfg(w), ctx.local)
         if span is None:
             if w.finding is not None:
@@ -142,12 +182,14 @@ class WindowUnstaffedRule:
                 return [self._close(w, ts, "window_closed")]
             return []
         w.duty_start, w.duty_end = to_utc(self.cfg, span[0]), to_utc(self.cfg, span[1])
+        if now_state == "uncertain":
+            return []  # only a confidently empty seat advances a 空岗 episode
         if w.finding is None:
             start = w.presence.absence_start(floor=w.duty_start)
             if start is None or w.presence.is_present(ts) or w.presence.returning(ts):
                 return []
             if secs(start, ts) >= self.p.absent_s:
-                return [self._open(w, start, cam or ctx.camera_id, ctx)]
+                return [self._open(w, start, ctx.camera_id, ctx)]
             return []
         if arrived and w.presence.since is not None:
             return [self._close(w, max(w.presence.since, w.started or ts), "return")]
@@ -206,6 +248,8 @@ class WindowUnstaffedRule:
                 state = "unknown"
             elif w.presence.is_present(now):
                 state, since = "staffed", w.presence.since
+            elif w.current(now) == "uncertain":
+                state = "uncertain"
             else:
                 state = "empty"
                 since = w.started or w.presence.absence_start(floor=w.duty_start)
@@ -216,22 +260,15 @@ class WindowUnstaffedRule:
                                     w.finding if state == "empty" else None))
         return out
 
-    # ------------------------------------------------------------------ per-seat thresholds
-    def set_seat_overrides(self, overrides: dict[str, dict[str, float]]) -> None:
-        """Replace the per-seat thresholds, keyed by seat zone id; seats not listed use the configured ones.
-
-        Known key: ``min_person_conf`` (person detection threshold for that seat, instead of
-        ``rules.window_unstaffed.person_min_confidence``). Unknown keys and unknown seats are kept but unused."""
-        self.seat_overrides = {str(z): {str(k): float(v) for k, v in vals.items()} for z, vals in overrides.items()}
-
+    # ------------------------------------------------------------------ per-seat thresholds (feedback)
     def seat_min_conf(self, zone_id: str) -> float:
-        """The person threshold that decides presence in this seat zone now."""
-        return float(self.seat_overrides.get(zone_id, {}).get("min_person_conf", self.min_conf))
+        """The person threshold that makes this seat zone staffed now (its override, else the configured one)."""
+        return float(self.judge.params_for(zone_id).min_person_conf)
 
     def seat_details(self, ctx: FrameContext, zone_id: str) -> dict:
         """What the deciding frame showed at a seat: its zone, the person boxes near it (every confidence the
         detector reported, normalized xyxy) and the cue values (best person confidence in the zone, the
-        threshold in force)."""
+        threshold in force, and the seat decision's own cues of that frame)."""
         zone = next(z for z in self.zones.zones(ctx.camera_id) if z.id == zone_id)
         h, w = ctx.shape[:2]
         cands = ctx.detections.of_class("person")
@@ -245,4 +282,11 @@ class WindowUnstaffedRule:
                 "frame_size": [int(w), int(h)], "boxes": boxes,
                 "seat_cues": {"min_person_conf": round(thr, 4),
                               "max_person_conf": round(float(inside.confidence.max()), 4) if len(inside) else 0.0,
-                              "persons_in_zone": int((inside.confidence >= thr).sum()) if len(inside) else 0}}
+                              "persons_in_zone": int((inside.confidence >= thr).sum()) if len(inside) else 0,
+                              **self._decision_cues(zone_id)}}
+
+    def _decision_cues(self, zone_id: str) -> dict:
+        d = self.judge.last.get(zone_id)
+        if d is None:
+            return {}
+        return {k: v for k, v in d.to_json().items() if isinstance(v, (int, float, str, bool)) or v is None}

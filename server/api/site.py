@@ -45,7 +45,7 @@ class WindowOut(_Out):
     business: str | None = Field(description="Services handled.")
     midday_duty: bool = Field(description="Midday duty desk.")
     closed: bool = Field(description="Marked closed.")
-    live_state: str = Field(description="staffed | empty | closed | off_duty | unknown.")
+    live_state: str = Field(description="staffed | empty | closed | off_duty | unknown | uncertain.")
     live_since: dt.datetime | None = Field(description="Since when.")
     live_persons: int = Field(description="Persons in the seat zone.")
     roster: list[RosterOut] = Field(default_factory=list, description="Assignments valid today.")

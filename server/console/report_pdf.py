@@ -60,7 +60,8 @@ def _p(text: Any, style: ParagraphStyle) -> Paragraph:
 
 RESULT_ZH = {True: "合格 PASS", False: "不合格 FAIL", None: "未能确定 N/A"}
 OUTCOME_ZH = {"passed": "全部合格", "failed": "存在不合格项", "incomplete": "部分项目未能确定", "pending": "等待边缘端回复"}
-STATE_ZH = {"staffed": "在岗", "empty": "空岗", "closed": "暂停服务", "off_duty": "非工作时间", "unknown": "未知"}
+STATE_ZH = {"staffed": "在岗", "empty": "空岗", "closed": "暂停服务", "off_duty": "非工作时间", "unknown": "未知",
+            "uncertain": "待确认"}
 
 
 def _grid(rows: list[list[Any]], widths: list[float], fails: list[int] | None = None) -> Table:
