@@ -1,7 +1,8 @@
 """Learning from the supervisors, end to end, with the real detector on a real CCTV still and a real broker:
 
 a student sits at a far library desk that the detector sees with a person confidence below the 0.40 presence
-threshold -> the window_unstaffed rule opens 空岗 with the seat zone, boxes and cues in the details and the frame as
+threshold (the site runs without the uncertain band, which would otherwise hold such a seat as uncertain)
+-> the window_unstaffed rule opens 空岗 with the seat zone, boxes and cues in the details and the frame as
 evidence -> the findings go through the server's HTTP ingest -> a supervisor dismisses them as false positives ->
 the server keeps a labelled crop of the seat -> ``hallwatch models dataset export`` writes the YOLO and per-seat
 layouts -> ``hallwatch models tune presence`` lowers that seat's threshold -> the server publishes it retained as
@@ -90,7 +91,10 @@ def site():
                      for z in cam.zones]
             cam = cam.model_copy(update={"zones": zones})
         cams.append(cam)
-    return cfg.model_copy(update={"cameras": cams})
+    # no uncertain band (weak level = presence level): a weak box in the seat counts as empty, the way a hall
+    # tuned for early warnings runs, so the detector's miss becomes the false 空岗 the supervisors dismiss
+    seats = cfg.seats.model_copy(update={"weak_person_confidence": cfg.rules.window_unstaffed.person_min_confidence})
+    return cfg.model_copy(update={"cameras": cams, "seats": seats})
 
 
 def run_seat(rule: WindowUnstaffedRule, image: np.ndarray, dets: Detections, start: dt.datetime, seconds: int):

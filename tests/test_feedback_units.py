@@ -114,20 +114,22 @@ def test_tune_presence_rejects_a_folder_without_manifest(tmp_path):
 
 
 def test_seat_override_changes_the_decision_of_that_seat_only():
-    """A person at 0.3 in W01's seat: with the configured 0.4 the window goes 空岗; with the seat's threshold
-    lowered to 0.25 it stays staffed. W02 (no override) is unaffected."""
+    """A person at 0.2 in W01's seat (below even the weak level, so the seat looks empty): with the configured
+    thresholds the window goes 空岗; with the seat's threshold lowered to 0.15 it stays staffed. W02 (no override)
+    is unaffected."""
     start = f"{MONDAY} 10:00:00"
-    weak = {"camA": dets(("person", P_W01[1], 0.3), P_W02)}
+    weak = {"camA": dets(("person", P_W01[1], 0.2), P_W02)}
     plain = WindowUnstaffedRule(site())
     opened = [e for _, e in simulate(plain, start, 200, 1, lambda t: weak) if e.kind == "opened"]
     assert [e.window_id for e in opened] == ["W01"]
-    assert opened[0].details["seat_cues"] == {"min_person_conf": 0.4, "max_person_conf": pytest.approx(0.3, abs=1e-4),
-                                              "persons_in_zone": 0}
+    cues = opened[0].details["seat_cues"]
+    assert (cues["min_person_conf"], cues["persons_in_zone"], cues["state"]) == (0.4, 0, "empty")
+    assert cues["max_person_conf"] == pytest.approx(0.2, abs=1e-4)
     assert opened[0].details["boxes"][0]["label"] == "person"
 
     tuned = WindowUnstaffedRule(site())
-    tuned.set_seat_overrides({"seat-w01": {"min_person_conf": 0.25}})
-    assert tuned.seat_min_conf("seat-w01") == 0.25 and tuned.seat_min_conf("seat-w02") == tuned.min_conf
+    tuned.set_seat_overrides({"seat-w01": {"min_person_conf": 0.15}})
+    assert tuned.seat_min_conf("seat-w01") == 0.15 and tuned.seat_min_conf("seat-w02") == tuned.min_conf
     assert [e for _, e in simulate(tuned, start, 200, 1, lambda t: weak) if e.kind == "opened"] == []
     tuned.set_seat_overrides({})  # a new tuning without the seat gives it back its configured threshold
     assert tuned.seat_min_conf("seat-w01") == tuned.min_conf
