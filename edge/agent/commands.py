@@ -72,7 +72,7 @@ def duty_check(cmd: Command, agent: CommandContext, evidence: EvidenceWriter) ->
                 pic = agent.latest_picture(camera)
                 shots[camera] = [] if pic is None else evidence.snapshot(
                     pic.image, pic.ts, pic.detections, cfg.camera(camera).zones,
-                    [f"duty check / camera {camera}"], extra=pic.extra, raw=False)
+                    [f"duty check / camera {camera}"], extra=pic.extra, raw=False, camera_id=camera)
             refs = shots[camera]
         windows.append(WindowSnapshot(window_id=status.window_id, state=status.state, persons=status.persons,
                                       camera_id=camera, evidence=refs))
@@ -93,7 +93,7 @@ def camera_items(agent: CommandContext, evidence: EvidenceWriter) -> list[Safety
             items.append(SafetyItem(item="nobody_present", subject=cam.id, passed=None, detail="no picture"))
             continue
         refs = evidence.snapshot(pic.image, pic.ts, pic.detections, cam.zones, [f"safety check / camera {cam.id}"],
-                                 extra=pic.extra, raw=False)
+                                 extra=pic.extra, raw=False, camera_id=cam.id)
         dets = pic.detections if pic.detections is not None else Detections.empty()
         people = dets.of_class("person").above(PERSON_CONF)
         items.append(SafetyItem(item="nobody_present", subject=cam.id, passed=len(people) == 0,

@@ -108,7 +108,7 @@ class FindingDispatcher:
                 if pic is not None:
                     zones = self.cfg.camera(camera).zones if any(c.id == camera for c in self.cfg.cameras) else []
                     refs += self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, self._caption(ev),
-                                                  extra=pic.extra)
+                                                  extra=pic.extra, camera_id=camera)
                     self.evidence.request_clip(ev.finding_id, ev.rule, camera, self._clip_anchor(ev, pic.ts))
                 else:
                     self.counters["no_picture"] += 1

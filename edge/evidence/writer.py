@@ -1,5 +1,10 @@
 """Turn a finding's moment into evidence files: annotated snapshot, raw frame, and a clip from the ring buffer.
 
+Clips come from a camera's ``PacketRing`` by stream copy (the camera's own encoding, from the keyframe
+before the pre-roll) or, for a ``FrameRing`` of decoded pictures, by encoding them. Snapshots use the
+camera's high-resolution still of the moment (``stills``) when it is larger than the analysed picture,
+with the detections scaled onto it.
+
 Files go to a ``FileStore`` (the outbox: content-addressed by SHA-256, uploaded later). Clips need
 ``clip_post_s`` of video after the finding, so they are requested and finished later by ``poll``;
 a camera that stops delivering frames still gets its clip with what was recorded, after a deadline.
@@ -13,11 +18,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from edge.capture.buffer import FrameRing
+from edge.capture.packets import PacketRing
 from edge.contract import EvidenceKind, EvidenceRef
 from edge.detections import Detections
 from edge.evidence.annotate import annotate, jpeg
@@ -52,14 +58,31 @@ class FinishedClip:
     seconds: float
 
 
+StillSource = Callable[[dt.datetime], "tuple[dt.datetime, np.ndarray] | None"]
+
+
+def scale_detections(d: Detections | None, sx: float, sy: float) -> Detections | None:
+    """The same detections in a picture ``sx`` times wider and ``sy`` times taller."""
+    if d is None or (sx == 1 and sy == 1):
+        return d
+    xyxy = (d.xyxy * np.array([sx, sy, sx, sy], np.float32)).astype(np.float32)
+    kp = None
+    if d.keypoints is not None:
+        kp = d.keypoints.copy()
+        kp[..., 0] *= sx
+        kp[..., 1] *= sy
+    return Detections(xyxy, d.confidence, d.class_id, d.names, kp)
+
+
 @dataclass
 class EvidenceWriter:
     store: FileStore
-    rings: dict[str, FrameRing]
+    rings: dict[str, FrameRing | PacketRing]
     clip_pre_s: float = 5.0
     clip_post_s: float = 10.0
     tz: dt.tzinfo | None = None
     wait_slack_s: float = 20.0  # extra wall time to wait for post-roll frames before encoding what exists
+    stills: dict[str, StillSource] = field(default_factory=dict)  # camera id -> high-resolution picture at a time
     _pending: list[ClipRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,13 +95,34 @@ class EvidenceWriter:
         caption: Sequence[str] = (),
         extra: Detections | None = None,
         raw: bool = True,
+        camera_id: str | None = None,
     ) -> list[EvidenceRef]:
-        """Annotated JPEG (kind snapshot) and, if ``raw``, the untouched frame (kind frame)."""
+        """Annotated JPEG (kind snapshot) and, if ``raw``, the untouched frame (kind frame).
+
+        With ``camera_id``, the camera's still of the moment replaces ``image`` when it is larger.
+        """
+        image, detections, extra = self._hires(camera_id, image, ts, detections, extra)
         refs = [self.store.put_file(jpeg(annotate(image, detections, zones, caption, ts, self.tz, extra)),
                                     "snapshot", "image/jpeg", ts)]
         if raw:
             refs.append(self.store.put_file(jpeg(image, 92), "frame", "image/jpeg", ts))
         return refs
+
+    def _hires(self, camera_id: str | None, image: np.ndarray, ts: dt.datetime, detections: Detections | None,
+               extra: Detections | None) -> tuple[np.ndarray, Detections | None, Detections | None]:
+        still = self.stills.get(camera_id) if camera_id is not None else None
+        if still is None:
+            return image, detections, extra
+        try:
+            got = still(ts)
+        except Exception:
+            log.exception("evidence: still of %s at %s failed; using the analysed picture", camera_id, ts)
+            return image, detections, extra
+        if got is None or got[1].shape[1] <= image.shape[1]:
+            return image, detections, extra
+        big = got[1]
+        sx, sy = big.shape[1] / image.shape[1], big.shape[0] / image.shape[0]
+        return big, scale_detections(detections, sx, sy), scale_detections(extra, sx, sy)
 
     def request_clip(self, finding_id: uuid.UUID, rule: str, camera_id: str, at: dt.datetime) -> bool:
         if camera_id not in self.rings or self.clip_pre_s + self.clip_post_s <= 0:
@@ -117,7 +161,10 @@ class EvidenceWriter:
         return finished
 
     def _encode(self, r: ClipRequest) -> FinishedClip | None:
-        buffered = self.rings[r.camera_id].between(r.start, r.end)
+        ring = self.rings[r.camera_id]
+        if isinstance(ring, PacketRing):
+            return self._copy(r, ring)
+        buffered = ring.between(r.start, r.end)
         frames = []
         for b in buffered:
             try:
@@ -134,3 +181,14 @@ class EvidenceWriter:
         log.info("evidence: clip for %s %s: %d frames, %.1fs, %d bytes", r.rule, r.finding_id, len(frames),
                  seconds, len(data))
         return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, len(frames), seconds)
+
+    def _copy(self, r: ClipRequest, ring: PacketRing) -> FinishedClip | None:
+        clip = ring.cut(r.start, r.end)
+        if clip is None:
+            log.warning("evidence: no packets of %s between %s and %s for the %s clip", r.camera_id,
+                        r.start.isoformat(), r.end.isoformat(), r.rule)
+            return None
+        ref = self.store.put_file(clip.data, "clip", "video/mp4", clip.start)
+        log.info("evidence: clip for %s %s: %d frames, %.1fs, %dx%d %s, %d bytes (stream copy)", r.rule,
+                 r.finding_id, clip.frames, clip.seconds, clip.width, clip.height, clip.codec, len(clip.data))
+        return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, clip.frames, clip.seconds)
