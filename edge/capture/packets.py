@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import tempfile
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -127,7 +129,8 @@ class PacketRing:
             return self._bytes
 
     def _span(self, start: dt.datetime, end: dt.datetime) -> tuple[list[TimedPacket], _Template | None]:
-        """Packets from the keyframe at or before ``start`` (or the oldest) to the last one at or before ``end``."""
+        """Packets in decode order from the keyframe at or before ``start`` (or the oldest) up to the first
+        one shown after ``end``."""
         with self._lock:
             gops = list(self._gops)
             tmpl = self._template
@@ -135,7 +138,12 @@ class PacketRing:
         for i, g in enumerate(gops):
             if g.start <= start:
                 first = i
-        out = [p for g in gops[first:] for p in g.packets if p.ts <= end]
+        out = []
+        for g in gops[first:]:
+            for p in g.packets:
+                if p.ts > end:  # contiguous in decode order: a reordered (B) frame needs the packets before it
+                    return out, tmpl
+                out.append(p)
         return out, tmpl
 
     def cut(self, start: dt.datetime, end: dt.datetime) -> PacketClip | None:
@@ -143,8 +151,16 @@ class PacketRing:
         packets, tmpl = self._span(start, end)
         if not packets or tmpl is None:
             return None
-        buf = io.BytesIO()
-        out = av.open(buf, "w", format="mp4", options={"movflags": "+faststart"})
+        with tempfile.TemporaryDirectory(prefix="hallwatch-clip-") as tmp:
+            path = Path(tmp) / "clip.mp4"  # faststart rewrites the file: it needs a real one
+            self._write(path, packets, tmpl)
+            data = path.read_bytes()
+        return PacketClip(data, packets[0].ts, max(p.ts for p in packets), len(packets), tmpl.width, tmpl.height,
+                          tmpl.codec)
+
+    @staticmethod
+    def _write(path: Path, packets: list[TimedPacket], tmpl: _Template) -> None:
+        out = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
         try:
             stream = out.add_stream_from_template(tmpl.stream)
             stream.time_base = CLIP_TIME_BASE
@@ -159,17 +175,14 @@ class PacketRing:
                 out.mux(pkt)
         finally:
             out.close()
-        return PacketClip(buf.getvalue(), packets[0].ts, packets[-1].ts, len(packets), tmpl.width, tmpl.height,
-                          tmpl.codec)
 
     def picture_at(self, ts: dt.datetime) -> tuple[dt.datetime, np.ndarray] | None:
-        """The picture shown at ``ts`` (the last frame at or before it) as BGR at the stream's resolution."""
+        """The picture shown at ``ts`` (the last frame at or before it; the ring's first one when ``ts`` is
+        older) as BGR at the stream's resolution, decoded from the keyframe before it."""
         with self._lock:
             gops = [g for g in self._gops if g.start <= ts and g.packets]
             gop = gops[-1] if gops else (self._gops[0] if self._gops and self._gops[0].packets else None)
-            packets = [p for p in gop.packets if p.ts <= ts] if gop is not None else []
-            if gop is not None and not packets:
-                packets = gop.packets[:1]
+            packets = list(gop.packets) if gop is not None else []
             tmpl = self._template
         if not packets or tmpl is None:
             return None
@@ -178,12 +191,33 @@ class PacketRing:
         if extradata:
             ctx.extradata = extradata
         ctx.thread_count = 1
-        last = None
-        for p in packets:
-            for frame in ctx.decode(av.Packet(bytes(p.packet))):
-                last = frame
-        for frame in ctx.decode(None):  # flush the decoder's delayed frames
-            last = frame
-        if last is None:
+        when: dict[int, dt.datetime] = {}
+        best: tuple[dt.datetime, av.VideoFrame] | None = None
+
+        def consider(frames: list) -> bool:  # noqa: ANN001 - True once a frame after ``ts`` came out
+            nonlocal best
+            for f in frames:
+                t = when.get(f.pts) if f.pts is not None else None
+                if t is None:
+                    continue
+                if t > ts and best is not None:
+                    return True
+                if best is None or t <= ts:
+                    best = (t, f)
+            return False
+
+        done = False
+        for p in packets:  # decode order
+            pkt = av.Packet(bytes(p.packet))
+            pkt.pts, pkt.dts = int(round(p.media_s * 90000)), int(round(p.dts_s * 90000))
+            pkt.time_base = CLIP_TIME_BASE
+            when[pkt.pts] = p.ts
+            if consider(ctx.decode(pkt)):
+                done = True
+                break
+        if not done:
+            consider(ctx.decode(None))  # the decoder's delayed frames
+        if best is None:
             return None
-        return packets[-1].ts, upright(last.to_ndarray(format="bgr24"), frame_rotation(last))
+        t, frame = best
+        return t, upright(frame.to_ndarray(format="bgr24"), frame_rotation(frame))

@@ -212,7 +212,7 @@ class CameraReader:
                     last_key = p.ts
                 if self.keyframes_only and not p.keyframe:
                     continue
-                for raw in src.decode(p):
+                for raw in src.decode(p, drain=self.keyframes_only):
                     self._frame(raw, sampler)
             if src.kind == "file" and not self.loop:
                 for raw in src.flush():

@@ -209,10 +209,18 @@ class VideoSource:
             yield from self.decode(p)
         yield from self.flush()
 
-    def decode(self, p: TimedPacket) -> list[RawFrame]:
-        """The frames the decoder gives back for this packet, stamped relative to the packet."""
+    def decode(self, p: TimedPacket, drain: bool = False) -> list[RawFrame]:
+        """The frames the decoder gives back for this packet, stamped relative to the packet.
+
+        ``drain`` empties the decoder's reorder delay right away and resets it (for a keyframe decoded on
+        its own: without it, its picture comes out only after more packets)."""
         assert self.stream is not None
-        return [self._stamp(f, p) for f in self.stream.codec_context.decode(p.packet)]
+        cc = self.stream.codec_context
+        frames = list(cc.decode(p.packet))
+        if drain:
+            frames += cc.decode(None)
+            cc.flush_buffers()
+        return [self._stamp(f, p) for f in frames]
 
     def flush(self) -> list[RawFrame]:
         """Frames still held by the decoder at the end of a file."""
@@ -258,7 +266,7 @@ class VideoSource:
         while True:
             t0: float | None = None
             last = -1.0  # presentation time of the latest packet of this pass, relative to t0
-            last_dts = -1.0
+            last_dts = float("-inf")
             for packet in self.container.demux(self.stream):
                 if packet.size == 0:
                     continue
@@ -269,7 +277,7 @@ class VideoSource:
                 if d is None:
                     d = t
                 if t0 is None:
-                    t0 = min(t, d)
+                    t0 = t  # the first presentation is media time 0 (B-frames decode slightly before it)
                 rel, rel_d = t - t0, d - t0
                 if rel_d <= last_dts:  # non-monotonic DTS inside a file: keep time moving forward
                     rel_d = last_dts + frame_dur
