@@ -1,0 +1,366 @@
+"""Edge cost: CPU cores, analysed fps, lag and memory per camera of the real agent, next to a plain loop.
+
+Not a test. Prints a table. Each camera is a pair of files generated once into a cache (default
+``~/.cache/hallwatch-bench/edge_cost``) from shared clips: a 1920x1080 25 fps H.264 main stream with a
+keyframe every 50 frames (2 s, no B-frames, as IP cameras send) and a 640x360 substream with the same GOP.
+Files are looped and paced in real time, like live cameras. Every configuration runs in its own process
+for a fixed time after a warm-up:
+
+- ``agent, substream``: ``EdgeAgent`` as ``hallwatch edge run`` builds it (every default rule, a seat zone
+  per camera so the phone crop pass runs, the change gate, evidence to the outbox); each camera has a
+  ``detect`` input (the substream, decoded) and a ``record``+``stills`` input (the main stream, packets only);
+- ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
+- ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
+  and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
+
+CPU is the process's user+system time over the measured interval (``getrusage``), split per thread
+from ``/proc/self/task``; memory per camera is the RSS growth from after the models are loaded to the
+end, divided by the number of cameras.
+
+    HALLWATCH_SHARED_DIR=../shared .venv/bin/python bench/edge_cost.py [--cameras 8] [--seconds 40] \\
+        [--warmup 15] [--plain-cameras 4] [--single-cameras 4] [--configs agent-sub,agent-main,plain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from edge import paths  # noqa: E402
+
+CLIPS = ("intel-iot-devkit_one-by-one-person-detection.mp4", "1234hmehme_MINH7.mp4",
+         "pgplarosa_resized_cctv_full_fast_cut.mov")
+CLIP_SECONDS = 16
+FPS_OUT, GOP = 25, 50
+SIZES = {"main": (1920, 1080), "sub": (640, 360)}
+CACHE = Path(os.environ.get("HALLWATCH_BENCH_CACHE", Path.home() / ".cache" / "hallwatch-bench")) / "edge_cost"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- media pairs
+def camera_pairs() -> list[dict[str, Path]]:
+    """(main, sub) file pairs, generated once with PyAV's libx264 into the cache."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in CLIPS:
+        src = paths.media_dir() / "video" / name
+        if not src.exists():
+            continue
+        stem = Path(name).stem
+        pair = {kind: CACHE / f"{stem}_{kind}.mp4" for kind in SIZES}
+        if not all(p.exists() for p in pair.values()):
+            t = time.perf_counter()
+            _transcode(src, pair)
+            print(f"# generated {stem} main+sub in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+        out.append(pair)
+    if not out:
+        sys.exit(f"none of {CLIPS} in {paths.media_dir() / 'video'}")
+    return out
+
+
+def _transcode(src: Path, pair: dict[str, Path]) -> None:
+    import av
+
+    outs, streams = {}, {}
+    tmp = {k: p.with_suffix(".part.mp4") for k, p in pair.items()}
+    for kind, (w, h) in SIZES.items():
+        c = outs[kind] = av.open(str(tmp[kind]), "w", format="mp4", options={"movflags": "+faststart"})
+        s = streams[kind] = c.add_stream("libx264", rate=FPS_OUT)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.codec_context.thread_count = 2
+        s.options = {"preset": "veryfast", "crf": "23" if kind == "main" else "26", "profile": "main",
+                     "x264-params": f"keyint={GOP}:min-keyint={GOP}:scenecut=0:bframes=0"}
+    frames = _looped(src)
+    cur_t, cur = next(frames)
+    nxt_t, nxt = next(frames)
+    for k in range(CLIP_SECONDS * FPS_OUT):  # output frame k shows the source frame on screen at k/25 s
+        while nxt_t <= k / FPS_OUT:
+            cur_t, cur = nxt_t, nxt
+            nxt_t, nxt = next(frames)
+        _emit(outs, streams, cur, k)
+    for kind, c in outs.items():
+        for pkt in streams[kind].encode(None):
+            c.mux(pkt)
+        c.close()
+        tmp[kind].rename(pair[kind])
+
+
+def _looped(src: Path):  # noqa: ANN202 - (seconds, frame) forever, time continuing across passes
+    import av
+
+    offset = 0.0
+    while True:
+        t0 = last = None
+        with av.open(str(src)) as c:
+            vs = c.streams.video[0]
+            dur = 1.0 / float(vs.average_rate or 25)
+            for f in c.decode(vs):
+                t = float(f.pts * vs.time_base) if f.pts is not None else (last or 0.0) + dur
+                t0 = t if t0 is None else t0
+                last = t
+                yield offset + t - t0, f
+        if t0 is None:
+            raise RuntimeError(f"{src}: no frames")
+        offset += last - t0 + dur
+
+
+def _emit(outs: dict, streams: dict, frame, k: int) -> None:  # noqa: ANN001
+    for kind, (w, h) in SIZES.items():
+        f = frame.reformat(width=w, height=h, format="yuv420p")
+        f.pts, f.time_base = k, Fraction(1, FPS_OUT)
+        for pkt in streams[kind].encode(f):
+            outs[kind].mux(pkt)
+
+
+# --------------------------------------------------------------------------- measuring
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per thread group: Python threads by name, native ones (OpenVINO, FFmpeg) by their comm."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = collections.Counter()
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        secs = (int(fields[11]) + int(fields[12])) / TICK
+        name = names.get(int(tid))
+        out[_group(name, comm)] += secs
+    return dict(out)
+
+
+def _group(name: str | None, comm: str) -> str:
+    if name is None:
+        return "native (OpenVINO/FFmpeg workers)"
+    if name.startswith("capture-") and (":" in name):
+        return "record/stills readers"
+    if name.startswith(("capture-", "decode-")):
+        return "detect readers (demux+decode)"
+    if name in ("detect", "MainThread", "predict"):
+        return "analysis (python)"
+    return "other python (outbox, evidence, mqtt)"
+
+
+class Meter:
+    def __init__(self) -> None:
+        self.t, self.cpu, self.threads = time.monotonic(), cpu_s(), thread_cpu()
+
+    def since(self, other: "Meter") -> tuple[float, float, dict[str, float]]:
+        wall = self.t - other.t
+        per = {k: (v - other.threads.get(k, 0.0)) / wall for k, v in self.threads.items()}
+        return wall, (self.cpu - other.cpu) / wall, per
+
+
+# --------------------------------------------------------------------------- configurations (child process)
+def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str) -> object:
+    from edge.site import SiteConfig
+
+    cams = []
+    for i in range(n):
+        p = pairs[i % len(pairs)]
+        cam = {"id": f"cam{i}", "name": f"c{i}", "fps": 2.0, "loop": True,
+               "zones": [{"id": f"seat{i}", "kind": "seat", "window": f"W{i:02d}",
+                          "polygon": [[0.05, 0.3], [0.95, 0.3], [0.95, 0.95], [0.05, 0.95]]}]}
+        if single:
+            cam["source"] = str(p["main"])
+        else:
+            cam["inputs"] = [{"path": str(p["sub"]), "roles": ["detect"]},
+                             {"path": str(p["main"]), "roles": ["record", "stills"]}]
+        cams.append(cam)
+    return SiteConfig.model_validate({
+        "hall": {"id": "bench-edgecost", "name": "bench"},
+        "windows": [{"id": f"W{i:02d}", "number": i + 1, "name": f"w{i}"} for i in range(n)],
+        "cameras": cams,
+        "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
+        "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9"},
+    })
+
+
+def run_agent(n: int, single: bool, seconds: float, warmup: float) -> dict:
+    from edge.agent.runtime import EdgeAgent
+
+    pairs = camera_pairs()
+    with tempfile.TemporaryDirectory(prefix="hallwatch-bench-") as tmp:
+        cfg = site_config(pairs, n, single, tmp)
+        agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False)
+        base_rss = rss_mb()
+        agent.start()
+        try:
+            time.sleep(warmup)
+            c0, m0 = dict(agent.pipeline.counters), Meter()
+            lags = []
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                time.sleep(1.0)
+                lags += [h.lag_s for h in agent.camera_health()]
+            m1, c1 = Meter(), dict(agent.pipeline.counters)
+            decoded = sum(r.counters["decoded"] for r in agent.all_readers())
+            rss = rss_mb()
+        finally:
+            agent.stop()
+    wall, cores, per = m0.since(m0) if False else m1.since(m0)
+    analysed = c1.get("analysed", 0) - c0.get("analysed", 0)
+    return {"cameras": n, "wall": wall, "cores": cores, "threads": per,
+            "fps": analysed / wall / n, "inferences": (c1.get("inferences", 0) - c0.get("inferences", 0)) / wall / n,
+            "crops": c1.get("crop_passes", 0) - c0.get("crop_passes", 0),
+            "lag_mean": sum(lags) / max(1, len(lags)), "lag_max": max(lags or [0.0]),
+            "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": decoded}
+
+
+def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
+    import av
+    from ultralytics import YOLO
+
+    pairs = camera_pairs()
+    model = YOLO(str(paths.models_dir() / "yolo11n_int8_openvino_model"), task="detect")
+    import numpy as np
+
+    model.predict(np.zeros((1080, 1920, 3), np.uint8), verbose=False)  # load + compile before the baseline
+    base_rss = rss_mb()
+    latest: dict[int, tuple[float, np.ndarray]] = {}
+    stop = threading.Event()
+
+    def decode(i: int, path: Path) -> None:
+        while not stop.is_set():
+            with av.open(str(path)) as c:
+                wall0 = time.monotonic()
+                for frame in c.decode(video=0):
+                    if stop.is_set():
+                        return
+                    delay = wall0 + float(frame.time or 0) - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    latest[i] = (time.monotonic(), frame.to_ndarray(format="bgr24"))
+
+    threads = [threading.Thread(target=decode, args=(i, pairs[i % len(pairs)]["main"]), name=f"decode-{i}",
+                                daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    count, lags = 0, []
+    m0: Meter | None = None
+    start = time.monotonic()
+    nxt = start
+    while True:
+        now = time.monotonic()
+        if m0 is None and now - start >= warmup:
+            m0, count, lags = Meter(), 0, []
+        if m0 is not None and now - m0.t >= seconds:
+            break
+        nxt += 1.0 / fps
+        for i in range(n):
+            item = latest.get(i)
+            if item is None:
+                continue
+            model.predict(item[1], verbose=False, conf=0.25)
+            count += 1
+            lags.append(time.monotonic() - item[0])
+        time.sleep(max(0.0, nxt - time.monotonic()))
+    m1 = Meter()
+    rss = rss_mb()
+    stop.set()
+    wall, cores, per = m1.since(m0)
+    return {"cameras": n, "wall": wall, "cores": cores, "threads": per, "fps": count / wall / n,
+            "inferences": count / wall / n, "crops": 0, "lag_mean": sum(lags) / max(1, len(lags)),
+            "lag_max": max(lags or [0.0]), "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": 0}
+
+
+# --------------------------------------------------------------------------- parent
+LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "agent, 1080p only (one input)",
+          "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
+
+
+def child(args: argparse.Namespace) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    paths.export_defaults()
+    if args.child == "plain":
+        res = run_plain(args.n, args.seconds, args.warmup)
+    else:
+        res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup)
+    print("RESULT " + json.dumps(res))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cameras", type=int, default=8, help="cameras of the substream agent run")
+    ap.add_argument("--single-cameras", type=int, default=4, help="cameras of the 1080p-only agent run")
+    ap.add_argument("--plain-cameras", type=int, default=4, help="cameras of the plain loop")
+    ap.add_argument("--seconds", type=float, default=40)
+    ap.add_argument("--warmup", type=float, default=15)
+    ap.add_argument("--configs", default="agent-sub,agent-main,plain")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return 0
+    paths.export_defaults()
+    from models.machine import describe
+
+    pairs = camera_pairs()
+    sizes = {k: sum(p[k].stat().st_size for p in pairs) * 8 / 1e6 / CLIP_SECONDS / len(pairs) for k in SIZES}
+    rows = {}
+    for name in args.configs.split(","):
+        n = {"agent-sub": args.cameras, "agent-main": args.single_cameras, "plain": args.plain_cameras}[name]
+        cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--seconds", str(args.seconds),
+               "--warmup", str(args.warmup)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            print(f"{name} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+            continue
+        rows[name] = json.loads(line[7:])
+    print(f"# edge cost on {describe()}; load average {os.getloadavg()[0]:.1f} at the end (the machine is shared: "
+          f"other jobs run beside this one). Cameras: looped real clips as 1920x1080 25 fps H.264 GOP {GOP} "
+          f"(~{sizes['main']:.1f} Mbit/s) + 640x360 substream (~{sizes['sub']:.1f} Mbit/s), 2 fps analysed, "
+          f"{args.warmup:.0f} s warm-up then {args.seconds:.0f} s measured per configuration.")
+    print(f"| configuration | cameras | cores | cores/camera | analysed fps/camera | inferences/s/camera "
+          f"| lag mean / max s | RSS MB/camera | RSS total MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        print(f"| {LABELS[name]} | {r['cameras']} | {r['cores']:.2f} | {r['cores'] / r['cameras']:.3f} | "
+              f"{r['fps']:.2f} | {r['inferences']:.2f} | {r['lag_mean']:.2f} / {r['lag_max']:.2f} | "
+              f"{r['rss_per_camera']:.1f} | {r['rss_total']:.0f} |")
+    if "agent-sub" in rows and "plain" in rows:
+        a, p = rows["agent-sub"], rows["plain"]
+        print(f"\nper camera, the agent with a substream costs {p['cores'] / p['cameras'] / (a['cores'] / a['cameras']):.1f}x"
+              f" less CPU than the plain loop")
+    print("\nCPU per thread group, cores/camera:")
+    groups = sorted({g for r in rows.values() for g in r["threads"]})
+    print("| thread group | " + " | ".join(LABELS[n] for n in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for g in groups:
+        print(f"| {g} | " + " | ".join(f"{r['threads'].get(g, 0.0) / r['cameras']:.3f}" for r in rows.values()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
