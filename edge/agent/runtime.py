@@ -56,12 +56,31 @@ class Picture:
     extra: Detections | None = None
 
 
+def limit_malloc_arenas(arenas: int | None = None) -> bool:
+    """Cap glibc's per-thread malloc arenas (``HALLWATCH_MALLOC_ARENAS``, default 2; 0 leaves glibc's default).
+
+    Two reader threads per camera would otherwise each grow an arena of their own: tens of cameras cost
+    about a third more resident memory. Call before the threads start; False where it does not apply.
+    """
+    n = int(os.environ.get("HALLWATCH_MALLOC_ARENAS", "2")) if arenas is None else arenas
+    if n <= 0:
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-8, n))  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
 class EdgeAgent:
     def __init__(self, cfg: SiteConfig, config_path: str | os.PathLike[str] | None = None, *,
                  detector: Any = None, data_dir: str | os.PathLike[str] | None = None,
                  sensors: bool = True, smoking: Any = None, skip_unchanged: bool = True,
                  realtime: bool | None = None, batch_wait_s: float = 0.05) -> None:
         self.cfg = cfg
+        limit_malloc_arenas()
         self.config_path = Path(config_path) if config_path else Path.cwd() / "site.yaml"
         self.data_dir = Path(data_dir or cfg.edge.data_dir)
         self.started_mono = time.monotonic()

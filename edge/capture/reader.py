@@ -123,6 +123,7 @@ class CameraReader:
         self.read_timeout_s = read_timeout_s
         self.threads, self.hwaccel = threads, hwaccel
         self.hwaccel_used = "none"
+        self._accel_known = False
         self.keyframes_only = False  # decoding keyframes only (they are frequent enough for the sampling)
         self.counters: Counter[str] = Counter()
         self.state = "starting"  # starting | streaming | reconnecting | ended | stopped
@@ -186,7 +187,8 @@ class CameraReader:
         decode = self.detect or self.ring is not None or (self.stills is not None)
         try:
             src.open()
-            self.hwaccel_used = src.hwaccel
+            self.hwaccel_used = "none"
+            self._accel_known = False
             self.size = (src.width, src.height)
             self.state = "streaming"
             if self.packets is not None and src.stream is not None:
@@ -233,6 +235,8 @@ class CameraReader:
                      period_s, "keyframes only" if key_only else "every frame")
 
     def _frame(self, raw: RawFrame, sampler: Sampler) -> None:
+        if not self._accel_known and self._source is not None:  # known once the decoder opened
+            self.hwaccel_used, self._accel_known = self._source.hwaccel, True
         self.counters["decoded"] += 1
         if self.stills is not None and raw.keyframe:
             self.stills.put(raw)

@@ -158,7 +158,7 @@ class VideoSource:
         self._timeouts = (open_timeout_s, read_timeout_s)
         self.threads = max(1, threads)
         self.hwaccel_wanted = hwaccel
-        self.hwaccel = "none"  # what runs
+        self._accel: object | None = None
         self.container: av.container.InputContainer | None = None
         self.stream: av.video.stream.VideoStream | None = None
         self.width = self.height = 0
@@ -169,11 +169,10 @@ class VideoSource:
         url, fmt = self.url, None
         if self.kind == "device":
             url, fmt = self.url.removeprefix("v4l2:"), "v4l2"
-        accel = make_hwaccel(self.hwaccel_wanted)
+        accel = self._accel = make_hwaccel(self.hwaccel_wanted)
         kwargs = {"hwaccel": accel} if accel is not None else {}
         self.container = av.open(url, format=fmt, options=open_options(self.kind, self._timeouts[1]),
                                  timeout=self._timeouts, **kwargs)
-        self.hwaccel = self.hwaccel_wanted if accel is not None else "none"
         stream = self.stream = self.container.streams.video[0]
         if self.threads > 1:
             stream.thread_type = "FRAME"
@@ -182,6 +181,15 @@ class VideoSource:
         rate = stream.average_rate or stream.base_rate
         self.nominal_fps = float(rate) if rate else None
         return self
+
+    @property
+    def hwaccel(self) -> str:
+        """The hardware decode that runs ("none" until the decoder opened on a device; FFmpeg falls back to
+        software silently when the device cannot decode the stream)."""
+        cc = self.stream.codec_context if self.stream is not None else None
+        if self._accel is None or cc is None or not getattr(cc, "is_hwaccel", False):
+            return "none"
+        return self.hwaccel_wanted
 
     def keyframes_only(self, on: bool) -> None:
         if self.stream is not None:
