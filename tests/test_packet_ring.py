@@ -149,6 +149,7 @@ def test_writer_cuts_clips_from_the_packet_ring_and_snapshots_at_still_resolutio
     (clip,) = writer.poll()
     assert clip.finding_id == fid and clip.ref.content_type == "video/mp4"
     assert clip.seconds == pytest.approx(8.0, abs=0.15), "pre-roll from 0 s: the keyframe at 3.04 s is after 3.0 s"
+    assert clip.ref.captured_at <= at(5.0 - 2), "pre-roll at least clip_pre_s"
     small = np.zeros((180, 320, 3), np.uint8)
     det = Detections(np.array([[10, 10, 50, 90]], np.float32), np.array([0.9], np.float32),
                      np.array([0], np.int32), {0: "person"})

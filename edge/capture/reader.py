@@ -162,12 +162,14 @@ class CameraReader:
                 ended = self._stream_once()
                 if ended:
                     self.state = "ended"
-                    log.info("camera %s: %s ended", self.camera_id, self.url)
+                    log.info("camera %s: %s ended", self.name, self.url)
                     return
             except Exception as exc:  # any source/decoder failure: reconnect
+                if self._stop.is_set():  # stop() closed the source under the read
+                    break
                 self.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
                 self.counters["errors"] += 1
-                log.warning("camera %s: %s; reconnecting in %.1fs", self.camera_id, self.last_error, backoff)
+                log.warning("camera %s: %s; reconnecting in %.1fs", self.name, self.last_error, backoff)
             if self._stop.is_set():
                 break
             if time.monotonic() - started > 60:  # it streamed for a while: start back-off afresh
