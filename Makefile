@@ -81,6 +81,7 @@ schemas: $(DEMO_STAMP)
 bench: $(TEST_STAMP)
 	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) bench/edge_throughput.py
 	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) bench/detector_crops.py
+	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) bench/edge_cost.py
 
 # Regenerates models/ACCURACY.md (pasted into the README) from the shared labelled media.
 accuracy: $(DEMO_STAMP)

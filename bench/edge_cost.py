@@ -315,7 +315,7 @@ def main() -> int:
     ap.add_argument("--plain-cameras", type=int, default=4, help="cameras of the plain loop")
     ap.add_argument("--seconds", type=float, default=40)
     ap.add_argument("--warmup", type=float, default=15)
-    ap.add_argument("--configs", default="agent-sub,agent-main,plain")
+    ap.add_argument("--configs", default="agent-sub,agent-main,plain", help="name[:cameras],...")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -328,16 +328,18 @@ def main() -> int:
     pairs = camera_pairs()
     sizes = {k: sum(p[k].stat().st_size for p in pairs) * 8 / 1e6 / CLIP_SECONDS / len(pairs) for k in SIZES}
     rows = {}
-    for name in args.configs.split(","):
-        n = {"agent-sub": args.cameras, "agent-main": args.single_cameras, "plain": args.plain_cameras}[name]
+    for item in args.configs.split(","):  # name or name:cameras
+        name, _, count = item.partition(":")
+        n = int(count) if count else {"agent-sub": args.cameras, "agent-main": args.single_cameras,
+                                      "plain": args.plain_cameras}[name]
         cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--seconds", str(args.seconds),
                "--warmup", str(args.warmup)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
         line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
         if line is None:
-            print(f"{name} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+            print(f"{item} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}", file=sys.stderr)
             continue
-        rows[name] = json.loads(line[7:])
+        rows[item] = dict(json.loads(line[7:]), config=name)
     print(f"# edge cost on {describe()}; load average {os.getloadavg()[0]:.1f} at the end (the machine is shared: "
           f"other jobs run beside this one). Cameras: looped real clips as 1920x1080 25 fps H.264 GOP {GOP} "
           f"(~{sizes['main']:.1f} Mbit/s) + 640x360 substream (~{sizes['sub']:.1f} Mbit/s), 2 fps analysed, "
@@ -346,16 +348,18 @@ def main() -> int:
           f"| lag mean / max s | RSS MB/camera | RSS total MB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
-        print(f"| {LABELS[name]} | {r['cameras']} | {r['cores']:.2f} | {r['cores'] / r['cameras']:.3f} | "
+        print(f"| {LABELS[r['config']]} | {r['cameras']} | {r['cores']:.2f} | {r['cores'] / r['cameras']:.3f} | "
               f"{r['fps']:.2f} | {r['inferences']:.2f} | {r['lag_mean']:.2f} / {r['lag_max']:.2f} | "
               f"{r['rss_per_camera']:.1f} | {r['rss_total']:.0f} |")
-    if "agent-sub" in rows and "plain" in rows:
-        a, p = rows["agent-sub"], rows["plain"]
-        print(f"\nper camera, the agent with a substream costs {p['cores'] / p['cameras'] / (a['cores'] / a['cameras']):.1f}x"
-              f" less CPU than the plain loop")
+    plain = [r for r in rows.values() if r["config"] == "plain"]
+    for a in [r for r in rows.values() if r["config"] != "plain"] if plain else []:
+        p = plain[0]
+        ratio = (p["cores"] / p["cameras"]) / (a["cores"] / a["cameras"])
+        print(f"\n{LABELS[a['config']]}, {a['cameras']} cameras: {ratio:.1f}x less CPU per camera than the plain loop "
+              f"(per analysed frame: {(p['cores'] / (p['fps'] * p['cameras'])) / (a['cores'] / (a['fps'] * a['cameras'])):.1f}x)")
     print("\nCPU per thread group, cores/camera:")
     groups = sorted({g for r in rows.values() for g in r["threads"]})
-    print("| thread group | " + " | ".join(LABELS[n] for n in rows) + " |")
+    print("| thread group | " + " | ".join(f"{LABELS[r['config']]} ({r['cameras']})" for r in rows.values()) + " |")
     print("|---|" + "---|" * len(rows))
     for g in groups:
         print(f"| {g} | " + " | ".join(f"{r['threads'].get(g, 0.0) / r['cameras']:.3f}" for r in rows.values()) + " |")

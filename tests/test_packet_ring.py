@@ -160,3 +160,17 @@ def test_writer_cuts_clips_from_the_packet_ring_and_snapshots_at_still_resolutio
     assert cv2.imread(str(store.file_path(frame.sha256))).shape == (360, 640, 3), "the still, not the small picture"
     assert cv2.imread(str(store.file_path(snap.sha256))).shape == (360, 640, 3)
     store.stop()
+
+
+def test_stopping_readers_mid_read_is_safe(media_dir):
+    """stop() leaves the container to the reader thread (closing it under a read crashed the process)."""
+    from tests.test_outbox import wait_until
+
+    for _ in range(3):
+        readers = [CameraReader(f"cam{i}", str(media_dir / CLIP), 2.0, lambda f: None, packets=PacketRing(5),
+                                loop=True, realtime=False, start_at=T0).start() for i in range(4)]
+        assert wait_until(lambda: all(r.counters["decoded"] > 20 for r in readers), 60)
+        for r in readers:
+            r.stop()
+        assert not any(r.alive() for r in readers) and all(r.state == "stopped" for r in readers)
+        assert not any(r.counters["errors"] for r in readers)

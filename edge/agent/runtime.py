@@ -103,7 +103,7 @@ class EdgeAgent:
             for inp in c.streams():
                 roles = set(inp.roles)
                 slot = StillSlot() if "stills" in roles and "record" not in roles else None
-                if "stills" in roles:
+                if "stills" in roles and ("detect" not in roles or c.detect_width):  # else: analysed at full size
                     stills[c.id] = self.rings[c.id].picture_at if slot is None else _slot_still(slot)
                 reader = CameraReader(
                     c.id, resolve_source(self.config_path, inp.path), c.fps,

@@ -135,6 +135,7 @@ class CameraReader:
         self._thread: threading.Thread | None = None
         self._seq = 0
         self._source: VideoSource | None = None
+        self._kicked = threading.Event()
 
     # ------------------------------------------------------------------ thread
     def start(self) -> "CameraReader":
@@ -146,10 +147,10 @@ class CameraReader:
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to end and wait for it. The container is closed by the reader thread only: closing
+        it from here while FFmpeg reads it crashed the process; a read blocked on the network returns within
+        ``read_timeout_s`` (FFmpeg's interrupt callback)."""
         self._stop.set()
-        src = self._source
-        if src is not None:
-            src.close()  # unblocks a read waiting on the network
         if self._thread is not None:
             self._thread.join(timeout)
         self.state = "stopped"
@@ -200,9 +201,12 @@ class CameraReader:
             log.info("camera %s: opened %s (%dx%d, %s fps)%s", self.name, self.url, src.width, src.height,
                      f"{src.nominal_fps:.1f}" if src.nominal_fps else "?", "" if decode else ", not decoded")
             last_key: dt.datetime | None = None
+            self._kicked.clear()
             for p in src.packets():
                 if self._stop.is_set():
                     return False
+                if self._kicked.is_set():
+                    raise ConnectionError("stalled stream")
                 self.last_frame_mono = time.monotonic()
                 self.counters["packets"] += 1
                 self.last_ts = p.ts
@@ -266,9 +270,9 @@ class CameraReader:
                 and time.monotonic() - self.last_frame_mono > after_s)
 
     def kick(self) -> None:
-        """Watchdog: force a reconnect of a stalled stream by closing its container."""
-        src = self._source
-        if src is not None:
+        """Watchdog: force a reconnect of a stalled stream (the reader thread closes its container at the
+        next packet, or when the blocked read times out)."""
+        if self._source is not None and not self._kicked.is_set():
             log.warning("camera %s: stream stalled; forcing reconnect", self.name)
             self.counters["stalls"] += 1
-            src.close()
+            self._kicked.set()
