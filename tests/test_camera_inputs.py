@@ -44,7 +44,8 @@ def test_streams_serve_every_role(tmp_path: Path, body: str, expected: list) -> 
          4, "cameras.0", "'detect' role"),
         ("    inputs:\n      - {path: a.mp4, roles: [detect, record]}\n      - {path: b.mp4, roles: [record]}\n",
          4, "cameras.0", "'record' role is given to 2"),
-        ("    inputs:\n      - {path: a.mp4, roles: [detect, decode]}\n", 7, "cameras.0.inputs.0.roles.1", "Input should be"),
+        ("    inputs:\n      - {path: a.mp4, roles: [detect, decode]}\n", 7, "cameras.0.inputs.0.roles.1",
+         "Input should be"),
         ("    inputs:\n      - {path: a.mp4, roles: []}\n", 7, "cameras.0.inputs.0.roles", "at least 1"),
         ("    inputs:\n      - {path: a.mp4, roles: [detect, detect]}\n", 7, "cameras.0.inputs.0.roles", "twice"),
         ("    inputs:\n      - {path: a.mp4, url: b.mp4, roles: [detect]}\n", 7, "cameras.0.inputs.0", "not both"),
@@ -55,7 +56,7 @@ def test_input_errors_point_at_lines(tmp_path: Path, body: str, line: int, loc: 
     with pytest.raises(site.ConfigError) as err:
         _load(tmp_path, body)
     problems = err.value.problems
-    assert any(fragment in msg and ln == line and l.startswith(loc) for l, ln, msg in problems), problems
+    assert any(fragment in msg and ln == line and loc_.startswith(loc) for loc_, ln, msg in problems), problems
 
 
 @pytest.mark.parametrize("key, value, ok", [("device", "GPU", True), ("device", "AUTO", True), ("device", "NPU", False),
@@ -67,4 +68,4 @@ def test_accelerator_keys(tmp_path: Path, key: str, value: str, ok: bool) -> Non
     else:
         with pytest.raises(site.ConfigError) as err:
             _load(tmp_path, body)
-        assert any(ln == 8 and l == f"edge.{key}" for l, ln, _ in err.value.problems), err.value.problems
+        assert any(ln == 8 and loc_ == f"edge.{key}" for loc_, ln, _ in err.value.problems), err.value.problems

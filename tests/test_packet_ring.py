@@ -169,7 +169,7 @@ def test_stopping_readers_mid_read_is_safe(media_dir):
     for _ in range(3):
         readers = [CameraReader(f"cam{i}", str(media_dir / CLIP), 2.0, lambda f: None, packets=PacketRing(5),
                                 loop=True, realtime=False, start_at=T0).start() for i in range(4)]
-        assert wait_until(lambda: all(r.counters["decoded"] > 20 for r in readers), 60)
+        assert wait_until(lambda rs=readers: all(r.counters["decoded"] > 20 for r in rs), 60)
         for r in readers:
             r.stop()
         assert not any(r.alive() for r in readers) and all(r.state == "stopped" for r in readers)
