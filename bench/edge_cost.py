@@ -10,6 +10,8 @@ for a fixed time after a warm-up:
   per camera so the phone crop pass runs, the change gate, evidence to the outbox); each camera has a
   ``detect`` input (the substream, decoded) and a ``record``+``stills`` input (the main stream, packets only);
 - ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
+- ``agent, substream, phone crop pass off``: as the first with ``phone_use`` off (no pose + hand crops), the
+  workload closest to the plain loop's;
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
   and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
 
@@ -179,7 +181,7 @@ class Meter:
 
 
 # --------------------------------------------------------------------------- configurations (child process)
-def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str) -> object:
+def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str, crops: bool = True) -> object:
     from edge.site import SiteConfig
 
     cams = []
@@ -198,17 +200,18 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         "hall": {"id": "bench-edgecost", "name": "bench"},
         "windows": [{"id": f"W{i:02d}", "number": i + 1, "name": f"w{i}"} for i in range(n)],
         "cameras": cams,
+        "rules": {} if crops else {"phone_use": {"enabled": False}},
         "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
         "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9"},
     })
 
 
-def run_agent(n: int, single: bool, seconds: float, warmup: float) -> dict:
+def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool = True) -> dict:
     from edge.agent.runtime import EdgeAgent
 
     pairs = camera_pairs()
     with tempfile.TemporaryDirectory(prefix="hallwatch-bench-") as tmp:
-        cfg = site_config(pairs, n, single, tmp)
+        cfg = site_config(pairs, n, single, tmp, crops)
         agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False)
         base_rss = rss_mb()
         agent.start()
@@ -314,6 +317,7 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
 
 # --------------------------------------------------------------------------- parent
 LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "agent, 1080p only (one input)",
+          "agent-sub-nocrop": "agent, substream, phone crop pass off",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 
 
@@ -325,7 +329,8 @@ def child(args: argparse.Namespace) -> None:
     if args.child == "plain":
         res = run_plain(args.n, args.seconds, args.warmup)
     else:
-        res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup)
+        res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup,
+                        crops=args.child != "agent-sub-nocrop")
     print("RESULT " + json.dumps(res))
 
 
@@ -351,8 +356,8 @@ def main() -> int:
     rows = {}
     for item in args.configs.split(","):  # name or name:cameras
         name, _, count = item.partition(":")
-        n = int(count) if count else {"agent-sub": args.cameras, "agent-main": args.single_cameras,
-                                      "plain": args.plain_cameras}[name]
+        n = int(count) if count else {"agent-sub": args.cameras, "agent-sub-nocrop": args.cameras,
+                                      "agent-main": args.single_cameras, "plain": args.plain_cameras}[name]
         cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--seconds", str(args.seconds),
                "--warmup", str(args.warmup)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
