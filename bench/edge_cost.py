@@ -49,6 +49,7 @@ FPS_OUT, GOP = 25, 50
 SIZES = {"main": (1920, 1080), "sub": (640, 360)}
 CACHE = Path(os.environ.get("HALLWATCH_BENCH_CACHE", Path.home() / ".cache" / "hallwatch-bench")) / "edge_cost"
 TICK = os.sysconf("SC_CLK_TCK")
+INFERENCE_THREADS = int(os.environ.get("BENCH_INFERENCE_THREADS", "1")) or None  # edge.inference_threads
 
 
 # --------------------------------------------------------------------------- media pairs
@@ -202,7 +203,8 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         "cameras": cams,
         "rules": {} if crops else {"phone_use": {"enabled": False}},
         "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
-        "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9"},
+        "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9",
+                 "inference_threads": INFERENCE_THREADS},
     })
 
 

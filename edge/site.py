@@ -450,6 +450,11 @@ class EdgeConfig(_Model):
         default="CPU", description="OpenVINO device for the detectors: CPU, GPU (an Intel iGPU) or AUTO (OpenVINO "
         "picks). A missing GPU falls back to CPU with a warning; the heartbeat reports what runs.",
     )
+    inference_threads: int | None = Field(
+        default=None, ge=1, le=64,
+        description="CPU threads of one detector inference (OpenVINO INFERENCE_NUM_THREADS); default: OpenVINO's "
+        "choice (every core). 1 costs the least CPU per frame when many cameras share few cores.",
+    )
     hwaccel: Literal["none", "vaapi", "qsv"] = Field(
         default="none", description="FFmpeg hardware decode of the detect inputs (VAAPI or Intel QSV); "
         "unavailable: software decode with a warning; the heartbeat reports what runs.",
