@@ -187,6 +187,8 @@ class EdgeAgent:
         self._stopped = True
         self._stop.set()
         for reader in self.all_readers():
+            reader.signal_stop()
+        for reader in self.all_readers():
             reader.stop()
         if self.hub is not None:
             self.hub.stop()

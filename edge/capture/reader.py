@@ -146,11 +146,15 @@ class CameraReader:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def signal_stop(self) -> None:
+        """Ask the thread to end without waiting (stop many readers at once, then ``stop`` each)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the thread to end and wait for it. The container is closed by the reader thread only: closing
         it from here while FFmpeg reads it crashed the process; a read blocked on the network returns within
         ``read_timeout_s`` (FFmpeg's interrupt callback)."""
-        self._stop.set()
+        self.signal_stop()
         if self._thread is not None:
             self._thread.join(timeout)
         self.state = "stopped"
