@@ -12,6 +12,7 @@ for a fixed time after a warm-up:
 - ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
 - ``agent, substream, phone crop pass off``: as the first with ``phone_use`` off (no pose + hand crops), the
   workload closest to the plain loop's;
+- ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
   and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
 
@@ -247,6 +248,32 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool =
             "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": decoded}
 
 
+def run_capture_memory(single: bool, settle: float = 20.0) -> dict:
+    """RSS per added camera of the capture alone (readers and packet rings, no models), from 4 to 8 cameras."""
+    from edge.agent.runtime import limit_malloc_arenas
+    from edge.capture.packets import PacketRing
+    from edge.capture.reader import CameraReader, LatestFrame
+
+    limit_malloc_arenas()
+    pairs = camera_pairs()
+    readers, rings, at = [], [], {}
+    for i in range(8):
+        p, slot, ring = pairs[i % len(pairs)], LatestFrame(), PacketRing(17)
+        rings.append(ring)
+        if single:
+            readers.append(CameraReader(f"c{i}", str(p["main"]), 2.0, slot.put, packets=ring, loop=True).start())
+        else:
+            readers.append(CameraReader(f"c{i}", str(p["sub"]), 2.0, slot.put, loop=True).start())
+            readers.append(CameraReader(f"c{i}", str(p["main"]), 2.0, None, detect=False, packets=ring, loop=True,
+                                        name=f"c{i}:record").start())
+        if i + 1 in (4, 8):
+            time.sleep(settle)
+            at[i + 1] = (rss_mb(), sum(r.nbytes() for r in rings) / len(rings) / 1e6)
+    for r in readers:
+        r.signal_stop()
+    return {"per_camera": (at[8][0] - at[4][0]) / 4, "ring": at[8][1]}
+
+
 def reader_counts(agent) -> dict[str, int]:  # noqa: ANN001
     return {"detect_packets": sum(r.counters["packets"] for r in agent.readers.values()),
             "record_packets": sum(r.counters["packets"] for r in agent.aux_readers)}
@@ -330,6 +357,8 @@ def child(args: argparse.Namespace) -> None:
     paths.export_defaults()
     if args.child == "plain":
         res = run_plain(args.n, args.seconds, args.warmup)
+    elif args.child.startswith("capture-"):
+        res = run_capture_memory(args.child == "capture-main")
     else:
         res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup,
                         crops=args.child != "agent-sub-nocrop")
@@ -344,6 +373,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=40)
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--configs", default="agent-sub,agent-main,plain", help="name[:cameras],...")
+    ap.add_argument("--no-capture-memory", action="store_true", help="skip the capture-only memory runs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -402,6 +432,20 @@ def main() -> int:
             lo, hi = min(rs, key=lambda r: r["cameras"]), max(rs, key=lambda r: r["cameras"])
             added = (hi["rss_total"] - lo["rss_total"]) / (hi["cameras"] - lo["cameras"])
             print(f"{LABELS[name]}: RSS per added camera {added:.1f} MB ({lo['cameras']} -> {hi['cameras']} cameras)")
+    if not args.no_capture_memory:
+        print("\nCapture alone (readers + packet rings, no models), RSS per added camera from 4 to 8 cameras:\n")
+        print("| cameras with | RSS MB per added camera | packet ring MB per camera |")
+        print("|---|---|---|")
+        for name, label in (("capture-sub", "substream decoded + main stream in the packet ring"),
+                            ("capture-main", "1080p decoded + packet ring (one input)")):
+            proc = subprocess.run([sys.executable, __file__, "--child", name, "--n", "8"], capture_output=True,
+                                  text=True, env=os.environ.copy())
+            line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+            if line is None:
+                print(f"{name} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}", file=sys.stderr)
+                continue
+            m = json.loads(line[7:])
+            print(f"| {label} | {m['per_camera']:.1f} | {m['ring']:.1f} |")
     print("\nCPU per thread group, cores/camera:")
     groups = sorted({g for r in rows.values() for g in r["threads"]})
     print("| thread group | " + " | ".join(f"{LABELS[r['config']]} ({r['cameras']})" for r in rows.values()) + " |")
