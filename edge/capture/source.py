@@ -1,9 +1,12 @@
-"""Open a camera source with PyAV (FFmpeg) and yield decoded frames stamped with real time.
+"""Open a camera source with PyAV (FFmpeg): demux its packets and decode frames, both stamped with real time.
+
+``packets()`` demuxes only (a record input never decodes); ``decode(packet)`` turns one packet into
+frames for the inputs that analyse; ``frames()`` does both.
 
 Sources: ``rtsp://`` (TCP transport, socket timeout), ``http(s)://`` (MJPEG/HLS/progressive files),
 video files (optionally looped for demos), and local devices (``/dev/video*`` through v4l2).
 
-Time: every frame gets an aware UTC ``ts``. Files map media time onto a start time (``start_at``,
+Time: every packet and frame gets an aware UTC ``ts``. Files map media time onto a start time (``start_at``,
 default: when the file was opened); when a file loops, the next pass continues after the last
 frame of the previous one, so timestamps stay monotonic. Live sources map the stream's
 presentation timestamps onto the wall clock at the first frame and re-anchor if the two drift apart
