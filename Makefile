@@ -83,6 +83,7 @@ bench: $(TEST_STAMP)
 	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) bench/detector_crops.py
 	@if [ -n "$$HALLWATCH_BENCH_DATABASE_URL" ]; then $(PY) bench/ingest_load.py; \
 	else echo "bench/ingest_load.py skipped: set HALLWATCH_BENCH_DATABASE_URL to a PostgreSQL database of its own"; fi
+	HALLWATCH_SHARED_DIR=$(SHARED) $(PY) bench/edge_cost.py
 
 # Regenerates models/ACCURACY.md (pasted into the README) from the shared labelled media.
 accuracy: $(DEMO_STAMP)

@@ -224,12 +224,23 @@ class EdgeStatus(_Msg):
     version: str | None = Field(default=None, description="Edge software version.")
 
 
+class EdgeAccel(BaseModel):
+    """The accelerators an edge agent runs on (what runs, after falling back from what was configured)."""
+
+    model_config = ConfigDict(extra="forbid")
+    device: str = Field(description="OpenVINO device of the detector: CPU, GPU, AUTO, ...")
+    hwaccel: str = Field(description="Hardware video decode of the detect inputs: none, vaapi, qsv.")
+    device_wanted: str | None = Field(default=None, description="The configured OpenVINO device.")
+    hwaccel_wanted: str | None = Field(default=None, description="The configured hardware decode.")
+
+
 class Heartbeat(_Msg):
     type: Literal["edge.heartbeat"] = "edge.heartbeat"
     cameras: list[CameraHealth] = Field(default_factory=list)
     sensors: list[SensorHealth] = Field(default_factory=list)
     outbox_pending: int = Field(default=0, ge=0, description="Messages and files not yet acknowledged.")
     uptime_s: float = Field(default=0, ge=0)
+    accel: EdgeAccel | None = Field(default=None, description="Accelerators in use (absent from older edges).")
 
 
 class WindowSnapshot(BaseModel):

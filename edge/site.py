@@ -300,17 +300,66 @@ def polygon_overlap(a: list[Point], b: list[Point], grid: int = 40) -> float:
     return sum(inside(x, y, other) for x, y in small) / len(small)
 
 
+InputRole = Literal["detect", "record", "stills"]
+ALL_ROLES: tuple[InputRole, ...] = ("detect", "record", "stills")
+
+
+class CameraInput(_Model):
+    """One stream of a camera and what it is used for (a camera's substream for analysis, its main stream
+    for clips and high-resolution pictures)."""
+
+    path: str = Field(
+        min_length=1,
+        description="rtsp://, http(s)://, a video file path (relative to the config file, or using "
+        "${HALLWATCH_MEDIA_DIR}), or a local device such as /dev/video0. 'url' is accepted as a synonym.",
+    )
+    roles: list[InputRole] = Field(
+        min_length=1,
+        description="detect: decoded at the camera's fps for analysis (usually the substream); record: not "
+        "decoded, its packets kept in a ring buffer and evidence clips cut from it by stream copy (the main "
+        "stream); stills: high-resolution pictures for evidence snapshots, decoded from keyframes or on demand.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_synonym(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "url" in value:
+            if "path" in value:
+                raise ValueError("give either 'path' or 'url', not both")
+            value = {("path" if k == "url" else k): v for k, v in value.items()}
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _unique_roles(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"a role is listed twice: {v}")
+        return v
+
+
 class CameraConfig(_Model):
     """A camera and the zones drawn on its picture."""
 
     id: Id = Field(description="Camera identifier.")
     name: str = Field(min_length=1, description="Display name, e.g. '一排窗口俯视'.")
-    source: str = Field(
+    source: str | None = Field(
+        default=None,
         min_length=1,
-        description="rtsp://, http(s)://, a video file path (relative to the config file, or using "
-        "${HALLWATCH_MEDIA_DIR}), or a local device such as /dev/video0.",
+        description="The camera's single stream, serving every role: rtsp://, http(s)://, a video file path "
+        "(relative to the config file, or using ${HALLWATCH_MEDIA_DIR}), or a local device such as /dev/video0. "
+        "Give either 'source' or 'inputs'.",
+    )
+    inputs: list[CameraInput] = Field(
+        default_factory=list,
+        description="The camera's streams with their roles (instead of 'source'): exactly one input has the "
+        "'detect' role; 'record' and 'stills' at most one each (absent: the detect input serves them).",
     )
     fps: float = Field(default=2.0, gt=0, le=30, description="Frames analysed per second (sampled by timestamp).")
+    detect_width: int | None = Field(
+        default=None, ge=160, le=7680,
+        description="Width the analysed pictures are scaled to while converting from the decoder (aspect kept); "
+        "default: the detect input's own size.",
+    )
     loop: bool = Field(default=False, description="Loop a file source forever (demos).")
     enabled: bool = Field(default=True, description="Disabled cameras are not opened.")
     zones: list[ZoneConfig] = Field(default_factory=list, description="Zones on this camera's picture.")
@@ -327,6 +376,35 @@ class CameraConfig(_Model):
                     raise ValueError(f"staff zone {s.id!r} and public zone {p.id!r} overlap ({share:.0%} of the "
                                      "smaller one): behind the counter and in front of it must not share ground")
         return self
+
+    @model_validator(mode="after")
+    def _inputs(self) -> "CameraConfig":
+        if (self.source is None) == (not self.inputs):
+            raise ValueError("give either 'source' or 'inputs'")
+        if self.inputs:
+            for role in ALL_ROLES:
+                n = sum(role in i.roles for i in self.inputs)
+                if role == "detect" and n != 1:
+                    raise ValueError(f"exactly one input needs the 'detect' role, found {n}")
+                if n > 1:
+                    raise ValueError(f"the {role!r} role is given to {n} inputs; at most one")
+        return self
+
+    def streams(self) -> list[CameraInput]:
+        """The inputs to open, each with the roles it serves (a single ``source`` serves them all)."""
+        if not self.inputs:
+            assert self.source is not None
+            return [CameraInput(path=self.source, roles=list(ALL_ROLES))]
+        detect = next(i for i in self.inputs if "detect" in i.roles)
+        missing = [r for r in ALL_ROLES if not any(r in i.roles for i in self.inputs)]
+        out = []
+        for i in self.inputs:
+            roles = list(i.roles) + (missing if i is detect else [])
+            out.append(CameraInput(path=i.path, roles=roles))
+        return out
+
+    def stream_for(self, role: InputRole) -> CameraInput:
+        return next(i for i in self.streams() if role in i.roles)
 
 
 # --------------------------------------------------------------------------- sensors
@@ -428,6 +506,19 @@ class EdgeConfig(_Model):
     clip_pre_s: float = Field(default=5, ge=0, le=60, description="Seconds of video kept before a finding.")
     clip_post_s: float = Field(default=10, ge=0, le=120, description="Seconds of video recorded after a finding opens.")
     heartbeat_s: float = Field(default=30, gt=0, description="Seconds between heartbeats.")
+    device: Literal["CPU", "GPU", "AUTO"] = Field(
+        default="CPU", description="OpenVINO device for the detectors: CPU, GPU (an Intel iGPU) or AUTO (OpenVINO "
+        "picks). A missing GPU falls back to CPU with a warning; the heartbeat reports what runs.",
+    )
+    inference_threads: int | None = Field(
+        default=None, ge=1, le=64,
+        description="CPU threads of one detector inference (OpenVINO INFERENCE_NUM_THREADS); default: OpenVINO's "
+        "choice (every core). 1 costs the least CPU per frame when many cameras share few cores.",
+    )
+    hwaccel: Literal["none", "vaapi", "qsv"] = Field(
+        default="none", description="FFmpeg hardware decode of the detect inputs (VAAPI or Intel QSV); "
+        "unavailable: software decode with a warning; the heartbeat reports what runs.",
+    )
 
 
 # --------------------------------------------------------------------------- seats

@@ -2,8 +2,10 @@
 
 Jobs (each its own thread, restarted by the watchdog in ``run_forever``/``watch`` when one dies):
 
-- ``capture-<camera>``: a ``CameraReader`` per camera (reconnects itself; the watchdog also kicks
-  stalled streams) putting sampled frames in the camera's latest-frame slot, plus a ring buffer;
+- ``capture-<camera>``: a ``CameraReader`` per camera input (reconnects itself; the watchdog also kicks
+  stalled streams): the detect input puts sampled frames in the camera's latest-frame slot, the record
+  input's packets go into the camera's packet ring (clips by stream copy), a separate stills input keeps
+  its newest keyframe;
 - ``detect``: takes the newest frame of every camera, analyses them as one batch (``FramePipeline``),
   checks camera silence (offline), publishes window states on change;
 - ``evidence``: turns rule events into messages with snapshots, finishes clips (FindingUpdated);
@@ -32,9 +34,9 @@ from edge.agent.findings import FindingDispatcher
 from edge.agent.jobs import Job, Supervisor
 from edge.agent.open_findings import OpenFindings
 from edge.agent.pipeline import ChangeGate, FramePipeline
-from edge.capture.buffer import FrameRing
-from edge.capture.reader import CameraFrame, CameraReader, LatestFrame
-from edge.contract import CameraHealth, Heartbeat, utcnow
+from edge.capture.packets import PacketRing
+from edge.capture.reader import CameraFrame, CameraReader, LatestFrame, StillSlot
+from edge.contract import CameraHealth, EdgeAccel, Heartbeat, utcnow
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox
@@ -54,12 +56,31 @@ class Picture:
     extra: Detections | None = None
 
 
+def limit_malloc_arenas(arenas: int | None = None) -> bool:
+    """Cap glibc's per-thread malloc arenas (``HALLWATCH_MALLOC_ARENAS``, default 2; 0 leaves glibc's default).
+
+    Two reader threads per camera would otherwise each grow an arena of their own: tens of cameras cost
+    about a third more resident memory. Call before the threads start; False where it does not apply.
+    """
+    n = int(os.environ.get("HALLWATCH_MALLOC_ARENAS", "2")) if arenas is None else arenas
+    if n <= 0:
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-8, n))  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
 class EdgeAgent:
     def __init__(self, cfg: SiteConfig, config_path: str | os.PathLike[str] | None = None, *,
                  detector: Any = None, data_dir: str | os.PathLike[str] | None = None,
                  sensors: bool = True, smoking: Any = None, skip_unchanged: bool = True,
                  realtime: bool | None = None, batch_wait_s: float = 0.05) -> None:
         self.cfg = cfg
+        limit_malloc_arenas()
         self.config_path = Path(config_path) if config_path else Path.cwd() / "site.yaml"
         self.data_dir = Path(data_dir or cfg.edge.data_dir)
         self.started_mono = time.monotonic()
@@ -67,15 +88,35 @@ class EdgeAgent:
         if detector is None:
             from edge.detect.base import load_detector
 
-            detector = load_detector(cfg.edge.detector, cfg.edge.backend, expand_env(cfg.edge.models_dir))
+            options: dict[str, Any] = {}
+            if cfg.edge.backend == "openvino":
+                options = {"device": cfg.edge.device, "threads": cfg.edge.inference_threads}
+            detector = load_detector(cfg.edge.detector, cfg.edge.backend, expand_env(cfg.edge.models_dir), **options)
         self.outbox = Outbox(self.data_dir / "outbox", prefix=cfg.mqtt.topic_prefix, await_receipts=True)
         cams = [c for c in cfg.cameras if c.enabled]
         ring_s = cfg.edge.clip_pre_s + cfg.edge.clip_post_s + 2
-        self.rings = {c.id: FrameRing(ring_s, fps=max(c.fps, 5.0)) for c in cams}
+        self.rings = {c.id: PacketRing(ring_s) for c in cams}
         self.slots = {c.id: LatestFrame() for c in cams}
         self._frame_ready = threading.Event()
-        self.readers = {c.id: CameraReader(c.id, resolve_source(self.config_path, c.source), c.fps, self._on_frame,
-                                           ring=self.rings[c.id], loop=c.loop, realtime=realtime) for c in cams}
+        self.readers: dict[str, CameraReader] = {}  # the detect reader of each camera
+        self.aux_readers: list[CameraReader] = []  # record / stills inputs other than the detect one
+        stills: dict[str, Any] = {}
+        for c in cams:
+            for inp in c.streams():
+                roles = set(inp.roles)
+                slot = StillSlot() if "stills" in roles and "record" not in roles else None
+                if "stills" in roles and ("detect" not in roles or c.detect_width):  # else: analysed at full size
+                    stills[c.id] = self.rings[c.id].picture_at if slot is None else _slot_still(slot)
+                reader = CameraReader(
+                    c.id, resolve_source(self.config_path, inp.path), c.fps,
+                    self._on_frame if "detect" in roles else None, detect="detect" in roles,
+                    packets=self.rings[c.id] if "record" in roles else None, stills=slot,
+                    detect_width=c.detect_width, loop=c.loop, realtime=realtime, hwaccel=cfg.edge.hwaccel,
+                    name=c.id if "detect" in roles else f"{c.id}:{'+'.join(sorted(roles))}")
+                if "detect" in roles:
+                    self.readers[c.id] = reader
+                else:
+                    self.aux_readers.append(reader)
         self.pipeline = FramePipeline(cfg, detector, smoking=smoking,
                                       gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0))
         staffing = self.pipeline.staffing
@@ -84,7 +125,7 @@ class EdgeAgent:
 
             staffing.judge.store = ReferenceStore(self.data_dir / "seat_refs")  # the seats' empty references
         self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
-                                       privacy={c.id: c.privacy for c in cfg.cameras})
+                                       privacy={c.id: c.privacy for c in cfg.cameras}, stills=stills)
         self._camera_zones = {c.id: c.zones for c in cfg.cameras}
         self.open_findings = OpenFindings(self.data_dir / "open_findings.sqlite3")
         self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings)
@@ -123,7 +164,7 @@ class EdgeAgent:
         self.outbox.start_mqtt(m.host, m.port, self.cfg.hall.id, self.cfg.edge.id, keepalive=m.keepalive_s,
                                username=m.username, password=password, version=VERSION)
         self.outbox.start_uploads(self.cfg.edge.server_url, os.environ.get(self.cfg.edge.token_env))
-        for reader in self.readers.values():
+        for reader in self.all_readers():
             reader.start()
         for name, target in (("detect", self._detect_loop), ("evidence", self._evidence_loop),
                              ("commands", self._command_loop), ("heartbeat", self._heartbeat_loop)):
@@ -136,12 +177,12 @@ class EdgeAgent:
     def watch(self) -> None:
         """One watchdog pass: restart dead jobs and readers, kick stalled streams."""
         self.supervisor.check()
-        for cid, reader in self.readers.items():
+        for reader in self.all_readers():
             if reader.state in ("ended", "stopped"):
                 continue
             if not reader.alive():
-                log.error("watchdog: capture of %s is dead; restarting", cid)
-                self.supervisor.counters[f"restart:capture-{cid}"] += 1
+                log.error("watchdog: capture of %s is dead; restarting", reader.name)
+                self.supervisor.counters[f"restart:capture-{reader.name}"] += 1
                 reader.start()
             elif reader.stalled(reader.read_timeout_s * 2):
                 reader.kick()
@@ -151,7 +192,9 @@ class EdgeAgent:
             return
         self._stopped = True
         self._stop.set()
-        for reader in self.readers.values():
+        for reader in self.all_readers():
+            reader.signal_stop()
+        for reader in self.all_readers():
             reader.stop()
         if self.hub is not None:
             self.hub.stop()
@@ -160,6 +203,9 @@ class EdgeAgent:
         self.outbox.flush(3.0)
         self.open_findings.alive(utcnow())  # a graceful stop: still-open episodes end now on the next start
         self.outbox.stop(graceful=True)
+
+    def all_readers(self) -> list[CameraReader]:
+        return list(self.readers.values()) + self.aux_readers
 
     def run_forever(self) -> int:
         def on_signal(signum, frame) -> None:  # noqa: ANN001
@@ -364,7 +410,15 @@ class EdgeAgent:
     def heartbeat(self) -> Heartbeat:
         return Heartbeat(hall_id=self.cfg.hall.id, edge_id=self.cfg.edge.id, cameras=self.camera_health(),
                          sensors=self.hub.health() if self.hub is not None else [],
-                         outbox_pending=self.outbox.pending(), uptime_s=round(time.monotonic() - self.started_mono, 1))
+                         outbox_pending=self.outbox.pending(), uptime_s=round(time.monotonic() - self.started_mono, 1),
+                         accel=self.accel())
+
+    def accel(self) -> EdgeAccel:
+        """What runs: the detector's OpenVINO device (CPU for other backends) and the detect inputs' decode."""
+        used = {r.hwaccel_used for r in self.readers.values() if r.state == "streaming"}
+        hw = self.cfg.edge.hwaccel if used == {self.cfg.edge.hwaccel} else "none"
+        return EdgeAccel(device=str(getattr(self.pipeline.detector, "device", "CPU")), hwaccel=hw,
+                         device_wanted=self.cfg.edge.device, hwaccel_wanted=self.cfg.edge.hwaccel)
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self.cfg.edge.heartbeat_s):
@@ -373,6 +427,10 @@ class EdgeAgent:
                 self.outbox.publish_volatile(self.heartbeat())
             except Exception:
                 log.exception("heartbeat failed")
+
+
+def _slot_still(slot: StillSlot) -> Any:
+    return lambda ts: slot.picture()
 
 
 @dataclass

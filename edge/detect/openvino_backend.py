@@ -51,6 +51,17 @@ def _usable(frame: object) -> bool:
     )
 
 
+def resolve_device(available: list[str], wanted: str) -> str:
+    """The OpenVINO device to compile for: ``wanted`` (CPU, GPU, AUTO, ...) when this machine has it, else CPU."""
+    wanted = (wanted or "CPU").upper()
+    if wanted == "AUTO" or wanted.startswith(("AUTO:", "MULTI", "HETERO")):
+        return wanted
+    if any(d == wanted or d.startswith(wanted + ".") for d in available):
+        return wanted
+    log.warning("OpenVINO device %s not available here (devices: %s); using CPU", wanted, ", ".join(available))
+    return "CPU"
+
+
 class OpenVinoDetector:
     """A YOLOv8/YOLO11 detect or pose IR run with ``openvino.Core``."""
 
@@ -82,6 +93,7 @@ class OpenVinoDetector:
         self.num_keypoints = int((meta.get("kpt_shape") or [17, 3])[0]) if self.task == "pose" else 0
 
         core = ov.Core()
+        device = self.device = resolve_device(core.available_devices, device)
         config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)

@@ -1,10 +1,16 @@
 """Turn a finding's moment into evidence files: annotated snapshot, raw frame, and a clip from the ring buffer.
 
+Clips come from a camera's ``PacketRing`` by stream copy (the camera's own encoding, from the keyframe
+before the pre-roll) or, for a ``FrameRing`` of decoded pictures, by encoding them. Snapshots use the
+camera's high-resolution still of the moment (``stills``) when it is larger than the analysed picture,
+with the detections scaled onto it.
+
 Every snapshot and raw frame is masked first (``edge.evidence.privacy``): the people outside the camera's staff
 and seat zones are pixelated or blurred by the camera's ``privacy`` settings (``privacy``, by camera id; a
 camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored. Clips
 are masked frame by frame before encoding, with the public boxes of the analysed frames around each frame
-(``note_analysed`` feeds them; ``BoxHistory``).
+(``note_analysed`` feeds them; ``BoxHistory``); a stream-copied clip with anyone to mask is decoded, masked
+and encoded again (scaled onto the record stream's size), one with nobody to mask stays the camera's own bytes.
 
 Files go to a ``FileStore`` (the outbox: content-addressed by SHA-256, uploaded later). Clips need
 ``clip_post_s`` of video after the finding, so they are requested and finished later by ``poll``;
@@ -19,11 +25,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from edge.capture.buffer import FrameRing
+from edge.capture.packets import PacketRing
 from edge.contract import EvidenceKind, EvidenceRef
 from edge.detections import Detections
 from edge.evidence.annotate import annotate, jpeg
@@ -59,10 +66,26 @@ class FinishedClip:
     seconds: float
 
 
+StillSource = Callable[[dt.datetime], "tuple[dt.datetime, np.ndarray] | None"]
+
+
+def scale_detections(d: Detections | None, sx: float, sy: float) -> Detections | None:
+    """The same detections in a picture ``sx`` times wider and ``sy`` times taller."""
+    if d is None or (sx == 1 and sy == 1):
+        return d
+    xyxy = (d.xyxy * np.array([sx, sy, sx, sy], np.float32)).astype(np.float32)
+    kp = None
+    if d.keypoints is not None:
+        kp = d.keypoints.copy()
+        kp[..., 0] *= sx
+        kp[..., 1] *= sy
+    return Detections(xyxy, d.confidence, d.class_id, d.names, kp)
+
+
 @dataclass
 class EvidenceWriter:
     store: FileStore
-    rings: dict[str, FrameRing]
+    rings: dict[str, FrameRing | PacketRing]
     clip_pre_s: float = 5.0
     clip_post_s: float = 10.0
     tz: dt.tzinfo | None = None
@@ -70,6 +93,8 @@ class EvidenceWriter:
     privacy: dict[str, PrivacyConfig] = field(default_factory=dict)  # by camera id; others get the defaults
     masked: int = 0  # person boxes masked in stored pictures so far
     _boxes: dict[str, BoxHistory] = field(default_factory=dict)
+    _shapes: dict[str, tuple[int, int]] = field(default_factory=dict)  # analysed picture size, per camera
+    stills: dict[str, StillSource] = field(default_factory=dict)  # camera id -> high-resolution picture at a time
     _pending: list[ClipRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,7 +110,11 @@ class EvidenceWriter:
         camera_id: str | None = None,
     ) -> list[EvidenceRef]:
         """Annotated JPEG (kind snapshot) and, if ``raw``, the frame without drawings (kind frame); in both the
-        public is masked by the camera's privacy settings."""
+        public is masked by the camera's privacy settings.
+
+        With ``camera_id``, the camera's still of the moment replaces ``image`` when it is larger.
+        """
+        image, detections, extra = self._hires(camera_id, image, ts, detections, extra)
         image, n = mask_public(image, detections, zones, self._privacy(camera_id))
         self.masked += n
         refs = [self.store.put_file(jpeg(annotate(image, detections, zones, caption, ts, self.tz, extra)),
@@ -104,6 +133,23 @@ class EvidenceWriter:
         with self._lock:
             hist = self._boxes.setdefault(camera_id, BoxHistory(keep_s=self.clip_pre_s + self.clip_post_s + 30))
             hist.add(ts, boxes)
+            self._shapes[camera_id] = (int(shape[0]), int(shape[1]))
+
+    def _hires(self, camera_id: str | None, image: np.ndarray, ts: dt.datetime, detections: Detections | None,
+               extra: Detections | None) -> tuple[np.ndarray, Detections | None, Detections | None]:
+        still = self.stills.get(camera_id) if camera_id is not None else None
+        if still is None:
+            return image, detections, extra
+        try:
+            got = still(ts)
+        except Exception:
+            log.exception("evidence: still of %s at %s failed; using the analysed picture", camera_id, ts)
+            return image, detections, extra
+        if got is None or got[1].shape[1] <= image.shape[1]:
+            return image, detections, extra
+        big = got[1]
+        sx, sy = big.shape[1] / image.shape[1], big.shape[0] / image.shape[0]
+        return big, scale_detections(detections, sx, sy), scale_detections(extra, sx, sy)
 
     def request_clip(self, finding_id: uuid.UUID, rule: str, camera_id: str, at: dt.datetime) -> bool:
         if camera_id not in self.rings or self.clip_pre_s + self.clip_post_s <= 0:
@@ -142,7 +188,10 @@ class EvidenceWriter:
         return finished
 
     def _encode(self, r: ClipRequest) -> FinishedClip | None:
-        buffered = self.rings[r.camera_id].between(r.start, r.end)
+        ring = self.rings[r.camera_id]
+        if isinstance(ring, PacketRing):
+            return self._copy(r, ring)
+        buffered = ring.between(r.start, r.end)
         frames = []
         for b in buffered:
             try:
@@ -162,3 +211,67 @@ class EvidenceWriter:
         log.info("evidence: clip for %s %s: %d frames, %.1fs, %d bytes", r.rule, r.finding_id, len(frames),
                  seconds, len(data))
         return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, len(frames), seconds)
+
+    def _copy(self, r: ClipRequest, ring: PacketRing) -> FinishedClip | None:
+        clip = ring.cut(r.start, r.end)
+        if clip is None:
+            log.warning("evidence: no packets of %s between %s and %s for the %s clip", r.camera_id,
+                        r.start.isoformat(), r.end.isoformat(), r.rule)
+            return None
+        privacy = self._privacy(r.camera_id)
+        if privacy.mask_public:
+            masked = self._masked_copy(r, clip.data, clip.start, privacy)
+            if masked is not None:
+                return masked
+        ref = self.store.put_file(clip.data, "clip", "video/mp4", clip.start)
+        log.info("evidence: clip for %s %s: %d frames, %.1fs, %dx%d %s, %d bytes (stream copy)", r.rule,
+                 r.finding_id, clip.frames, clip.seconds, clip.width, clip.height, clip.codec, len(clip.data))
+        return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, clip.frames, clip.seconds)
+
+    def _masked_copy(self, r: ClipRequest, data: bytes, start: dt.datetime,
+                     privacy: PrivacyConfig) -> FinishedClip | None:
+        """The stream-copied clip decoded, the public masked frame by frame and encoded again; None when no frame
+        shows anyone to mask (the stream copy is then stored as it is)."""
+        frames = decode_mp4_bytes(data, start)
+        if not frames:
+            return None
+        h, w = frames[0][1].shape[:2]
+        with self._lock:
+            hist = scaled_history(self._boxes.get(r.camera_id), self._shapes.get(r.camera_id), (h, w))
+        masked = mask_clip_frames(frames, hist, privacy)
+        if all(m is f for (_, m), (_, f) in zip(masked, frames)):
+            return None
+        out = encode_mp4_bytes(masked)
+        ref = self.store.put_file(out, "clip", "video/mp4", frames[0][0])
+        seconds = (frames[-1][0] - frames[0][0]).total_seconds()
+        log.info("evidence: clip for %s %s: %d frames, %.1fs, %dx%d, %d bytes (masked, re-encoded)", r.rule,
+                 r.finding_id, len(masked), seconds, w, h, len(out))
+        return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, len(masked), seconds)
+
+
+def decode_mp4_bytes(data: bytes, start: dt.datetime) -> list[tuple[dt.datetime, np.ndarray]]:
+    """Every frame of an MP4 (BGR) with its time: ``start`` plus the frame's offset from the first one."""
+    import io
+
+    import av
+
+    out: list[tuple[dt.datetime, np.ndarray]] = []
+    with av.open(io.BytesIO(data)) as container:
+        first = None
+        for frame in container.decode(video=0):
+            t = float(frame.time or 0.0)
+            first = t if first is None else first
+            out.append((start + dt.timedelta(seconds=t - first), frame.to_ndarray(format="bgr24")))
+    return out
+
+
+def scaled_history(hist: BoxHistory | None, analysed: tuple[int, int] | None,
+                   shape: tuple[int, int]) -> BoxHistory | None:
+    """``hist`` (boxes in the analysed picture's pixels) scaled onto pictures of ``shape`` (h, w)."""
+    if hist is None or analysed is None or tuple(analysed) == tuple(shape):
+        return hist
+    sy, sx = shape[0] / analysed[0], shape[1] / analysed[1]
+    out = BoxHistory(keep_s=hist.keep_s, max_gap_s=hist.max_gap_s)
+    for ts, boxes in hist._items:
+        out._items.append((ts, np.asarray(boxes, np.float32) * np.array([sx, sy, sx, sy], np.float32)))
+    return out

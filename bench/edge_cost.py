@@ -1,0 +1,459 @@
+"""Edge cost: CPU cores, analysed fps, lag and memory per camera of the real agent, next to a plain loop.
+
+Not a test. Prints a table. Each camera is a pair of files generated once into a cache (default
+``~/.cache/hallwatch-bench/edge_cost``) from shared clips: a 1920x1080 25 fps H.264 main stream with a
+keyframe every 50 frames (2 s, no B-frames, as IP cameras send) and a 640x360 substream with the same GOP.
+Files are looped and paced in real time, like live cameras. Every configuration runs in its own process
+for a fixed time after a warm-up:
+
+- ``agent, substream``: ``EdgeAgent`` as ``hallwatch edge run`` builds it (every default rule, a seat zone
+  per camera so the phone crop pass runs, the change gate, evidence to the outbox); each camera has a
+  ``detect`` input (the substream, decoded) and a ``record``+``stills`` input (the main stream, packets only);
+- ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
+- ``agent, substream, phone crop pass off``: as the first with ``phone_use`` off (no pose + hand crops), the
+  workload closest to the plain loop's;
+- ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
+- ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
+  and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
+
+CPU is the process's user+system time over the measured interval (``getrusage``), split per thread
+from ``/proc/self/task``; memory per camera is the RSS growth from after the models are loaded to the
+end, divided by the number of cameras.
+
+    HALLWATCH_SHARED_DIR=../shared .venv/bin/python bench/edge_cost.py [--cameras 8] [--seconds 40] \\
+        [--warmup 15] [--plain-cameras 4] [--single-cameras 4] [--configs agent-sub,agent-main,plain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from edge import paths  # noqa: E402
+
+CLIPS = ("intel-iot-devkit_one-by-one-person-detection.mp4", "1234hmehme_MINH7.mp4",
+         "pgplarosa_resized_cctv_full_fast_cut.mov")
+CLIP_SECONDS = 16
+FPS_OUT, GOP = 25, 50
+SIZES = {"main": (1920, 1080), "sub": (640, 360)}
+CACHE = Path(os.environ.get("HALLWATCH_BENCH_CACHE", Path.home() / ".cache" / "hallwatch-bench")) / "edge_cost"
+TICK = os.sysconf("SC_CLK_TCK")
+INFERENCE_THREADS = int(os.environ.get("BENCH_INFERENCE_THREADS", "1")) or None  # edge.inference_threads
+
+
+# --------------------------------------------------------------------------- media pairs
+def camera_pairs() -> list[dict[str, Path]]:
+    """(main, sub) file pairs, generated once with PyAV's libx264 into the cache."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in CLIPS:
+        src = paths.media_dir() / "video" / name
+        if not src.exists():
+            continue
+        stem = Path(name).stem
+        pair = {kind: CACHE / f"{stem}_{kind}.mp4" for kind in SIZES}
+        if not all(p.exists() for p in pair.values()):
+            t = time.perf_counter()
+            _transcode(src, pair)
+            print(f"# generated {stem} main+sub in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+        out.append(pair)
+    if not out:
+        sys.exit(f"none of {CLIPS} in {paths.media_dir() / 'video'}")
+    return out
+
+
+def _transcode(src: Path, pair: dict[str, Path]) -> None:
+    import av
+
+    outs, streams = {}, {}
+    tmp = {k: p.with_suffix(".part.mp4") for k, p in pair.items()}
+    for kind, (w, h) in SIZES.items():
+        c = outs[kind] = av.open(str(tmp[kind]), "w", format="mp4", options={"movflags": "+faststart"})
+        s = streams[kind] = c.add_stream("libx264", rate=FPS_OUT)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.codec_context.thread_count = 2
+        s.options = {"preset": "veryfast", "crf": "23" if kind == "main" else "26", "profile": "main",
+                     "x264-params": f"keyint={GOP}:min-keyint={GOP}:scenecut=0:bframes=0"}
+    frames = _looped(src)
+    _, cur = next(frames)
+    nxt_t, nxt = next(frames)
+    for k in range(CLIP_SECONDS * FPS_OUT):  # output frame k shows the source frame on screen at k/25 s
+        while nxt_t <= k / FPS_OUT:
+            cur = nxt
+            nxt_t, nxt = next(frames)
+        _emit(outs, streams, cur, k)
+    for kind, c in outs.items():
+        for pkt in streams[kind].encode(None):
+            c.mux(pkt)
+        c.close()
+        tmp[kind].rename(pair[kind])
+
+
+def _looped(src: Path):  # noqa: ANN202 - (seconds, frame) forever, time continuing across passes
+    import av
+
+    offset = 0.0
+    while True:
+        t0 = last = None
+        with av.open(str(src)) as c:
+            vs = c.streams.video[0]
+            dur = 1.0 / float(vs.average_rate or 25)
+            for f in c.decode(vs):
+                t = float(f.pts * vs.time_base) if f.pts is not None else (last or 0.0) + dur
+                t0 = t if t0 is None else t0
+                last = t
+                yield offset + t - t0, f
+        if t0 is None:
+            raise RuntimeError(f"{src}: no frames")
+        offset += last - t0 + dur
+
+
+def _emit(outs: dict, streams: dict, frame, k: int) -> None:  # noqa: ANN001
+    for kind, (w, h) in SIZES.items():
+        f = frame.reformat(width=w, height=h, format="yuv420p")
+        f.pts, f.time_base = k, Fraction(1, FPS_OUT)
+        for pkt in streams[kind].encode(f):
+            outs[kind].mux(pkt)
+
+
+# --------------------------------------------------------------------------- measuring
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per thread group: Python threads by name, native ones (OpenVINO, FFmpeg) by their comm."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = collections.Counter()
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        secs = (int(fields[11]) + int(fields[12])) / TICK
+        name = names.get(int(tid))
+        out[_group(name, comm)] += secs
+    return dict(out)
+
+
+def _group(name: str | None, comm: str) -> str:
+    if name is None:
+        return "native (OpenVINO/FFmpeg workers)"
+    if name.startswith("capture-") and (":" in name):
+        return "record/stills readers"
+    if name.startswith(("capture-", "decode-")):
+        return "detect readers (demux+decode)"
+    if name in ("detect", "MainThread", "predict"):
+        return "analysis (python)"
+    return "other python (outbox, evidence, mqtt)"
+
+
+class Meter:
+    def __init__(self) -> None:
+        self.t, self.cpu, self.threads = time.monotonic(), cpu_s(), thread_cpu()
+
+    def since(self, other: "Meter") -> tuple[float, float, dict[str, float]]:
+        wall = self.t - other.t
+        per = {k: (v - other.threads.get(k, 0.0)) / wall for k, v in self.threads.items()}
+        return wall, (self.cpu - other.cpu) / wall, per
+
+
+# --------------------------------------------------------------------------- configurations (child process)
+def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str, crops: bool = True) -> object:
+    from edge.site import SiteConfig
+
+    cams = []
+    for i in range(n):
+        p = pairs[i % len(pairs)]
+        cam = {"id": f"cam{i}", "name": f"c{i}", "fps": 2.0, "loop": True,
+               "zones": [{"id": f"seat{i}", "kind": "seat", "window": f"W{i:02d}",
+                          "polygon": [[0.05, 0.3], [0.95, 0.3], [0.95, 0.95], [0.05, 0.95]]}]}
+        if single:
+            cam["source"] = str(p["main"])
+        else:
+            cam["inputs"] = [{"path": str(p["sub"]), "roles": ["detect"]},
+                             {"path": str(p["main"]), "roles": ["record", "stills"]}]
+        cams.append(cam)
+    return SiteConfig.model_validate({
+        "hall": {"id": "bench-edgecost", "name": "bench"},
+        "windows": [{"id": f"W{i:02d}", "number": i + 1, "name": f"w{i}"} for i in range(n)],
+        "cameras": cams,
+        "rules": {} if crops else {"phone_use": {"enabled": False}},
+        "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
+        "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9",
+                 "inference_threads": INFERENCE_THREADS},
+    })
+
+
+def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool = True) -> dict:
+    from edge.agent.runtime import EdgeAgent
+
+    pairs = camera_pairs()
+    with tempfile.TemporaryDirectory(prefix="hallwatch-bench-") as tmp:
+        cfg = site_config(pairs, n, single, tmp, crops)
+        agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False)
+        base_rss = rss_mb()
+        agent.start()
+        try:
+            time.sleep(warmup)
+            c0, m0, r0 = dict(agent.pipeline.counters), Meter(), reader_counts(agent)
+            lags = []
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                time.sleep(1.0)
+                lags += [h.lag_s for h in agent.camera_health()]
+            m1, c1, r1 = Meter(), dict(agent.pipeline.counters), reader_counts(agent)
+            decoded = sum(r.counters["decoded"] for r in agent.all_readers())
+            rss = rss_mb()
+        finally:
+            agent.stop()
+    wall, cores, per = m1.since(m0)
+    analysed = c1.get("analysed", 0) - c0.get("analysed", 0)
+    d = {k: r1[k] - r0[k] for k in r0}
+    sec = {k: v * wall for k, v in per.items()}  # CPU seconds per group
+    decode = sec.get("detect readers (demux+decode)", 0.0) / max(1e-9, d["detect_packets"] / FPS_OUT)
+    record = (sec.get("record/stills readers", 0.0) / max(1e-9, d["record_packets"] / FPS_OUT)
+              if d["record_packets"] else 0.0)
+    frame = sum(v for k, v in sec.items() if "readers" not in k) / max(1, analysed)
+    return {"cameras": n, "wall": wall, "cores": cores, "threads": per, "decode": decode, "record": record,
+            "per_frame": frame, "projected": decode + record + 2.0 * frame,
+            "realtime": d["detect_packets"] / FPS_OUT / wall / n,
+            "fps": analysed / wall / n, "inferences": (c1.get("inferences", 0) - c0.get("inferences", 0)) / wall / n,
+            "crops": c1.get("crop_passes", 0) - c0.get("crop_passes", 0),
+            "lag_mean": sum(lags) / max(1, len(lags)), "lag_max": max(lags or [0.0]),
+            "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": decoded}
+
+
+def run_capture_memory(single: bool, settle: float = 20.0) -> dict:
+    """RSS per added camera of the capture alone (readers and packet rings, no models), from 4 to 8 cameras."""
+    from edge.agent.runtime import limit_malloc_arenas
+    from edge.capture.packets import PacketRing
+    from edge.capture.reader import CameraReader, LatestFrame
+
+    limit_malloc_arenas()
+    pairs = camera_pairs()
+    readers, rings, at = [], [], {}
+    for i in range(8):
+        p, slot, ring = pairs[i % len(pairs)], LatestFrame(), PacketRing(17)
+        rings.append(ring)
+        if single:
+            readers.append(CameraReader(f"c{i}", str(p["main"]), 2.0, slot.put, packets=ring, loop=True).start())
+        else:
+            readers.append(CameraReader(f"c{i}", str(p["sub"]), 2.0, slot.put, loop=True).start())
+            readers.append(CameraReader(f"c{i}", str(p["main"]), 2.0, None, detect=False, packets=ring, loop=True,
+                                        name=f"c{i}:record").start())
+        if i + 1 in (4, 8):
+            time.sleep(settle)
+            at[i + 1] = (rss_mb(), sum(r.nbytes() for r in rings) / len(rings) / 1e6)
+    for r in readers:
+        r.signal_stop()
+    return {"per_camera": (at[8][0] - at[4][0]) / 4, "ring": at[8][1]}
+
+
+def reader_counts(agent) -> dict[str, int]:  # noqa: ANN001
+    return {"detect_packets": sum(r.counters["packets"] for r in agent.readers.values()),
+            "record_packets": sum(r.counters["packets"] for r in agent.aux_readers)}
+
+
+def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
+    import av
+    from ultralytics import YOLO
+
+    pairs = camera_pairs()
+    model = YOLO(str(paths.models_dir() / "yolo11n_int8_openvino_model"), task="detect")
+    import numpy as np
+
+    model.predict(np.zeros((1080, 1920, 3), np.uint8), verbose=False)  # load + compile before the baseline
+    base_rss = rss_mb()
+    latest: dict[int, tuple[float, np.ndarray]] = {}
+    decoded = [0] * n
+    stop = threading.Event()
+
+    def decode(i: int, path: Path) -> None:
+        while not stop.is_set():
+            with av.open(str(path)) as c:
+                wall0 = time.monotonic()
+                for frame in c.decode(video=0):
+                    if stop.is_set():
+                        return
+                    delay = wall0 + float(frame.time or 0) - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    latest[i] = (time.monotonic(), frame.to_ndarray(format="bgr24"))
+                    decoded[i] += 1
+
+    threads = [threading.Thread(target=decode, args=(i, pairs[i % len(pairs)]["main"]), name=f"decode-{i}",
+                                daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    count, lags = 0, []
+    m0: Meter | None = None
+    start = time.monotonic()
+    nxt = start
+    while True:
+        now = time.monotonic()
+        if m0 is None and now - start >= warmup:
+            m0, count, lags, dec0 = Meter(), 0, [], sum(decoded)
+        if m0 is not None and now - m0.t >= seconds:
+            break
+        nxt += 1.0 / fps
+        for i in range(n):
+            item = latest.get(i)
+            if item is None:
+                continue
+            model.predict(item[1], verbose=False, conf=0.25)
+            count += 1
+            lags.append(time.monotonic() - item[0])
+        time.sleep(max(0.0, nxt - time.monotonic()))
+    m1 = Meter()
+    rss = rss_mb()
+    stop.set()
+    wall, cores, per = m1.since(m0)
+    frames = sum(decoded) - dec0
+    sec = {k: v * wall for k, v in per.items()}
+    decode = sec.get("detect readers (demux+decode)", 0.0) / max(1e-9, frames / FPS_OUT)
+    frame = sum(v for k, v in sec.items() if "readers" not in k) / max(1, count)
+    return {"cameras": n, "wall": wall, "cores": cores, "threads": per, "fps": count / wall / n,
+            "decode": decode, "record": 0.0, "per_frame": frame, "projected": decode + 2.0 * frame,
+            "realtime": frames / FPS_OUT / wall / n,
+            "inferences": count / wall / n, "crops": 0, "lag_mean": sum(lags) / max(1, len(lags)),
+            "lag_max": max(lags or [0.0]), "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": 0}
+
+
+# --------------------------------------------------------------------------- parent
+LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "agent, 1080p only (one input)",
+          "agent-sub-nocrop": "agent, substream, phone crop pass off",
+          "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
+
+
+def child(args: argparse.Namespace) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    paths.export_defaults()
+    if args.child == "plain":
+        res = run_plain(args.n, args.seconds, args.warmup)
+    elif args.child.startswith("capture-"):
+        res = run_capture_memory(args.child == "capture-main")
+    else:
+        res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup,
+                        crops=args.child != "agent-sub-nocrop")
+    print("RESULT " + json.dumps(res))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cameras", type=int, default=8, help="cameras of the substream agent run")
+    ap.add_argument("--single-cameras", type=int, default=4, help="cameras of the 1080p-only agent run")
+    ap.add_argument("--plain-cameras", type=int, default=4, help="cameras of the plain loop")
+    ap.add_argument("--seconds", type=float, default=40)
+    ap.add_argument("--warmup", type=float, default=15)
+    ap.add_argument("--configs", default="agent-sub,agent-main,plain", help="name[:cameras],...")
+    ap.add_argument("--no-capture-memory", action="store_true", help="skip the capture-only memory runs")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return 0
+    paths.export_defaults()
+    from models.machine import describe
+
+    pairs = camera_pairs()
+    sizes = {k: sum(p[k].stat().st_size for p in pairs) * 8 / 1e6 / CLIP_SECONDS / len(pairs) for k in SIZES}
+    rows = {}
+    for item in args.configs.split(","):  # name or name:cameras
+        name, _, count = item.partition(":")
+        n = int(count) if count else {"agent-sub": args.cameras, "agent-sub-nocrop": args.cameras,
+                                      "agent-main": args.single_cameras, "plain": args.plain_cameras}[name]
+        cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--seconds", str(args.seconds),
+               "--warmup", str(args.warmup)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            print(f"{item} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}", file=sys.stderr)
+            continue
+        rows[item] = dict(json.loads(line[7:]), config=name)
+    print(f"# edge cost on {describe()}; load average {os.getloadavg()[0]:.1f} at the end (the machine is shared: "
+          f"other jobs run beside this one). Cameras: looped real clips as 1920x1080 25 fps H.264 GOP {GOP} "
+          f"(~{sizes['main']:.1f} Mbit/s) + 640x360 substream (~{sizes['sub']:.1f} Mbit/s), 2 fps analysed, "
+          f"{args.warmup:.0f} s warm-up then {args.seconds:.0f} s measured per configuration.")
+    print("\nMeasured (what this run reached on the shared machine):\n")
+    print("| configuration | cameras | cores | cores/camera | analysed fps/camera | inferences/s/camera "
+          "| video decoded, x real time | lag mean / max s | RSS MB/camera | RSS total MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows.values():
+        print(f"| {LABELS[r['config']]} | {r['cameras']} | {r['cores']:.2f} | {r['cores'] / r['cameras']:.3f} | "
+              f"{r['fps']:.2f} | {r['inferences']:.2f} | {r['realtime']:.2f} | {r['lag_mean']:.2f} / "
+              f"{r['lag_max']:.2f} | {r['rss_per_camera']:.1f} | {r['rss_total']:.0f} |")
+    print("\nCost per unit of work (CPU seconds, from the same run), and cores per camera projected at 2 analysed "
+          "fps with the camera's video decoded in real time:\n")
+    print("| configuration | cameras | decode, cores per camera in real time | record (demux only) | "
+          "analysis CPU s per analysed frame | projected cores/camera at 2 fps | cameras per 2 cores |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows.values():
+        print(f"| {LABELS[r['config']]} | {r['cameras']} | {r['decode']:.3f} | {r['record']:.4f} | "
+              f"{r['per_frame']:.3f} | {r['projected']:.3f} | {2.0 / r['projected']:.0f} |")
+    plain = [r for r in rows.values() if r["config"] == "plain"]
+    for a in [r for r in rows.values() if r["config"] != "plain"] if plain else []:
+        p = plain[0]
+        print(f"\n{LABELS[a['config']]}, {a['cameras']} cameras: {p['projected'] / a['projected']:.1f}x less CPU per "
+              f"camera at 2 fps than the plain loop (projected); measured cores per camera "
+              f"{(p['cores'] / p['cameras']) / (a['cores'] / a['cameras']):.1f}x.")
+    by_config: dict[str, list[dict]] = collections.defaultdict(list)
+    for r in rows.values():
+        by_config[r["config"]].append(r)
+    for name, rs in by_config.items():
+        if len(rs) >= 2:
+            lo, hi = min(rs, key=lambda r: r["cameras"]), max(rs, key=lambda r: r["cameras"])
+            added = (hi["rss_total"] - lo["rss_total"]) / (hi["cameras"] - lo["cameras"])
+            print(f"{LABELS[name]}: RSS per added camera {added:.1f} MB ({lo['cameras']} -> {hi['cameras']} cameras)")
+    if not args.no_capture_memory:
+        print("\nCapture alone (readers + packet rings, no models), RSS per added camera from 4 to 8 cameras:\n")
+        print("| cameras with | RSS MB per added camera | packet ring MB per camera |")
+        print("|---|---|---|")
+        for name, label in (("capture-sub", "substream decoded + main stream in the packet ring"),
+                            ("capture-main", "1080p decoded + packet ring (one input)")):
+            proc = subprocess.run([sys.executable, __file__, "--child", name, "--n", "8"], capture_output=True,
+                                  text=True, env=os.environ.copy())
+            line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+            if line is None:
+                print(f"{name} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}", file=sys.stderr)
+                continue
+            m = json.loads(line[7:])
+            print(f"| {label} | {m['per_camera']:.1f} | {m['ring']:.1f} |")
+    print("\nCPU per thread group, cores/camera:")
+    groups = sorted({g for r in rows.values() for g in r["threads"]})
+    print("| thread group | " + " | ".join(f"{LABELS[r['config']]} ({r['cameras']})" for r in rows.values()) + " |")
+    print("|---|" + "---|" * len(rows))
+    for g in groups:
+        print(f"| {g} | " + " | ".join(f"{r['threads'].get(g, 0.0) / r['cameras']:.3f}" for r in rows.values()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
