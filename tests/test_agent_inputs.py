@@ -52,8 +52,9 @@ def test_agent_analyses_the_substream_and_keeps_main_stream_evidence(mqtt_broker
         "cameras": [{"id": "cam-1", "name": "two inputs", "fps": 2, "loop": True,
                      "inputs": [{"path": str(sub), "roles": ["detect"]},
                                 {"path": str(media_dir / MAIN), "roles": ["record", "stills"]}],
-                     "zones": [{"id": "seat-1", "kind": "seat", "window": "W01",  # a corner nobody sits in
-                                "polygon": [[0.0, 0.0], [0.08, 0.0], [0.08, 0.08], [0.0, 0.08]]}]}],
+                     "zones": [{"id": "seat-1", "kind": "seat", "window": "W01",  # a corner nobody sits in (textured: a flat
+                                # or dark seat is uncertain, never empty)
+                                "polygon": [[0.0, 0.85], [0.12, 0.85], [0.12, 1.0], [0.0, 1.0]]}]}],
         "rules": {"window_unstaffed": {"absent_s": 2}, "phone_use": {"enabled": False}},
         "mqtt": {"host": mqtt_broker.host, "port": mqtt_broker.port, "topic_prefix": topic_prefix},
         "edge": {"id": "edge-i", "server_url": f"http://127.0.0.1:{port}", "data_dir": str(tmp_path / "edge"),
