@@ -216,7 +216,7 @@ def test_duty_check_permission_and_unreachable_broker(console, role, expected):
     ("supervisor", "admin", 201, 200),
 ])
 def test_safety_check_permissions_and_sign_off(console, starter, signer, start_code, sign_code):
-    r = console.post(f"/api/v1/console/halls/{console.hall_id}/safety-checks", starter)
+    r = console.post(f"/api/v1/console/halls/{console.hall_id}/safety-checks", starter, params={"mode": "full"})
     assert r.status_code == start_code, r.text
     if start_code != 201:
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
@@ -117,10 +117,14 @@ def duty_check_report(check_id: int, request: Request, user: ViewerUser, session
 # ----------------------------------------------------------------------------- safety checks
 
 @router.post("/halls/{hall_id}/safety-checks", status_code=201, summary="下班安全检查 on demand")
-def start_safety_check(hall_id: str, request: Request, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
+def start_safety_check(hall_id: str, request: Request, user: ViewerUser, session: SessionDep,
+                       mode: Literal["auto", "preview", "full"] = "auto") -> dict[str, Any]:
+    """``auto``: during service hours (until closing + grace) the check runs as a preview that opens no alerts
+    and cannot be signed; after hours it is a full check. ``preview`` / ``full`` choose explicitly."""
     require(user, "safety_check")
     hall = _hall(session, user, hall_id)
-    chk = checks.create_safety_check(session, hall, "manual", user)
+    preview = mode == "preview" or (mode == "auto" and checks.in_service_hours(hall, utcnow()))
+    chk = checks.create_safety_check(session, hall, "preview" if preview else "manual", user)
     session.commit()
     error = send(request.app, hall.id, "safety_check", chk.request_id)
     if error:  # no edge reachable: judge from what the server knows, the edge's items stay undetermined

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from edge.contract import RULES
 from edge.site import SiteConfig
 from server.db import (
-    Alert, Camera, DutyCheck, Edge, Finding, Hall, PatrolFinding, RosterAssignment, SafetyCheck, Sensor,
+    Alert, Camera, DutyCheck, Edge, Evidence, Finding, Hall, PatrolFinding, RosterAssignment, SafetyCheck, Sensor,
     SensorReadingRow, Staff, User, Window, utcnow,
 )
-from server.console.safety import ITEMS
+from server.console.safety import ITEMS, sensor_is_online
 
 
 def iso(t: dt.datetime | None) -> str | None:
@@ -121,6 +121,15 @@ def board_view(session: Session, hall: Hall, now: dt.datetime) -> dict[str, Any]
     sens = session.scalars(select(Sensor).where(Sensor.hall_id == hall.id, Sensor.active.is_(True)).order_by(Sensor.code))
     edges = session.scalars(select(Edge).where(Edge.hall_id == hall.id).order_by(Edge.code))
 
+    sensor_cfg = {x.id: x for x in cfg.sensors} if cfg is not None else {}
+
+    def online(s: Sensor) -> bool | None:
+        """The same judgement the safety check makes: edge report plus silence against the expected interval."""
+        sc = sensor_cfg.get(s.code)
+        if sc is None:
+            return s.online
+        return sensor_is_online(cfg, sc, s.last_seen, s.online, now)[0]
+
     def last_value(s: Sensor) -> str:
         lv = s.last_value or {}
         return f"{lv.get('value')}{' ' + lv['unit'] if lv.get('unit') else ''}" if lv else ""
@@ -130,7 +139,7 @@ def board_view(session: Session, hall: Hall, now: dt.datetime) -> dict[str, Any]
         "windows": windows,
         "cameras": [{"id": c.code, "name": c.name, "state": c.health, "fps": c.fps, "lag_s": c.lag_s,
                      "last_seen": iso(c.last_seen)} for c in cams],
-        "sensors": [{"id": s.code, "name": s.name, "kind": s.kind, "online": s.online, "last_seen": iso(s.last_seen),
+        "sensors": [{"id": s.code, "name": s.name, "kind": s.kind, "online": online(s), "last_seen": iso(s.last_seen),
                      "value": last_value(s)} for s in sens],
         "edges": [{"id": e.code, "online": e.online, "last_seen": iso(e.last_seen), "version": e.version} for e in edges],
     }
@@ -150,8 +159,14 @@ def duty_view(session: Session, check: DutyCheck, with_windows: bool = True) -> 
     if cfg is not None:
         tz_day = check.requested_at.astimezone(cfg.tz).date()
     roster = roster_names(session, check.hall_id, tz_day)
+    shas = {sha for r in check.windows for sha in (r.evidence or []) if isinstance(sha, str)}
+    stored = set(session.scalars(select(Evidence.sha256).where(Evidence.sha256.in_(shas), Evidence.stored.is_(True)))
+                 ) if shas else set()
+    waiting = len(shas - stored)
+    status = "uploading" if check.status == "complete" and waiting else check.status
     view: dict[str, Any] = {
-        "id": check.id, "hall_id": check.hall_id, "status": check.status, "note": check.note,
+        "id": check.id, "hall_id": check.hall_id, "status": status, "note": check.note,
+        "pictures_waiting": waiting,
         "requested_at": iso(check.requested_at),
         "completed_at": iso(check.completed_at), "requested_by": user_name(session, check.requested_by),
         "windows_total": len(windows), "windows_answered": sum(1 for w in windows if w.code in by_code),
@@ -164,7 +179,8 @@ def duty_view(session: Session, check: DutyCheck, with_windows: bool = True) -> 
                 "window_id": w.code, "number": w.number, "name": w.name,
                 "state": "closed" if (w.closed and r is None) else (r.state if r else None),
                 "persons": r.persons if r else None, "camera_id": r.camera_code if r else None,
-                "snapshot_sha256": (r.evidence or [None])[0] if r else None, "taken_at": iso(r.taken_at) if r else None,
+                "snapshot_sha256": next((x for x in (r.evidence or []) if x in stored), None) if r else None,
+                "picture_waiting": bool(r and any(x not in stored for x in (r.evidence or []))), "taken_at": iso(r.taken_at) if r else None,
                 "staff_a": (roster.get(w.id, {}).get("A") or {}).get("name"),
                 "staff_b": (roster.get(w.id, {}).get("B") or {}).get("name"),
             })
@@ -176,6 +192,7 @@ def safety_view(session: Session, check: SafetyCheck, with_items: bool = True) -
     outcome = None if check.status == "pending" else check.status
     view: dict[str, Any] = {
         "id": check.id, "hall_id": check.hall_id, "trigger": check.trigger, "status": check.status,
+        "preview": check.trigger == "preview",
         "outcome": outcome, "started_at": iso(check.requested_at), "completed_at": iso(check.completed_at),
         "requested_by": user_name(session, check.requested_by), "signed_by": check.signed_name,
         "signed_at": iso(check.signed_at), "sign_comment": check.sign_comment,

@@ -1,0 +1,107 @@
+"""Console behaviour the people on duty rely on: a safety check during service hours is a preview, sensor state
+has one source of truth, a duty check is complete only with its pictures stored, handover is a two-party act."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from edge import contract as c
+from server.console import api_checks, checks
+from server.db import Hall
+from server.db.session import unit_of_work
+from tests.test_console_helpers import TZ, console, upload  # noqa: F401
+
+UTC = dt.timezone.utc
+
+
+def _local(y, m, d, hh, mm):
+    return dt.datetime(y, m, d, hh, mm, tzinfo=TZ).astimezone(UTC)
+
+
+@pytest.mark.parametrize("when, in_service", [
+    (_local(2026, 3, 4, 10, 0), True),    # Wednesday morning session
+    (_local(2026, 3, 4, 12, 30), True),   # lunch break: staff still in the hall
+    (_local(2026, 3, 4, 17, 45), True),   # after closing, within the 30 min grace
+    (_local(2026, 3, 4, 18, 5), False),   # after closing + grace
+    (_local(2026, 3, 4, 7, 0), False),    # before opening
+    (_local(2026, 3, 7, 10, 0), False),   # Saturday
+])
+def test_in_service_hours(console, when, in_service):
+    with unit_of_work(console.app.state.sessionmaker) as s:
+        assert checks.in_service_hours(s.get(Hall, console.hall_id), when) is in_service
+
+
+def _open_alerts(con) -> list[dict]:
+    return [a for a in con.get("/api/v1/console/alerts", params={"hall_id": con.hall_id}).json()]
+
+
+@pytest.mark.parametrize("mode, at, preview", [
+    ("auto", _local(2026, 3, 4, 10, 0), True),
+    ("auto", _local(2026, 3, 4, 19, 0), False),
+    ("preview", _local(2026, 3, 4, 19, 0), True),
+    ("full", _local(2026, 3, 4, 10, 0), False),
+])
+def test_a_safety_check_in_service_hours_is_a_preview_that_opens_no_alerts(console, monkeypatch, mode, at, preview):
+    now = dt.datetime.now(UTC)
+    # a working PC in service hours: the full check would call it 下班未关电源
+    console.ingest(c.SensorReading(hall_id=console.hall_id, edge_id=console.edge_id, sensor_id="plug-w01-pc",
+                                   kind="power", value=85.0, at=now - dt.timedelta(minutes=1)))
+    monkeypatch.setattr(api_checks, "utcnow", lambda: at)
+    r = console.post(f"/api/v1/console/halls/{console.hall_id}/safety-checks", "inspector", params={"mode": mode})
+    assert r.status_code == 201, r.text
+    sheet = r.json()
+    assert sheet["preview"] is preview and sheet["trigger"] == ("preview" if preview else "manual")
+    power = [i for i in sheet["items"] if i["item"] == "power_off" and i["subject"] == "plug-w01-pc"]
+    assert power and power[0]["passed"] is False
+    alerts = _open_alerts(console)
+    assert (alerts == []) is preview
+    sign = console.post(f"/api/v1/console/safety-checks/{sheet['id']}/sign", "inspector", json={"comment": "ok"})
+    assert sign.status_code == (409 if preview else 200), sign.text
+
+
+@pytest.mark.parametrize("reported, seen_ago_s, online", [
+    (True, 30, True),          # the edge's heartbeat says online and saw it recently: no reading needed
+    (True, 3 * 86400, False),  # reported online, silent for days: offline on the board and in the check
+    (False, 30, False),
+])
+def test_sensor_state_on_the_board_and_in_the_safety_check_agree(console, reported, seen_ago_s, online):
+    now = dt.datetime.now(UTC)
+    console.ingest(c.Heartbeat(hall_id=console.hall_id, edge_id=console.edge_id, cameras=[], sensors=[
+        c.SensorHealth(sensor_id="smoke-hall", online=reported, last_seen=now - dt.timedelta(seconds=seen_ago_s))]))
+    board = console.get(f"/api/v1/console/halls/{console.hall_id}/board").json()
+    on_board = next(s for s in board["sensors"] if s["id"] == "smoke-hall")["online"]
+    r = console.post(f"/api/v1/console/halls/{console.hall_id}/safety-checks", "inspector", params={"mode": "full"})
+    line = next(i for i in r.json()["items"] if i["item"] == "sensor_online" and i["subject"] == "smoke-hall")
+    assert on_board is online and line["passed"] is online
+
+
+def test_a_duty_check_is_complete_only_when_its_pictures_are_stored(console, media_dir):
+    import hashlib
+    import uuid
+
+    pictures = [p.read_bytes() for p in sorted((media_dir / "images").glob("*/*.jpg"))[:2]]
+    refs = [c.EvidenceRef(sha256=hashlib.sha256(b).hexdigest(), kind="snapshot", content_type="image/jpeg",
+                          size=len(b)) for b in pictures]
+    console.ingest(c.DutyCheckResult(
+        hall_id=console.hall_id, edge_id=console.edge_id, request_id=uuid.uuid4(), taken_at=dt.datetime.now(UTC),
+        windows=[c.WindowSnapshot(window_id=w, state="staffed", persons=1, camera_id=f"cam-{w.lower()}", evidence=[e])
+                 for w, e in zip(("W01", "W02"), refs)]))
+    (row,) = console.get(f"/api/v1/console/halls/{console.hall_id}/duty-checks").json()
+
+    def sheet() -> dict:
+        return console.get(f"/api/v1/console/duty-checks/{row['id']}").json()
+
+    expected = [("uploading", 2, [None, None]), ("uploading", 1, [refs[0].sha256, None]),
+                ("complete", 0, [refs[0].sha256, refs[1].sha256])]
+    for step, (status, waiting, shas) in enumerate(expected):
+        if step:
+            upload(console, pictures[step - 1])
+        d = sheet()
+        by_window = {w["window_id"]: w for w in d["windows"]}
+        assert (d["status"], d["pictures_waiting"]) == (status, waiting)
+        assert [by_window[w]["snapshot_sha256"] for w in ("W01", "W02")] == shas
+        for sha in shas:  # a picture the sheet shows is always there to load
+            if sha:
+                assert console.get(f"/api/v1/console/evidence/{sha}").status_code == 200
