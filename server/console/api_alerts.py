@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import and_, case, select
 from starlette.concurrency import run_in_threadpool
 
 from edge.contract import RULES
@@ -97,7 +97,10 @@ def list_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = Non
         hall = session.get(Hall, hall_id or user.hall_id) if (hall_id or user.hall_id) else None
         start, end = _day_range(date, hall.timezone if hall else "Asia/Shanghai")
         stmt = stmt.where(Finding.started_at >= start, Finding.started_at < end)
-    stmt = stmt.order_by(Finding.started_at.desc(), Alert.id.desc()).limit(limit if not q else 2000)
+    unresolved = Alert.status.in_(("open", "acknowledged"))
+    urgency = case((and_(Finding.severity == "critical", unresolved), 0),
+                   (and_(Alert.escalated.is_(True), unresolved), 1), else_=2)
+    stmt = stmt.order_by(urgency, Finding.started_at.desc(), Alert.id.desc()).limit(limit if not q else 2000)
     views = [alert_view(session, a) for a in session.scalars(stmt)]
     if q:
         needle = q.strip().lower()

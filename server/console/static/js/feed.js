@@ -51,14 +51,13 @@ export async function renderFeed(main) {
     h("label.grow", t("search"), h("input", { type: "search", name: "q", id: "f-q", placeholder: t("search") })));
   const tbody = h("tbody#alert-rows");
   const empty = h("p.muted#no-alerts", t("no_alerts"));
-  const banner = h("div.banner#new-alert-banner", { hidden: true });
   const sound = h("button.link#sound", {
     onclick: () => { soundOn = !soundOn; localStorage.setItem("hw.sound", soundOn ? "on" : "off"); sound.textContent = soundOn ? t("sound_on") : t("sound_off"); if (soundOn) beep(); },
   }, soundOn ? t("sound_on") : t("sound_off"));
   const table = h("table.grid",
     h("thead", h("tr", [t("time"), t("hall"), t("window"), t("rule"), t("severity"), t("status"), ""].map((x) => h("th", x)))),
     tbody);
-  mount(main, h("div.page-head", h("h2", t("nav_feed")), sound), banner, form, table, empty);
+  mount(main, h("div.page-head", h("h2", t("nav_feed")), sound), form, table, empty);
 
   const filters = () => Object.fromEntries([...new FormData(form).entries()].filter(([, v]) => v));
   async function load() {
@@ -81,11 +80,6 @@ export async function renderFeed(main) {
       tbody.querySelector(`tr[data-alert-id="${data.id}"]`)?.remove();
       tbody.prepend(alertRow(data, true));
       empty.hidden = true;
-      banner.hidden = false;
-      banner.replaceChildren(h("strong", `${t("new_alert")}: `),
-        `${hallName(data.hall_id)} · ${data.window_name || ""} · ${ruleName(data.rule, data.rule_name)}`,
-        h("a", { href: `#/alert/${data.id}` }, ` ${t("open")} →`));
-      if (soundOn) beep();
     } else if (type === "alert.updated") {
       const row = tbody.querySelector(`tr[data-alert-id="${data.id}"]`);
       if (row) row.replaceWith(alertRow(data));

@@ -10,6 +10,7 @@ import { renderSafety, renderSafetySheet } from "./safety.js";
 import { renderPatrol, renderHandover } from "./patrol.js";
 import { renderAssessment } from "./assessment.js";
 import { PEOPLE_NAV, PEOPLE_ROUTES, homeFor } from "./people.js";
+import { attachCues, stopCues } from "./alarm.js";
 
 const NAV = [
   ["#/feed", "nav_feed", "view"],
@@ -57,11 +58,12 @@ function shell(main) {
       h("button.link#lang", { onclick: () => { setLang(getLang() === "zh" ? "en" : "zh"); route(); } }, t("lang_switch")),
       h("button.link#logout", { onclick: logout }, t("logout"))));
   document.body.replaceChildren(top, h("main#main", main));
-  if (ctx.can("view")) connectEvents(setConnection);
+  if (ctx.can("view")) { connectEvents(setConnection); attachCues(); }
 }
 
 async function logout() {
   disconnectEvents();
+  stopCues();
   try { await api("/api/v1/auth/logout", { method: "POST" }); } catch { /* already logged out */ }
   session.clear();
   ctx.me = null;

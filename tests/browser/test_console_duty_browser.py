@@ -1,0 +1,136 @@
+"""The duty officer's console in headless Chromium: cues on every page with a distinct critical alarm, the
+service-hours safety-check preview, a duty-check sheet that waits for its pictures, the phone layout and the
+two-party handover. Screenshots go to ``test-artifacts/console-duty/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+
+import httpx
+import pytest
+
+from edge import contract as c
+from edge.paths import PROJECT_ROOT
+from server.console import checks
+from tests.browser.test_console_browser import _publish, _upload, live_server  # noqa: F401
+from tests.conftest import wait_for
+from tests.live import fresh_artifacts, launch_chromium, playwright_api
+from tests.test_console_helpers import EdgeResponder
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "console-duty"
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    return fresh_artifacts(ARTIFACTS)
+
+
+def _login(page, srv, path: str = "#/feed"):
+    expect, _ = playwright_api()
+    page.goto(f"{srv['base']}/console/")
+    page.fill("#username", srv["user"])
+    page.fill("#password", srv["password"])
+    page.click("#login-submit")
+    expect(page.locator("#nav")).to_be_visible()
+    page.goto(f"{srv['base']}/console/{path}")
+
+
+def _errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+    return errors
+
+
+def _finding(srv, rule: str, severity: str, **kw) -> c.FindingOpened:
+    return c.FindingOpened(hall_id=srv["hall_id"], edge_id=srv["cfg"].edge.id, finding_id=uuid.uuid4(), rule=rule,
+                           severity=severity, started_at=dt.datetime.now(dt.timezone.utc), **kw)
+
+
+def test_cues_on_every_page_and_a_critical_alarm_until_acknowledged(live_server, mqtt_broker, artifacts):
+    expect, sync_playwright = playwright_api()
+    srv = live_server
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+        errors = _errors(page)
+        try:
+            _login(page, srv, "#/board")
+            expect(page.locator("#conn")).to_contain_text("实时")
+            expect(page.locator(".tile[data-window-id='W03']")).to_be_visible()
+            # an ordinary alert on the wall screen: banner and one beep, no pop-up
+            _publish(mqtt_broker, srv["prefix"], _finding(srv, "phone_use", "major", window_id="W03"))
+            expect(page.locator("#new-alert-banner")).to_contain_text("玩手机", timeout=20000)
+            page.wait_for_function("(window.__hwBeeps || 0) >= 1")
+            expect(page.locator("#critical-alarm")).to_be_hidden()
+            page.screenshot(path=str(ARTIFACTS / "01-board-banner.png"))
+            # a critical smoke alarm: full-screen pop-up, the alarm repeats until acknowledged
+            _publish(mqtt_broker, srv["prefix"], _finding(srv, "smoke_detected", "critical", sensor_id="smoke-hall"))
+            expect(page.locator("#critical-alarm")).to_be_visible(timeout=20000)
+            expect(page.locator("#critical-rule")).to_have_text("烟雾报警")
+            page.wait_for_function("(window.__hwAlarmBeeps || 0) >= 3", timeout=20000)
+            page.screenshot(path=str(ARTIFACTS / "02-critical-alarm.png"))
+            page.click("#ack-alarm")
+            expect(page.locator("#critical-alarm")).to_be_hidden()
+            # the feed lists the critical alarm first, although the phone alert is not older
+            page.click("#nav a[data-nav='feed']")
+            expect(page.locator("#alert-rows tr")).to_have_count(2)
+            expect(page.locator("#alert-rows tr").first).to_have_attribute("data-rule", "smoke_detected")
+            expect(page.locator("#alert-rows tr").first.locator(".badge.st-acknowledged")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "03-feed-critical-first.png"))
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "99-cues-last.png"))
+            browser.close()
+    assert errors == []
+
+
+def test_safety_preview_in_service_hours_and_a_duty_sheet_that_waits_for_its_pictures(
+        live_server, mqtt_broker, media_dir, monkeypatch, artifacts):
+    expect, sync_playwright = playwright_api()
+    srv = live_server
+    monkeypatch.setattr(checks, "in_service_hours", lambda hall, now: True)
+    # bytes after the JPEG end marker make the files unique to this run (decoders ignore them)
+    pictures = [p.read_bytes() + uuid.uuid4().bytes for p in sorted((media_dir / "images").glob("*/*.jpg"))[:2]]
+    refs = [c.EvidenceRef(sha256=hashlib.sha256(b).hexdigest(), kind="snapshot", content_type="image/jpeg",
+                          size=len(b)) for b in pictures]
+    windows = [c.WindowSnapshot(window_id=w, state="staffed", persons=1, camera_id=f"cam-{w.lower()}", evidence=[e])
+               for w, e in zip(("W01", "W02"), refs)]
+    items = [c.SafetyItem(item="nobody_present", subject=srv["hall_id"], passed=False, detail="6 persons"),
+             c.SafetyItem(item="power_off", subject="plug-w03-pc", passed=False, detail="62 W > 10 W", value=62.0)]
+    edge = EdgeResponder(mqtt_broker, srv["prefix"], srv["hall_id"], srv["cfg"].edge.id, windows=windows, items=items)
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+        errors = _errors(page)
+        try:
+            _login(page, srv, "#/safety")
+            page.click("#run-safety")
+            expect(page.locator("#safety-preview")).to_be_visible(timeout=20000)
+            expect(page.locator("#safety-outcome")).to_have_text("存在不合格项", timeout=20000)
+            expect(page.locator("#btn-sign")).to_have_count(0)
+            page.screenshot(path=str(ARTIFACTS / "04-safety-preview.png"), full_page=True)
+            alerts = httpx.get(f"{srv['base']}/api/v1/console/alerts",
+                               cookies={x["name"]: x["value"] for x in page.context.cookies()}).json()
+            assert alerts == []
+            # duty check: the edge answers at once, the pictures arrive later
+            page.click("#nav a[data-nav='duty']")
+            page.click("#run-duty")
+            expect(page.locator("#duty-uploading")).to_be_visible(timeout=20000)
+            expect(page.locator("#duty-sheet img")).to_have_count(0)
+            page.screenshot(path=str(ARTIFACTS / "05-duty-uploading.png"))
+            for b in pictures:
+                _upload(srv["base"], srv["edge_token"], b, "snapshot", "image/jpeg")
+            expect(page.locator("#duty-uploading")).to_have_count(0, timeout=20000)
+            page.wait_for_function("[...document.querySelectorAll('#duty-sheet img')].length === 2 && "
+                                   "[...document.querySelectorAll('#duty-sheet img')].every(i => i.naturalWidth > 0)")
+            page.screenshot(path=str(ARTIFACTS / "06-duty-complete.png"))
+        finally:
+            edge.close()
+            page.screenshot(path=str(ARTIFACTS / "99-checks-last.png"))
+            browser.close()
+    assert errors == []
