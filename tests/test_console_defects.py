@@ -105,3 +105,84 @@ def test_a_duty_check_is_complete_only_when_its_pictures_are_stored(console, med
         for sha in shas:  # a picture the sheet shows is always there to load
             if sha:
                 assert console.get(f"/api/v1/console/evidence/{sha}").status_code == 200
+
+
+def _signature(strokes: bool = True) -> str:
+    """A drawn signature as the browser's canvas.toDataURL() sends it (transparent, ink where drawn)."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
+    if strokes:
+        ImageDraw.Draw(im).line([(20, 70), (80, 20), (140, 80), (260, 30)], fill=(0, 0, 0, 255), width=4)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _me(con, role: str) -> dict:
+    return con.get("/api/v1/console/me", role).json()
+
+
+def test_handover_is_a_two_party_idempotent_act_listing_open_alerts_and_the_last_safety_check(console):
+    import uuid
+
+    hall = console.hall_id
+    smoke = console.open_finding(rule="smoke_detected", window=None, severity="critical", sensor_id="smoke-hall")
+    check = console.post(f"/api/v1/console/halls/{hall}/safety-checks", "inspector", params={"mode": "full"}).json()
+    supervisor = _me(console, "supervisor")
+    receivers = console.get("/api/v1/console/handovers/receivers", "inspector", params={"hall_id": hall}).json()
+    assert supervisor["id"] in [r["id"] for r in receivers]
+    assert _me(console, "inspector")["id"] not in [r["id"] for r in receivers]  # not to oneself
+
+    key = str(uuid.uuid4())
+    body = {"hall_id": hall, "to_user_id": supervisor["id"], "notes": "3号窗口打印机卡纸已报修",
+            "signature_png": _signature(), "idempotency_key": key}
+    assert console.post("/api/v1/console/handovers", "viewer", json=body).status_code == 403
+    for bad, code in ((dict(body, signature_png=_signature(strokes=False)), 422),   # an empty box is no signature
+                      (dict(body, signature_png="张三"), 422),                      # a typed name is no signature
+                      (dict(body, to_user_id=_me(console, "viewer")["id"]), 422)):  # a viewer cannot take over
+        assert console.post("/api/v1/console/handovers", "inspector", json=bad).status_code == code
+    first = console.post("/api/v1/console/handovers", "inspector", json=body)
+    again = console.post("/api/v1/console/handovers", "inspector", json=body)  # the double tap
+    assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
+    rows = console.get("/api/v1/console/handovers", params={"hall_id": hall}).json()
+    assert len(rows) == 1
+    h = rows[0]
+    assert h["status"] == "pending" and h["from_user_id"] == _me(console, "inspector")["id"]
+    assert h["to_name"] == (supervisor["display_name"] or supervisor["username"])
+    assert [a["rule"] for a in h["summary"]["open_alerts"]] == ["smoke_detected"]
+    assert h["summary"]["last_safety_check"]["id"] == check["id"]
+    assert console.get(f"/api/v1/console/evidence/{h['from_signature']}").headers["content-type"] == "image/png"
+    assert smoke  # the alert listed is the one opened above
+
+    accept = {"signature_png": _signature()}
+    assert console.post(f"/api/v1/console/handovers/{h['id']}/accept", "admin", json=accept).status_code == 403
+    done = console.post(f"/api/v1/console/handovers/{h['id']}/accept", "supervisor", json=accept)
+    twice = console.post(f"/api/v1/console/handovers/{h['id']}/accept", "supervisor", json=accept)
+    assert done.status_code == twice.status_code == 200, done.text
+    assert done.json()["status"] == "accepted" and done.json()["to_signature"] and done.json()["received_at"]
+    assert twice.json()["received_at"] == done.json()["received_at"]
+
+
+def test_console_migrations_match_the_models(tmp_path, server_engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from server.db import Base
+    from server.db.migrate import upgrade
+    from server.db.session import make_engine
+
+    def mine(obj, name, type_, reflected, compare_to) -> bool:
+        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+        return table in ("handovers", "findings", "alerts")
+
+    fresh = make_engine(f"sqlite:///{tmp_path}/m.db")
+    for engine in (fresh, server_engine):
+        upgrade(engine)
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"include_object": mine})
+            assert compare_metadata(ctx, Base.metadata) == []
+    fresh.dispose()

@@ -134,3 +134,100 @@ def test_safety_preview_in_service_hours_and_a_duty_sheet_that_waits_for_its_pic
             page.screenshot(path=str(ARTIFACTS / "99-checks-last.png"))
             browser.close()
     assert errors == []
+
+
+def _draw(page, selector: str) -> None:
+    box = page.locator(selector).bounding_box()
+    x, y, w, hgt = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + w * 0.1, y + hgt * 0.7)
+    page.mouse.down()
+    for fx, fy in ((0.3, 0.2), (0.5, 0.8), (0.7, 0.3), (0.9, 0.6)):
+        page.mouse.move(x + w * fx, y + hgt * fy, steps=4)
+    page.mouse.up()
+
+
+def _no_horizontal_overflow(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width} px wide on a {page.viewport_size['width']} px screen"
+
+
+def test_phone_layout_and_the_two_party_handover(live_server, mqtt_broker, artifacts, monkeypatch):
+    expect, sync_playwright = playwright_api()
+    monkeypatch.setattr(checks, "in_service_hours", lambda hall, now: False)
+    from server.db.session import unit_of_work
+    from server.users import create_user
+
+    srv = live_server
+    with unit_of_work(srv["app"].state.sessionmaker) as s:
+        create_user(s, username=f"duty-{srv['hall_id']}", password="duty-officer-pw", role="inspector", actor="test",
+                    hall_id=srv["hall_id"], display_name="值班 王")
+    _publish(mqtt_broker, srv["prefix"], _finding(srv, "smoke_detected", "critical", sensor_id="smoke-hall"))
+    _publish(mqtt_broker, srv["prefix"], _finding(srv, "window_unstaffed", "major", window_id="W02"))
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        phone = browser.new_page(viewport=PHONE, device_scale_factor=2, locale="zh-CN", has_touch=True)
+        errors = _errors(phone)
+        try:
+            officer = dict(srv, user=f"duty-{srv['hall_id']}", password="duty-officer-pw")
+            _login(phone, officer, "#/feed")
+            expect(phone.locator("#critical-alarm")).to_be_visible(timeout=20000)  # open critical alarm on login
+            phone.screenshot(path=str(ARTIFACTS / "07-phone-critical.png"))
+            phone.click("#ack-alarm")
+            expect(phone.locator("#alert-rows tr")).to_have_count(2, timeout=20000)
+            nav = phone.locator("#nav").bounding_box()
+            assert nav["height"] >= 36 and nav["width"] >= 360
+            for link in phone.locator("#nav a").all():
+                b = link.bounding_box()
+                assert b["x"] >= 0 and b["x"] + b["width"] <= 390, link.text_content()
+            hall_cell = phone.locator("#alert-rows tr").first.locator("td").nth(1).bounding_box()
+            assert hall_cell["height"] < 40  # the hall name on one line, not one character per line
+            _no_horizontal_overflow(phone)
+            phone.screenshot(path=str(ARTIFACTS / "08-phone-feed.png"), full_page=True)
+
+            # the outgoing officer hands over on the phone: lists open alerts, draws, double-taps
+            phone.click("#nav a[data-nav='handover']")
+            expect(phone.locator("#handover-now li")).to_have_count(2)
+            phone.select_option("#handover-to", label="督查 刘")
+            phone.fill("#handover-notes", "烟感告警已派人查看；2号窗口空岗已电话提醒")
+            phone.click("#handover-submit")
+            expect(phone.locator("#handover-msg")).to_have_text("请在签名框内手写签名")
+            _draw(phone, "#handover-signature")
+            phone.dblclick("#handover-submit")
+            expect(phone.locator("#handover-list > li")).to_have_count(1, timeout=20000)
+            expect(phone.locator("#handover-list > li").first).to_have_attribute("data-status", "pending")
+            _no_horizontal_overflow(phone)
+            phone.screenshot(path=str(ARTIFACTS / "09-phone-handover.png"), full_page=True)
+
+            # the safety sheet the officer signs fits the phone
+            items = [c.SafetyItem(item="power_off", subject="plug-w03-pc", passed=False,
+                                  detail="62 W > 10 W", value=62.0)]
+            edge = EdgeResponder(mqtt_broker, srv["prefix"], srv["hall_id"], srv["cfg"].edge.id, items=items)
+            try:
+                phone.goto(f"{srv['base']}/console/#/safety")
+                phone.click("#run-safety")
+                expect(phone.locator("#safety-outcome")).to_have_text("存在不合格项", timeout=30000)
+            finally:
+                edge.close()
+            phone.fill("#sign-comment", "已电话通知3号窗口关机")
+            _no_horizontal_overflow(phone)
+            phone.screenshot(path=str(ARTIFACTS / "10-phone-safety.png"), full_page=True)
+
+            # the incoming officer accepts with a signature of their own
+            desk = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+            errors += _errors(desk)
+            _login(desk, srv, "#/handover")
+            card = desk.locator("#handover-inbox .accept-card")
+            expect(card).to_have_count(1)
+            expect(card.locator("li")).to_have_count(2)
+            _draw(desk, "#handover-inbox canvas")
+            card.locator("button.accept").click()
+            expect(desk.locator("#handover-list > li").first).to_have_attribute("data-status", "accepted")
+            expect(desk.locator("#handover-inbox .accept-card")).to_have_count(0)
+            desk.wait_for_function("[...document.querySelectorAll('#handover-list figure.sig img')].length === 2 && "
+                                   "[...document.querySelectorAll('#handover-list figure.sig img')]"
+                                   ".every(i => i.naturalWidth > 0)")
+            desk.screenshot(path=str(ARTIFACTS / "11-handover-accepted.png"), full_page=True)
+        finally:
+            phone.screenshot(path=str(ARTIFACTS / "99-phone-last.png"))
+            browser.close()
+    assert errors == []

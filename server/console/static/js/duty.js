@@ -33,7 +33,7 @@ export async function renderDuty(main) {
   pick.addEventListener("change", load);
   mount(main, h("div.page-head", h("h2", t("nav_duty")), pick), run,
     h("h3", t("history")),
-    h("table.grid", h("thead", h("tr", [t("time"), t("requested_by"), t("windows_answered"), t("status"), ""].map((x) => h("th", x)))), list));
+    h("table.grid.stack", h("thead", h("tr", [t("time"), t("requested_by"), t("windows_answered"), t("status"), ""].map((x) => h("th", x)))), list));
   await load();
 }
 

@@ -54,7 +54,7 @@ export async function renderFeed(main) {
   const sound = h("button.link#sound", {
     onclick: () => { soundOn = !soundOn; localStorage.setItem("hw.sound", soundOn ? "on" : "off"); sound.textContent = soundOn ? t("sound_on") : t("sound_off"); if (soundOn) beep(); },
   }, soundOn ? t("sound_on") : t("sound_off"));
-  const table = h("table.grid",
+  const table = h("table.grid.stack#alert-table",
     h("thead", h("tr", [t("time"), t("hall"), t("window"), t("rule"), t("severity"), t("status"), ""].map((x) => h("th", x)))),
     tbody);
   mount(main, h("div.page-head", h("h2", t("nav_feed")), sound), form, table, empty);

@@ -34,7 +34,7 @@ export async function renderSafety(main) {
   };
   pick.addEventListener("change", load);
   mount(main, h("div.page-head", h("h2", t("nav_safety")), pick), run, h("h3", t("history")),
-    h("table.grid", h("thead", h("tr", [t("time"), t("trigger"), t("outcome"), t("signed_by"), ""].map((x) => h("th", x)))), list));
+    h("table.grid.stack", h("thead", h("tr", [t("time"), t("trigger"), t("outcome"), t("signed_by"), ""].map((x) => h("th", x)))), list));
   await load();
 }
 
@@ -46,7 +46,7 @@ export async function renderSafetySheet(main, id, note = "") {
     return h("tr", { class: `res-${cls}`, dataset: { item: it.item, subject: it.subject } },
       h("td", itemName(it.item)), h("td", it.subject_name || it.subject),
       h("td", h("span.badge", { class: `badge res-${cls}` }, t(key))),
-      h("td", it.detail || "", it.alert_id ? h("a", { href: `#/alert/${it.alert_id}` }, ` ${t("alert")} #${it.alert_id}`) : null),
+      h("td.wrap", it.detail || "", it.alert_id ? h("a", { href: `#/alert/${it.alert_id}` }, ` ${t("alert")} #${it.alert_id}`) : null),
       h("td", snap ? h("a", { href: evidenceUrl(snap.sha256), target: "_blank" }, h("img.thumb", { src: evidenceUrl(snap.sha256), alt: "" })) : ""));
   });
   const pdfHref = `/api/v1/console/safety-checks/${id}/report.pdf`;
@@ -75,7 +75,7 @@ export async function renderSafetySheet(main, id, note = "") {
     h("p", `${fmtTime(c.started_at)} · ${triggerLabel(c.trigger)} · ${t("outcome")}: `,
       h("strong#safety-outcome", { class: `outcome-${c.outcome || "pending"}` }, t("outcome_" + (c.outcome || "pending")))),
     !c.outcome ? h("p.banner#safety-waiting", t("outcome_pending") + "…") : null,
-    h("table.grid#safety-items", h("thead", h("tr", [t("safety_item"), t("subject"), t("result"), t("details"), t("snapshot")].map((x) => h("th", x)))), h("tbody", rows)),
+    h("table.grid.stack#safety-items", h("thead", h("tr", [t("safety_item"), t("subject"), t("result"), t("details"), t("snapshot")].map((x) => h("th", x)))), h("tbody", rows)),
     sign, note ? h("p.msg", note) : null);
   if (!c.outcome) {
     let done = false;
