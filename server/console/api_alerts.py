@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, case, select
+from sqlalchemy import Text, and_, case, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
 from edge.contract import RULES
@@ -100,14 +102,44 @@ def list_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = Non
     unresolved = Alert.status.in_(("open", "acknowledged"))
     urgency = case((and_(Finding.severity == "critical", unresolved), 0),
                    (and_(Alert.escalated.is_(True), unresolved), 1), else_=2)
-    stmt = stmt.order_by(urgency, Finding.started_at.desc(), Alert.id.desc()).limit(limit if not q else 2000)
-    views = [alert_view(session, a) for a in session.scalars(stmt)]
-    if q:
-        needle = q.strip().lower()
-        views = [v for v in views if needle in " ".join(str(v.get(k) or "") for k in (
-            "rule", "rule_name", "window_id", "window_name", "hall_id", "camera_id", "sensor_id", "sensor_name",
-            "summary")).lower()][:limit]
-    return views
+    if q and q.strip():
+        stmt = stmt.where(search_condition(session, q))
+    stmt = stmt.order_by(urgency, Finding.started_at.desc(), Alert.id.desc()).limit(limit)
+    stmt = stmt.options(selectinload(Alert.finding).selectinload(Finding.evidence_links))
+    return [alert_view(session, a) for a in session.scalars(stmt)]
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_condition(session: Any, q: str) -> Any:
+    """Where-clause of the feed search: rule id or name, window / camera / sensor code or name, hall id, or any
+    text in the finding details. The small site tables are matched first (their ids go into the clause); the
+    details are matched in SQL: on PostgreSQL as ``lower((details::jsonb)::text)``, which the trigram index of
+    migration 0402 serves (jsonb prints CJK characters as they are), on SQLite as the stored JSON text."""
+    from server.db import Camera, Sensor
+
+    needle = q.strip().lower()[:200]
+    pattern = _like(needle)
+    conds: list[Any] = [func.lower(Alert.hall_id).like(pattern, escape="\\")]
+    rules = [r for r, zh in RULES.items() if needle in r.lower() or needle in zh.lower()]
+    if rules:
+        conds.append(Finding.rule.in_(rules))
+    for model, col in ((Window, Finding.window_id), (Camera, Finding.camera_id), (Sensor, Finding.sensor_id)):
+        ids = list(session.scalars(select(model.id).where(or_(func.lower(model.code).like(pattern, escape="\\"),
+                                                              func.lower(model.name).like(pattern, escape="\\")))))
+        if ids:
+            conds.append(col.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        text_of = func.lower(cast(cast(Finding.details, JSONB), Text))
+        conds.append(text_of.like(pattern, escape="\\"))
+    else:
+        conds.append(func.lower(cast(Finding.details, Text)).like(pattern, escape="\\"))
+        escaped = json.dumps(needle)[1:-1].lower()  # the stored JSON text escapes CJK as \uXXXX
+        if escaped != needle:
+            conds.append(func.lower(cast(Finding.details, Text)).like(_like(escaped), escape="\\"))
+    return or_(*conds)
 
 
 def _alert(session: SessionDep, user: Any, alert_id: int) -> Alert:
