@@ -106,7 +106,22 @@ def list_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = Non
         stmt = stmt.where(search_condition(session, q))
     stmt = stmt.order_by(urgency, Finding.started_at.desc(), Alert.id.desc()).limit(limit)
     stmt = stmt.options(selectinload(Alert.finding).selectinload(Finding.evidence_links))
-    return [alert_view(session, a) for a in session.scalars(stmt)]
+    alerts = list(session.scalars(stmt))
+    site = _site_rows(session, [a.finding for a in alerts])  # noqa: F841 - held so alert_view finds them loaded
+    return [alert_view(session, a) for a in alerts]
+
+
+def _site_rows(session: Any, findings: list[Finding]) -> list[Any]:
+    """Load the windows, cameras and sensors the findings name in three queries and keep them referenced: the
+    session's identity map holds objects weakly, so ``session.get`` would otherwise query them row by row."""
+    from server.db import Camera, Sensor
+
+    rows: list[Any] = []
+    for model, attr in ((Window, "window_id"), (Camera, "camera_id"), (Sensor, "sensor_id")):
+        ids = {getattr(f, attr) for f in findings if getattr(f, attr) is not None}
+        if ids:
+            rows.extend(session.scalars(select(model).where(model.id.in_(ids))))
+    return rows
 
 
 def _like(text: str) -> str:
@@ -122,7 +137,7 @@ def search_condition(session: Any, q: str) -> Any:
 
     needle = q.strip().lower()[:200]
     pattern = _like(needle)
-    conds: list[Any] = [func.lower(Alert.hall_id).like(pattern, escape="\\")]
+    conds: list[Any] = []
     rules = [r for r, zh in RULES.items() if needle in r.lower() or needle in zh.lower()]
     if rules:
         conds.append(Finding.rule.in_(rules))

@@ -1,4 +1,4 @@
-"""Console: index the alert search. PostgreSQL gets pg_trgm and a trigram GIN index over the finding details as
+"""Console: index the alert search. Camera and sensor ids of findings get b-tree indexes; PostgreSQL also gets pg_trgm and a trigram GIN index over the finding details as
 text (``lower((details::jsonb)::text)``, the expression the search filters on); SQLite has no such index and the
 search scans (the fallback).
 
@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index(op.f('ix_findings_camera_id'), 'findings', ['camera_id'], unique=False)
+    op.create_index(op.f('ix_findings_sensor_id'), 'findings', ['sensor_id'], unique=False)
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
@@ -24,6 +26,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_findings_sensor_id'), table_name='findings')
+    op.drop_index(op.f('ix_findings_camera_id'), table_name='findings')
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.execute('DROP INDEX IF EXISTS ix_findings_details_trgm')
