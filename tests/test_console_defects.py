@@ -208,3 +208,28 @@ def test_feed_search_runs_in_the_database(console, q, hits):
     ids = {k: console.alert_id(m) for k, m in made.items()}
     rows = console.get("/api/v1/console/alerts", params={"hall_id": console.hall_id, "q": q}).json()
     assert {k for k, v in ids.items() if v in {r["id"] for r in rows}} == hits
+
+
+def test_a_port_left_in_time_wait_by_a_restart_is_reused():
+    import socket
+
+    from server.demo import pick_port, port_free
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = listener.accept()
+    conn.close()      # the server side closes first: its end of the connection stays in TIME_WAIT
+    listener.close()
+    client.close()
+    assert port_free(port) and pick_port(port) == port
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        assert not port_free(busy.getsockname()[1])  # a port someone listens on is still taken
+    finally:
+        busy.close()
