@@ -11,6 +11,7 @@ from edge import contract as c
 from server.console import api_checks, checks
 from server.db import Hall
 from server.db.session import unit_of_work
+from tests.conftest import wait_for
 from tests.test_console_helpers import TZ, console, upload  # noqa: F401
 
 UTC = dt.timezone.utc
@@ -233,3 +234,41 @@ def test_a_port_left_in_time_wait_by_a_restart_is_reused():
         assert not port_free(busy.getsockname()[1])  # a port someone listens on is still taken
     finally:
         busy.close()
+
+
+def test_the_server_stops_promptly_while_a_console_event_stream_is_open(console):
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from server.cli import SHUTDOWN_GRACE_S, server_config
+    from tests.conftest import free_port, wait_port
+
+    port = free_port()
+    server = uvicorn.Server(server_config(console.app, "127.0.0.1", port, "warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert wait_port("127.0.0.1", port, 30)
+    got: list[str] = []
+
+    def listen() -> None:
+        try:
+            with httpx.stream("GET", f"http://127.0.0.1:{port}/api/v1/events/stream", headers=console.auth("viewer"),
+                              timeout=httpx.Timeout(60, connect=10)) as r:
+                for line in r.iter_lines():
+                    got.append(line)
+        except httpx.HTTPError:
+            pass
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    wait_for(lambda: any(x.startswith("event: ping") for x in got), "a ping event on the stream", timeout=30)
+    started = time.monotonic()
+    server.should_exit = True
+    thread.join(SHUTDOWN_GRACE_S + 20)
+    assert not thread.is_alive(), "the server is still waiting on the event stream"
+    assert time.monotonic() - started < SHUTDOWN_GRACE_S + 20
+    reader.join(10)
+    assert not reader.is_alive()  # the stream was ended for the client as well

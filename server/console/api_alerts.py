@@ -30,7 +30,7 @@ from server.storage import EvidenceError, check_sha
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["console"])
-KEEPALIVE_S = 15.0
+KEEPALIVE_S = 5.0  # a 'ping' event this often: the console marks the stream dead after 3 missed ones
 
 
 class MeOut(BaseModel):
@@ -273,7 +273,7 @@ async def stream(request: Request, user: ViewerUser) -> StreamingResponse:
                 except asyncio.TimeoutError:
                     if await request.is_disconnected():
                         return
-                    yield ": ping\n\n"
+                    yield "event: ping\ndata: {}\n\n"
                     continue
                 try:
                     mapped = await run_in_threadpool(_console_event, factory, user_hall, ev)

@@ -231,3 +231,24 @@ def test_phone_layout_and_the_two_party_handover(live_server, mqtt_broker, artif
             phone.screenshot(path=str(ARTIFACTS / "99-phone-last.png"))
             browser.close()
     assert errors == []
+
+
+def test_the_live_indicator_turns_red_when_the_server_falls_silent(live_server, monkeypatch, artifacts):
+    expect, sync_playwright = playwright_api()
+    from server.console import api_alerts
+
+    srv = live_server
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+        try:
+            _login(page, srv, "#/board")
+            expect(page.locator("#conn")).to_contain_text("实时")
+            # the server stops sending anything on the open stream (as a host that vanished would)
+            monkeypatch.setattr(api_alerts, "KEEPALIVE_S", 3600.0)
+            page.evaluate("window.__hwT0 = Date.now()")
+            expect(page.locator("#conn")).to_contain_text("连接中断", timeout=40000)
+            assert page.evaluate("Date.now() - window.__hwT0") < 30000
+            page.screenshot(path=str(ARTIFACTS / "12-disconnected.png"))
+        finally:
+            browser.close()

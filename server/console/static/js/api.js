@@ -90,18 +90,27 @@ export function beep() {
   } catch (e) { console.warn("beep failed", e); }
 }
 
-// One shared EventSource; listeners get {type, data}. Reconnects by itself (EventSource does).
+// One shared EventSource; listeners get {type, data}. The server sends a ping every 5 s: after 15 s without any
+// message the stream counts as dead (a server that vanished without closing the connection), is shown as
+// disconnected and reopened.
+const STALE_MS = 15000;
 let source = null;
+let lastSeen = 0;
+let watchdog = null;
+let statusFn = null;
+let stale = false;   // after a silent spell: "live" again only once the server is heard, not on a mere reconnect
 const listeners = new Set();
 export function onEvent(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 export let connected = false;
-export function connectEvents(statusCb) {
-  if (source) { statusCb && statusCb(connected); return; }
-  if (!session.token) return;
+function setConnected(ok) { connected = ok; statusFn && statusFn(ok); }
+function open() {
   source = new EventSource("/api/v1/events/stream");
-  source.onopen = () => { connected = true; statusCb && statusCb(true); };
-  source.onerror = () => { connected = false; statusCb && statusCb(false); };
+  lastSeen = Date.now();
+  source.onopen = () => { lastSeen = Date.now(); if (!stale) setConnected(true); };
+  source.onerror = () => setConnected(false);
+  const heard = () => { lastSeen = Date.now(); stale = false; if (!connected) setConnected(true); };
   const dispatch = (ev) => {
+    heard();
     let data = null;
     try { data = JSON.parse(ev.data); } catch { return; }
     for (const fn of listeners) fn({ type: ev.type, data });
@@ -109,5 +118,22 @@ export function connectEvents(statusCb) {
   for (const type of ["alert", "alert.updated", "window", "health", "duty_check", "safety_check"]) {
     source.addEventListener(type, dispatch);
   }
+  source.addEventListener("ping", heard);
 }
-export function disconnectEvents() { if (source) { source.close(); source = null; connected = false; } }
+export function connectEvents(statusCb) {
+  statusFn = statusCb || statusFn;
+  if (source) { statusCb && statusCb(connected); return; }
+  if (!session.token) return;
+  open();
+  watchdog = setInterval(() => {
+    if (!source || Date.now() - lastSeen < STALE_MS) return;
+    stale = true;
+    setConnected(false);
+    source.close();
+    open();
+  }, 1000);
+}
+export function disconnectEvents() {
+  clearInterval(watchdog); watchdog = null;
+  if (source) { source.close(); source = null; connected = false; }
+}
