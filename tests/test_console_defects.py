@@ -272,3 +272,61 @@ def test_the_server_stops_promptly_while_a_console_event_stream_is_open(console)
     assert time.monotonic() - started < SHUTDOWN_GRACE_S + 20
     reader.join(10)
     assert not reader.is_alive()  # the stream was ended for the client as well
+
+
+def test_feed_says_where_a_sensor_alert_is_sorts_escalated_first_pages_and_exports(console):
+    import csv
+    import io
+
+    from sqlalchemy import update
+
+    from server.db import Alert
+
+    base = dt.datetime(2026, 3, 10, 9, 0, tzinfo=TZ)
+    sensors = ["smoke-hall", "plug-w01-pc", "lock-exit-east"]
+    for i, code in enumerate(sensors):
+        console.open_finding(rule="sensor_offline", window=None, severity="warning", sensor_id=code,
+                             started_at=base + dt.timedelta(minutes=i))
+    late = console.open_finding(rule="phone_use", window="W03", started_at=base + dt.timedelta(hours=2))
+    escalated = console.alert_id(console.open_finding(rule="window_unstaffed", window="W01",
+                                                      started_at=base - dt.timedelta(days=1)))
+    with unit_of_work(console.app.state.sessionmaker) as s:
+        s.execute(update(Alert).where(Alert.id == escalated).values(escalated=True))
+    rows = console.get("/api/v1/console/alerts", params={"hall_id": console.hall_id}).json()
+    assert rows[0]["id"] == escalated  # the oldest, but escalated and unresolved: on top
+    assert rows[1]["id"] == console.alert_id(late)
+    offline = [r["location"] for r in rows if r["rule"] == "sensor_offline"]
+    assert offline == ["东侧安全出口门锁", "1号窗口电脑插座", "大厅烟感"]
+    assert next(r for r in rows if r["rule"] == "phone_use")["location"] == "3 劳动保障"
+    only = console.get("/api/v1/console/alerts", params={"hall_id": console.hall_id, "status": "escalated"}).json()
+    assert [r["id"] for r in only] == [escalated]
+    pages = [console.get("/api/v1/console/alerts", params={"hall_id": console.hall_id, "limit": 2, "offset": o}).json()
+             for o in (0, 2, 4)]
+    assert [r["id"] for p in pages for r in p] == [r["id"] for r in rows]
+    for bad in ({"offset": -1}, {"limit": 0}, {"limit": 501}, {"offset": 10**12}):
+        assert console.get("/api/v1/console/alerts", params=bad).status_code == 422
+
+    for lang, head, word in (("zh", "位置", "传感器离线"), ("en", "Location", "Sensor offline")):
+        r = console.get("/api/v1/console/alerts/export.csv", params={"hall_id": console.hall_id, "lang": lang})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert r.content.startswith("\ufeff".encode())
+        table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert head in table[0] and len(table) == 1 + len(rows)
+        assert sum(1 for line in table if word in line) == 3
+        assert [int(line[0]) for line in table[1:]] == [x["id"] for x in rows]
+
+
+def test_timeline_names_people_by_display_name(console):
+    aid = console.alert_id(console.open_finding(rule="phone_use", window="W03"))
+    console.post(f"/api/v1/console/alerts/{aid}/acknowledge", "inspector", json={})
+    timeline = console.get(f"/api/v1/console/alerts/{aid}").json()["timeline"]
+    assert timeline[-1]["actor"] == "Inspector 张" and timeline[-1]["actor_login"].startswith("inspector-")
+
+
+@pytest.mark.parametrize("fps, state", [(2.0, "ok"), (1.7, "ok"), (0.6, "slow"), (0.0, "slow")])
+def test_board_shows_a_camera_far_below_its_frame_rate_as_slow(console, fps, state):
+    console.ingest(c.Heartbeat(hall_id=console.hall_id, edge_id=console.edge_id, sensors=[], cameras=[
+        c.CameraHealth(camera_id="cam-w01", state="ok", fps=fps, lag_s=0.2)]))
+    board = console.get(f"/api/v1/console/halls/{console.hall_id}/board").json()
+    cam = next(x for x in board["cameras"] if x["id"] == "cam-w01")
+    assert cam["state"] == state and cam["expected_fps"] == 2.0

@@ -8,11 +8,11 @@ import datetime as dt
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -78,8 +78,17 @@ def _day_range(day: str, tz: str) -> tuple[dt.datetime, dt.datetime]:
 def list_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = None, window_id: str | None = None,
                 rule: str | None = None, severity: str | None = None,
                 status_filter: str | None = Query(default=None, alias="status"),
-                date: str | None = None, q: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    limit = max(1, min(limit, 500))
+                date: str | None = None, q: str | None = Query(default=None, max_length=200),
+                limit: int = Query(default=200, ge=1, le=500),
+                offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[dict[str, Any]]:
+    return [alert_view(session, a) for a in _alerts(session, user, hall_id, window_id, rule, severity, status_filter,
+                                                    date, q, limit, offset)]
+
+
+def _alerts(session: Any, user: Any, hall_id: str | None, window_id: str | None, rule: str | None,
+            severity: str | None, status_filter: str | None, date: str | None, q: str | None, limit: int,
+            offset: int) -> list[Alert]:
+    """The feed's alerts, most urgent first: open critical alarms, then escalated ones, then newest first."""
     stmt = select(Alert).join(Finding, Alert.finding_id == Finding.id)
     if hall_id:
         stmt = stmt.where(Alert.hall_id == hall_id)
@@ -104,16 +113,60 @@ def list_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = Non
                    (and_(Alert.escalated.is_(True), unresolved), 1), else_=2)
     if q and q.strip():
         stmt = stmt.where(search_condition(session, q))
-    stmt = stmt.order_by(urgency, Finding.started_at.desc(), Alert.id.desc()).limit(limit)
+    stmt = stmt.order_by(urgency, Finding.started_at.desc(), Alert.id.desc()).limit(limit).offset(offset)
     stmt = stmt.options(selectinload(Alert.finding).selectinload(Finding.evidence_links))
     alerts = list(session.scalars(stmt))
-    site = _site_rows(session, [a.finding for a in alerts])  # noqa: F841 - held so alert_view finds them loaded
-    return [alert_view(session, a) for a in alerts]
+    session.info["console_site_rows"] = _site_rows(session, [a.finding for a in alerts])  # held: see _site_rows
+    return alerts
+
+
+EXPORT_COLUMNS = (("id", "编号", "No."), ("started_at", "开始时间", "Started"), ("hall", "大厅", "Hall"),
+                  ("location", "位置", "Location"), ("rule", "规则", "Rule"), ("severity", "级别", "Severity"),
+                  ("status", "状态", "Status"), ("escalated", "已升级", "Escalated"))
+EXPORT_WORDS = {
+    "zh": {"info": "提示", "warning": "一般", "major": "较重", "critical": "严重", "open": "待处理",
+           "acknowledged": "已确认收到", "confirmed": "已核实", "dismissed": "误报", "closed": "已关闭",
+           True: "是", False: "否"},
+    "en": {"info": "Info", "warning": "Warning", "major": "Major", "critical": "Critical", "open": "Open",
+           "acknowledged": "Acknowledged", "confirmed": "Confirmed", "dismissed": "False positive",
+           "closed": "Closed", True: "yes", False: "no"},
+}
+
+
+@router.get("/console/alerts/export.csv", summary="The feed as CSV (same filters; Chinese or English)")
+def export_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = None, window_id: str | None = None,
+                  rule: str | None = None, severity: str | None = None,
+                  status_filter: str | None = Query(default=None, alias="status"),
+                  date: str | None = None, q: str | None = Query(default=None, max_length=200),
+                  lang: Literal["zh", "en"] = "zh") -> Response:
+    import csv
+    import io
+
+    from server.console.rule_names import RULE_EN
+
+    words = EXPORT_WORDS[lang]
+    halls = {h.id: h for h in session.scalars(select(Hall))}
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow([zh if lang == "zh" else en for _, zh, en in EXPORT_COLUMNS])
+    for a in _alerts(session, user, hall_id, window_id, rule, severity, status_filter, date, q, 10_000, 0):
+        v = alert_view(session, a)
+        hall = halls.get(a.hall_id)
+        tz = ZoneInfo(hall.timezone) if hall else ZoneInfo("Asia/Shanghai")
+        started = a.finding.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        w.writerow([a.id, started, hall.name if hall else a.hall_id, v["location"] or "",
+                    v["rule_name"] if lang == "zh" else RULE_EN.get(v["rule"], v["rule"]),
+                    words.get(v["severity"], v["severity"]), words.get(v["status"], v["status"]),
+                    words[bool(v["escalated"])]])
+    name = f"alerts-{utcnow():%Y%m%d-%H%M}.csv"
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _site_rows(session: Any, findings: list[Finding]) -> list[Any]:
-    """Load the windows, cameras and sensors the findings name in three queries and keep them referenced: the
-    session's identity map holds objects weakly, so ``session.get`` would otherwise query them row by row."""
+    """Load the windows, cameras and sensors the findings name in three queries; the caller keeps them referenced
+    for the request (the session's identity map holds objects weakly, so ``session.get`` would otherwise query
+    them row by row)."""
     from server.db import Camera, Sensor
 
     rows: list[Any] = []

@@ -35,6 +35,26 @@ def _code(session: Session, model: Any, pk: int | None) -> Any:
     return session.get(model, pk) if pk is not None else None
 
 
+def location(w: Window | None, cam: Camera | None, sen: Sensor | None, zone: str | None) -> str | None:
+    """Where the alert is, as people name it: the window, else the sensor, else the camera (and zone)."""
+    if w is not None:
+        return f"{w.number} {w.name}"
+    if sen is not None:
+        return sen.name or sen.code
+    if cam is not None:
+        return f"{cam.name or cam.code}{' · ' + zone if zone else ''}"
+    return zone
+
+
+def display_names(session: Session, logins: set[str]) -> dict[str, str]:
+    """login → display name for the users among ``logins`` (system actors are left as they are)."""
+    logins = {x for x in logins if x}
+    if not logins:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(logins)))
+    return {u: d for u, d in rows if d}
+
+
 def alert_view(session: Session, alert: Alert, detail: bool = False) -> dict[str, Any]:
     f: Finding = alert.finding
     w = _code(session, Window, f.window_id)
@@ -54,13 +74,16 @@ def alert_view(session: Session, alert: Alert, detail: bool = False) -> dict[str
         "started_at": iso(f.started_at), "ended_at": iso(f.ended_at), "duration_s": f.duration_s,
         "finding_status": f.status, "created_at": iso(alert.created_at), "snapshot_sha256": snap,
         "summary": " ".join(str(v) for v in (f.details or {}).values() if isinstance(v, (str, int, float)))[:200],
+        "location": location(w, cam, sen, f.zone_code),
     }
     if detail:
         view["details"] = f.details or {}
         view["evidence"] = evidence
         view["confidence"] = f.confidence
+        names = display_names(session, {e.actor for e in alert.events})
         view["timeline"] = [{"at": iso(e.at), "action": e.action, "from_status": e.from_status,
-                             "to_status": e.to_status, "actor": e.actor, "comment": e.comment} for e in alert.events]
+                             "to_status": e.to_status, "actor": names.get(e.actor, e.actor), "actor_login": e.actor,
+                             "comment": e.comment} for e in alert.events]
         pf = session.scalars(select(PatrolFinding.id).where(PatrolFinding.alert_id == alert.id)).first()
         view["patrol_finding_id"] = pf
         view["readings"] = []
@@ -122,6 +145,7 @@ def board_view(session: Session, hall: Hall, now: dt.datetime) -> dict[str, Any]
     edges = session.scalars(select(Edge).where(Edge.hall_id == hall.id).order_by(Edge.code))
 
     sensor_cfg = {x.id: x for x in cfg.sensors} if cfg is not None else {}
+    cam_fps = {x.id: x.fps for x in cfg.cameras} if cfg is not None else {}
 
     def online(s: Sensor) -> bool | None:
         """The same judgement the safety check makes: edge report plus silence against the expected interval."""
@@ -137,12 +161,23 @@ def board_view(session: Session, hall: Hall, now: dt.datetime) -> dict[str, Any]
     return {
         "hall": hall_summary(hall), "phase": phase, "phase_label": phase or "",
         "windows": windows,
-        "cameras": [{"id": c.code, "name": c.name, "state": c.health, "fps": c.fps, "lag_s": c.lag_s,
-                     "last_seen": iso(c.last_seen)} for c in cams],
+        "cameras": [camera_health(c, cam_fps.get(c.code)) for c in cams],
         "sensors": [{"id": s.code, "name": s.name, "kind": s.kind, "online": online(s), "last_seen": iso(s.last_seen),
                      "value": last_value(s)} for s in sens],
         "edges": [{"id": e.code, "online": e.online, "last_seen": iso(e.last_seen), "version": e.version} for e in edges],
     }
+
+
+SLOW_FPS_RATIO = 0.8  # a camera analysed at less than this share of its configured rate is shown as slow
+
+
+def camera_health(c: Camera, expected_fps: float | None) -> dict[str, Any]:
+    """A camera line of the board: ``slow`` when the edge reports it ok but analyses far fewer frames than set."""
+    state = c.health
+    if state == "ok" and expected_fps and c.fps is not None and c.fps < SLOW_FPS_RATIO * expected_fps:
+        state = "slow"
+    return {"id": c.code, "name": c.name, "state": state, "fps": c.fps, "expected_fps": expected_fps,
+            "lag_s": c.lag_s, "last_seen": iso(c.last_seen)}
 
 
 def user_name(session: Session, user_id: int | None) -> str | None:

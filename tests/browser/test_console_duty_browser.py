@@ -252,3 +252,51 @@ def test_the_live_indicator_turns_red_when_the_server_falls_silent(live_server, 
             page.screenshot(path=str(ARTIFACTS / "12-disconnected.png"))
         finally:
             browser.close()
+
+
+def test_feed_location_grouping_export_and_a_viewer_kept_off_the_patrol_log(live_server, mqtt_broker, artifacts):
+    expect, sync_playwright = playwright_api()
+    from server.db.session import unit_of_work
+    from server.users import create_user
+
+    srv = live_server
+    with unit_of_work(srv["app"].state.sessionmaker) as s:
+        create_user(s, username=f"wall-{srv['hall_id']}", password="wall-screen-pw", role="viewer", actor="test",
+                    hall_id=srv["hall_id"], display_name="大厅大屏")
+    for code in ("smoke-hall", "plug-w01-pc", "lock-exit-east", "smoke-hall", "smoke-hall"):
+        _publish(mqtt_broker, srv["prefix"], _finding(srv, "sensor_offline", "warning", sensor_id=code))
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
+        errors = _errors(page)
+        try:
+            _login(page, srv, "#/feed")
+            expect(page.locator("#alert-rows tr")).to_have_count(5, timeout=20000)
+            expect(page.locator("#no-alerts")).to_be_hidden()
+            expect(page.locator("#alert-table th").nth(2)).to_have_text("位置")
+            locations = page.locator("#alert-rows td.location").all_text_contents()
+            assert sorted(set(locations)) == sorted({"大厅烟感", "1号窗口电脑插座", "东侧安全出口门锁"})
+            page.check("#f-group")
+            expect(page.locator("#alert-rows tr")).to_have_count(3)
+            expect(page.locator("#alert-rows .group-count")).to_have_text("×3")
+            page.screenshot(path=str(ARTIFACTS / "13-feed-grouped.png"))
+            page.select_option("#f-status", "escalated")
+            expect(page.locator("#no-alerts")).to_be_visible()
+            page.select_option("#f-status", "")
+            expect(page.locator("#alert-rows tr")).to_have_count(3)
+            with page.expect_download() as dl:
+                page.click("#export-alerts")
+            body = dl.value.path().read_bytes().decode("utf-8-sig")
+            assert body.splitlines()[0].startswith("编号,开始时间,大厅,位置,规则") and body.count("传感器离线") == 5
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "99-feed-last.png"))
+        wall = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+        try:
+            _login(wall, dict(srv, user=f"wall-{srv['hall_id']}", password="wall-screen-pw"), "#/patrol")
+            expect(wall.locator("#forbidden")).to_have_text("无权限执行此操作")
+            expect(wall.locator("#patrol-form")).to_have_count(0)
+            expect(wall.locator("#nav a[data-nav='patrol']")).to_have_count(0)
+            wall.screenshot(path=str(ARTIFACTS / "14-viewer-patrol-forbidden.png"))
+        finally:
+            browser.close()
+    assert errors == []

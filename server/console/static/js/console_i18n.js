@@ -13,6 +13,8 @@ export const zh = {
   handover_sign_needed: "请在签名框内手写签名", handover_pending: "待接班人确认",
   handover_accept: "接班确认并签名", handover_accepted: "已交接", handover_received: "接班确认",
   handover_for_you: "有交接班等待您确认", handover_choose: "请选择接班人",
+  feed_location: "位置", feed_group: "合并相同告警", feed_more: "加载更多", feed_export: "导出 CSV",
+  cam_slow: "帧率不足", fps_of: "{fps} / {expected} fps",
 };
 export const en = {
   safety_preview: "Preview: run during service hours; opens no alerts and cannot be signed.",
@@ -27,5 +29,7 @@ export const en = {
   handover_pending: "Awaiting the incoming officer", handover_accept: "Accept and sign",
   handover_accepted: "Handed over", handover_received: "Received by",
   handover_for_you: "A handover is waiting for your signature", handover_choose: "Choose the incoming officer",
+  feed_location: "Location", feed_group: "Group repeats", feed_more: "Load more", feed_export: "Export CSV",
+  cam_slow: "Low frame rate", fps_of: "{fps} / {expected} fps",
 };
 addStrings(zh, en);

@@ -112,6 +112,8 @@ export async function route() {
     if (m) {
       const main = h("div.page", t("loading"));
       shell(main);
+      const need = NAV.find(([href]) => hash === href || hash.startsWith(href + "/") || hash.startsWith(href + "?"));
+      if (need && need[2] && !ctx.can(need[2])) { mount(main, h("p.error#forbidden", t("forbidden"))); return; }
       try { await fn(main, ...m.slice(1)); }
       catch (ex) { mount(main, h("p.error", `${t("error")}: ${ex.status === 403 ? t("forbidden") : ex.message}`)); }
       return;
