@@ -300,3 +300,43 @@ def test_feed_location_grouping_export_and_a_viewer_kept_off_the_patrol_log(live
         finally:
             browser.close()
     assert errors == []
+
+
+def test_forms_speak_plainly_and_a_big_phone_photo_is_shrunk_before_upload(live_server, tmp_path, artifacts):
+    expect, sync_playwright = playwright_api()
+    import numpy as np
+    from PIL import Image
+
+    srv = live_server
+    big = tmp_path / "IMG_0001.jpg"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (4500, 6000, 3), dtype=np.uint8)).save(big, quality=95)
+    assert big.stat().st_size > 15 * 1024 * 1024  # more than the server takes
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport=PHONE, device_scale_factor=2, locale="zh-CN", has_touch=True)
+        try:
+            page.goto(f"{srv['base']}/console/")
+            page.click("#login-submit")
+            expect(page.locator("#login-error")).to_have_text("请输入用户名和密码")
+            _login(page, srv, "#/patrol")
+            # the server's validation errors are shown translated, never as JSON
+            text = page.evaluate("""async () => {
+                const m = await import('/console/static/js/api.js');
+                return m.errorText(new m.ApiError(422, 'x', [{type: 'string_too_long', loc: ['body', 'comment'],
+                    msg: 'String should have at most 2000 characters', ctx: {max_length: 2000}}]));
+            }""")
+            assert text == "备注：太长（最多 2000 字）"
+            page.fill("#patrol-description", "长" * 4100)
+            assert page.eval_on_selector("#patrol-description", "e => e.value.length") == 4000
+            page.fill("#patrol-description", "大厅东侧地面有积水，已放置警示牌")
+            page.set_input_files("#patrol-photo", str(big))
+            page.click("#patrol-form button[type=submit]")
+            expect(page.locator("#patrol-msg")).to_contain_text("已保存 #", timeout=60000)
+            shrunk = page.evaluate("window.__hwShrunk")
+            assert shrunk["from"] == big.stat().st_size and shrunk["to"] < 3 * 1024 * 1024
+            assert max(shrunk["width"], shrunk["height"]) == 2560
+            expect(page.locator("#patrol-list li img.thumb")).to_have_count(1)
+            page.screenshot(path=str(ARTIFACTS / "15-phone-patrol-photo.png"), full_page=True)
+        finally:
+            browser.close()

@@ -1,5 +1,5 @@
 // Alert detail: annotated snapshot, clip player, sensor chart, timeline; acknowledge / confirm / dismiss with a comment.
-import { api, mount, evidenceUrl, h } from "./api.js";
+import { api, mount, evidenceUrl, h, errorText, showError, showOk } from "./api.js";
 import { fmtTime, ruleName, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 import { contextPanel } from "./people_panels.js";
@@ -44,15 +44,15 @@ function evidenceBlock(a) {
 }
 
 function actions(a, reload) {
-  const comment = h("textarea#action-comment", { rows: 2, placeholder: t("comment") });
+  const comment = h("textarea#action-comment", { rows: 2, placeholder: t("comment"), maxlength: 2000 });
   const msg = h("p.msg#action-msg", "");
   const act = (kind) => async () => {
-    if (!comment.value.trim() && kind !== "acknowledge") { msg.textContent = t("comment_needed"); return; }
+    if (!comment.value.trim() && kind !== "acknowledge") { msg.classList.add("error"); msg.textContent = t("comment_needed"); return; }
     try {
       const r = await api(`/api/v1/console/alerts/${a.id}/${kind}`, { method: "POST", body: { comment: comment.value } });
-      msg.textContent = r.patrol_finding_id ? `${t("patrol_created")} #${r.patrol_finding_id}` : t("saved");
+      showOk(msg, r.patrol_finding_id ? `${t("patrol_created")} #${r.patrol_finding_id}` : t("saved"));
       await reload(msg.textContent);
-    } catch (ex) { msg.textContent = ex.status === 403 ? t("forbidden") : ex.detail || String(ex); }
+    } catch (ex) { showError(msg, ex); }
   };
   const btns = [];
   if (a.status === "open" && ctx.can("acknowledge")) btns.push(h("button#btn-acknowledge", { onclick: act("acknowledge") }, t("acknowledge")));

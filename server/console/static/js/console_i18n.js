@@ -15,6 +15,12 @@ export const zh = {
   handover_for_you: "有交接班等待您确认", handover_choose: "请选择接班人",
   feed_location: "位置", feed_group: "合并相同告警", feed_more: "加载更多", feed_export: "导出 CSV",
   cam_slow: "帧率不足", fps_of: "{fps} / {expected} fps",
+  login_empty: "请输入用户名和密码", err_too_large: "文件太大，请换一张较小的照片", err_server: "服务器出错，请稍后再试",
+  err_missing: "必填", err_too_short: "不能为空", err_too_long: "太长（最多 {n} 字）", err_too_big: "不能大于 {n}",
+  err_too_small: "不能小于 {n}", err_invalid: "填写有误",
+  field_username: "用户名", field_password: "密码", field_description: "描述", field_comment: "备注",
+  field_notes: "交接事项", field_category: "类别", field_hall_id: "大厅", field_photo: "照片",
+  field_signature_png: "签名", field_to_user_id: "接班人", field_window_id: "窗口",
 };
 export const en = {
   safety_preview: "Preview: run during service hours; opens no alerts and cannot be signed.",
@@ -31,5 +37,12 @@ export const en = {
   handover_for_you: "A handover is waiting for your signature", handover_choose: "Choose the incoming officer",
   feed_location: "Location", feed_group: "Group repeats", feed_more: "Load more", feed_export: "Export CSV",
   cam_slow: "Low frame rate", fps_of: "{fps} / {expected} fps",
+  login_empty: "Please enter user name and password", err_too_large: "The file is too large; please use a smaller photo",
+  err_server: "Server error, please try again later", err_missing: "required", err_too_short: "must not be empty",
+  err_too_long: "too long (at most {n} characters)", err_too_big: "must be at most {n}",
+  err_too_small: "must be at least {n}", err_invalid: "invalid input",
+  field_username: "User name", field_password: "Password", field_description: "Description", field_comment: "Comment",
+  field_notes: "Handover notes", field_category: "Category", field_hall_id: "Hall", field_photo: "Photo",
+  field_signature_png: "Signature", field_to_user_id: "Incoming officer", field_window_id: "Window",
 };
 addStrings(zh, en);

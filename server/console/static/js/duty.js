@@ -1,5 +1,5 @@
 // 一键查岗: one click asks every edge of the hall for each window's state and a fresh picture; the sheet is stored.
-import { api, mount, evidenceUrl, h, onEvent, pollWhile } from "./api.js";
+import { api, mount, evidenceUrl, h, onEvent, pollWhile, errorText, showError } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 import "./console_i18n.js";
@@ -20,7 +20,7 @@ export async function renderDuty(main) {
       try {
         const r = await api(`/api/v1/console/halls/${encodeURIComponent(pick.value)}/duty-checks`, { method: "POST" });
         location.hash = `#/duty/${r.id}`;
-      } catch (ex) { run.disabled = false; alert(ex.detail || ex); }
+      } catch (ex) { run.disabled = false; alert(errorText(ex)); }
     },
   }, t("run_duty")) : null;
   const load = async () => {

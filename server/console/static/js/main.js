@@ -1,5 +1,5 @@
 // Console shell: login, role-aware navigation (capabilities come from the server), hash router, language switch.
-import { api, mount, ApiError, connectEvents, disconnectEvents, h, session } from "./api.js";
+import { api, mount, ApiError, connectEvents, disconnectEvents, errorText, h, session } from "./api.js";
 import { getLang, setLang, t } from "./i18n.js";
 import { ctx } from "./state.js";
 import { renderFeed } from "./feed.js";
@@ -78,12 +78,13 @@ function renderLogin() {
     { onsubmit: async (e) => {
       e.preventDefault();
       err.textContent = "";
+      if (!user.value.trim() || !pass.value) { err.textContent = t("login_empty"); return; }
       try {
         const r = await api("/api/v1/auth/login", { method: "POST", body: { username: user.value, password: pass.value } });
         session.set(r.access_token, r.user);
         ctx.me = null;
         location.hash = "#/feed";
-      } catch (ex) { err.textContent = ex instanceof ApiError && ex.status === 401 ? t("login_failed") : String(ex); }
+      } catch (ex) { err.textContent = ex instanceof ApiError && ex.status === 401 ? t("login_failed") : errorText(ex); }
     } },
     h("h1", t("app")),
     h("label", t("username"), user),

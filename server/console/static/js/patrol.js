@@ -1,5 +1,5 @@
 // Patrol log (巡查记录) for phones: category, window, description, photo; and the shift handover with signature.
-import { api, mount, evidenceUrl, h } from "./api.js";
+import { api, mount, evidenceUrl, h, errorText, showError, showOk, shrinkPhoto } from "./api.js";
 import { fmtTime, ruleName, t } from "./i18n.js";
 import { ctx } from "./state.js";
 import { hallPicker } from "./duty.js";
@@ -21,7 +21,7 @@ export async function renderPatrol(main) {
   const form = h("form.phone-form#patrol-form",
     h("label", t("category"), h("select#patrol-category", { name: "category" }, CATEGORIES.map((c) => h("option", { value: c }, t("cat_" + c))))),
     h("label", t("window"), win),
-    h("label", t("description"), h("textarea#patrol-description", { name: "description", rows: 3, required: true })),
+    h("label", t("description"), h("textarea#patrol-description", { name: "description", rows: 3, required: true, maxlength: 4000 })),
     h("label", t("photo"), h("input#patrol-photo", { type: "file", name: "photo", accept: "image/*", capture: "environment" })),
     h("button.primary.big", { type: "submit" }, t("submit")), msg);
   form.addEventListener("submit", async (e) => {
@@ -29,12 +29,13 @@ export async function renderPatrol(main) {
     const fd = new FormData(form);
     fd.set("hall_id", pick.value);
     if (!fd.get("photo")?.size) fd.delete("photo");
+    else fd.set("photo", await shrinkPhoto(fd.get("photo")));
     try {
       const r = await api("/api/v1/console/patrol-findings", { method: "POST", form: fd });
-      msg.textContent = `${t("saved")} #${r.id}`;
+      showOk(msg, `${t("saved")} #${r.id}`);
       form.reset();
       await load();
-    } catch (ex) { msg.textContent = ex.status === 403 ? t("forbidden") : ex.detail || String(ex); }
+    } catch (ex) { showError(msg, ex); }
   });
   async function load() {
     const rows = await api(`/api/v1/console/patrol-findings?hall_id=${encodeURIComponent(pick.value)}`);
@@ -106,12 +107,12 @@ export async function renderHandover(main) {
       await api("/api/v1/console/handovers", { method: "POST", body: {
         hall_id: pick.value, to_user_id: Number(to.value), notes: form.elements.notes.value,
         signature_png: pad.dataUrl(), idempotency_key: key } });
-      msg.textContent = t("saved");
+      showOk(msg, t("saved"));
       key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now());
       form.reset();
       pad.clear();
       await load();
-    } catch (ex) { msg.textContent = ex.status === 403 ? t("forbidden") : ex.detail || String(ex); }
+    } catch (ex) { showError(msg, ex); }
     finally { submit.disabled = false; }
   });
   function card(x) {
@@ -134,7 +135,7 @@ export async function renderHandover(main) {
       try {
         await api(`/api/v1/console/handovers/${x.id}/accept`, { method: "POST", body: { signature_png: apad.dataUrl() } });
         await load();
-      } catch (ex) { amsg.textContent = ex.detail || String(ex); btn.disabled = false; }
+      } catch (ex) { showError(amsg, ex); btn.disabled = false; }
     } }, t("handover_accept"));
     return h("div.card.accept-card", { dataset: { handoverId: x.id } },
       h("h3", t("handover_for_you")),

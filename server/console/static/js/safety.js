@@ -1,5 +1,5 @@
 // 下班安全检查: automatic after closing + grace and on demand; items pass/fail with evidence; officer signs off; PDF.
-import { api, mount, evidenceUrl, h, onEvent, pollWhile } from "./api.js";
+import { api, mount, evidenceUrl, h, onEvent, pollWhile, errorText, showError } from "./api.js";
 import { fmtTime, itemName, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 import { hallPicker } from "./duty.js";
@@ -22,7 +22,7 @@ export async function renderSafety(main) {
       run.disabled = true;
       try {
         await startCheck(pick.value, "auto");
-      } catch (ex) { run.disabled = false; alert(ex.detail || ex); }
+      } catch (ex) { run.disabled = false; alert(errorText(ex)); }
     },
   }, t("run_safety")) : null;
   const load = async () => {
@@ -54,12 +54,12 @@ export async function renderSafetySheet(main, id, note = "") {
   if (c.signed_by) {
     sign = h("p.signed#signed", `${t("signed_by")}: ${c.signed_by} · ${t("signed_at")}: ${fmtTime(c.signed_at)}${c.sign_comment ? " · " + c.sign_comment : ""}`);
   } else if (ctx.can("sign_safety") && c.outcome && !c.preview) {
-    const comment = h("input#sign-comment", { placeholder: t("comment") });
+    const comment = h("input#sign-comment", { placeholder: t("comment"), maxlength: 2000 });
     const msg = h("span.msg", "");
     sign = h("div.actions.noprint", comment, h("button.primary#btn-sign", {
       onclick: async () => {
         try { await api(`/api/v1/console/safety-checks/${id}/sign`, { method: "POST", body: { comment: comment.value } }); renderSafetySheet(main, id, t("saved")); }
-        catch (ex) { msg.textContent = ex.status === 403 ? t("forbidden") : ex.detail || String(ex); }
+        catch (ex) { showError(msg, ex); }
       },
     }, t("sign_off")), msg);
   }
