@@ -340,3 +340,61 @@ def test_forms_speak_plainly_and_a_big_phone_photo_is_shrunk_before_upload(live_
             page.screenshot(path=str(ARTIFACTS / "15-phone-patrol-photo.png"), full_page=True)
         finally:
             browser.close()
+
+
+def _ingest(srv, msg) -> None:
+    r = httpx.post(f"{srv['base']}/api/v1/ingest", content=c.encode(msg),
+                   headers={"Authorization": f"Bearer {srv['edge_token']}", "Content-Type": "application/json"})
+    assert r.status_code in (200, 201, 202), r.text
+
+
+def test_alert_detail_has_one_chart_per_quantity_lock_states_and_details_in_words(live_server, artifacts):
+    expect, sync_playwright = playwright_api()
+    srv = live_server
+    hall, edge = srv["hall_id"], srv["cfg"].edge.id
+    t0 = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=8)
+    watts = [3.0, 3.2, 1942.0, 1890.0, 1880.0, 1201.0, 2.9]
+    for i, w in enumerate(watts):
+        at = t0 + dt.timedelta(seconds=40 * i)
+        _ingest(srv, c.SensorReading(hall_id=hall, edge_id=edge, sensor_id="plug-office-kettle", kind="power",
+                                     value=w, unit="W", at=at))
+        _ingest(srv, c.SensorReading(hall_id=hall, edge_id=edge, sensor_id="plug-office-kettle", kind="energy",
+                                     value=139.272713 + i * 0.01, unit="kWh", at=at))
+    for i, v in enumerate(("LOCK", "UNLOCK", "LOCK")):
+        _ingest(srv, c.SensorReading(hall_id=hall, edge_id=edge, sensor_id="lock-exit-east", kind="lock", value=v,
+                                     at=t0 + dt.timedelta(seconds=60 * i)))
+    kettle = _finding(srv, "high_power_appliance", "major", sensor_id="plug-office-kettle",
+                      details={"sensor_name": "后勤办公室电水壶", "watts_limit": 800, "value": 1942.0,
+                               "min_s": 60, "equipment": "kettle"})
+    kettle.started_at = t0 + dt.timedelta(seconds=80)
+    lock = _finding(srv, "exit_locked_during_hours", "major", sensor_id="lock-exit-east", details={"value": "LOCK"})
+    lock.started_at = t0 + dt.timedelta(seconds=120)
+    for f in (kettle, lock):
+        _ingest(srv, f)
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+        errors = _errors(page)
+        try:
+            _login(page, srv, "#/feed")
+            page.locator("#alert-rows tr[data-rule='high_power_appliance'] a.open").click()
+            expect(page.locator("canvas.sensor-chart")).to_have_count(2)
+            expect(page.locator("#sensor-chart-power")).to_be_visible()
+            expect(page.locator("figure", has=page.locator("#sensor-chart-energy"))).to_contain_text("用电量（kWh）")
+            details = page.locator("#alert-details")
+            expect(details).to_contain_text("功率上限")
+            expect(details).to_contain_text("800 W")
+            expect(details).to_contain_text("电水壶")
+            body = page.locator("main").inner_text()
+            for machine in ("watts_limit", "Invalid Date", "kettle", "139.27271"):
+                assert machine not in body, machine
+            page.screenshot(path=str(ARTIFACTS / "16-kettle-charts.png"), full_page=True)
+            page.goto(f"{srv['base']}/console/#/feed")
+            page.locator("#alert-rows tr[data-rule='exit_locked_during_hours'] a.open").click()
+            expect(page.locator("#sensor-states-lock li")).to_have_count(3)
+            expect(page.locator("#sensor-states-lock li").nth(1)).to_contain_text("未上锁")
+            assert "Invalid Date" not in page.locator("main").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "17-lock-states.png"), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
