@@ -330,3 +330,23 @@ def test_board_shows_a_camera_far_below_its_frame_rate_as_slow(console, fps, sta
     board = console.get(f"/api/v1/console/halls/{console.hall_id}/board").json()
     cam = next(x for x in board["cameras"] if x["id"] == "cam-w01")
     assert cam["state"] == state and cam["expected_fps"] == 2.0
+
+
+@pytest.mark.parametrize("machine, words", [
+    ("62.0 W > 10 W", "62 W，超过待机功率 10 W"),
+    ("2.5 W ≤ 10 W", "2.5 W，未超过待机功率 10 W"),
+    ("unlocked", "未上锁"),
+    ("SMOKE", "烟雾报警"),
+    ("no power reading", "近 6 小时无功率读数"),
+    ("silent for 86400 s > 1800 s", "已 86,400 秒无数据（超过 1,800 秒）"),
+    ("objects cover 0% of the exit zone", "出口区域被物品遮挡 0%"),
+    ("3 person(s) seen", "画面中 3 人"),
+    ("camera state frozen", "摄像头画面冻结"),
+    ("clear; 东侧安全出口通道占用: occupied", "畅通；东侧安全出口通道占用：有物品占用"),
+    ("柜台上有杂物", "柜台上有杂物"),   # what the edge wrote in words stays as it is
+    (None, ""),
+])
+def test_safety_details_in_chinese(machine, words):
+    from server.console.wording import detail_zh
+
+    assert detail_zh(machine) == words

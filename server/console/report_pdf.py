@@ -99,7 +99,7 @@ def safety_check_pdf(check: dict[str, Any], hall_name: str, tz: str = "Asia/Shan
     fails = []
     for i, it in enumerate(check.get("items", []), start=1):
         zh, en = ITEMS.get(it["item"], (it["item"], it["item"]))
-        detail = it.get("detail") or ""
+        detail = it.get("detail_zh") or it.get("detail") or ""
         shas = [e["sha256"][:12] for e in it.get("evidence") or [] if isinstance(e, dict) and e.get("sha256")]
         if shas:
             detail += f"（证据 evidence {', '.join(shas)}）"

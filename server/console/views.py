@@ -15,6 +15,7 @@ from server.db import (
     SensorReadingRow, Staff, User, Window, utcnow,
 )
 from server.console.safety import ITEMS, sensor_is_online
+from server.console.wording import detail_zh
 
 
 def iso(t: dt.datetime | None) -> str | None:
@@ -237,7 +238,8 @@ def safety_view(session: Session, check: SafetyCheck, with_items: bool = True) -
         view["items"] = [{
             "item": it.item, "item_name": ITEMS.get(it.item, (it.item,))[0], "subject": it.subject,
             "subject_name": (it.value or {}).get("subject_name", it.subject), "passed": it.passed,
-            "detail": it.detail, "value": (it.value or {}).get("value"), "source": (it.value or {}).get("source"),
+            "detail": it.detail, "detail_zh": detail_zh(it.detail),
+            "value": (it.value or {}).get("value"), "source": (it.value or {}).get("source"),
             "evidence": [{"sha256": e, "kind": "snapshot"} if isinstance(e, str) else e for e in (it.evidence or [])],
             "alert_id": it.alert_id, "edge_id": it.edge_code,
         } for it in check.items]

@@ -113,6 +113,11 @@ def test_safety_preview_in_service_hours_and_a_duty_sheet_that_waits_for_its_pic
             expect(page.locator("#safety-preview")).to_be_visible(timeout=20000)
             expect(page.locator("#safety-outcome")).to_have_text("存在不合格项", timeout=20000)
             expect(page.locator("#btn-sign")).to_have_count(0)
+            expect(page.locator("#safety-items th").nth(1)).to_have_text("检查对象")
+            sheet = page.locator("#safety-items").inner_text()
+            assert "62 W，超过待机功率 10 W" in sheet and "从未上报" in sheet
+            for machine in ("no power reading", "never seen", "persons"):
+                assert machine not in sheet, machine
             page.screenshot(path=str(ARTIFACTS / "04-safety-preview.png"), full_page=True)
             alerts = httpx.get(f"{srv['base']}/api/v1/console/alerts",
                                cookies={x["name"]: x["value"] for x in page.context.cookies()}).json()

@@ -39,6 +39,7 @@ export const zh = {
   detail_detail: "说明", detail_note: "备注", detail_limit: "限值",
   word_reading: "读数恢复", word_schedule: "时段结束", word_clear: "已畅通", word_printer: "打印机", word_pc: "电脑",
   word_kettle: "电水壶", word_heater: "取暖器", actor_edge: "边缘端（自动）", actor_system: "系统（自动）",
+  safety_subject: "检查对象",
 };
 export const en = {
   safety_preview: "Preview: run during service hours; opens no alerts and cannot be signed.",
@@ -81,6 +82,6 @@ export const en = {
   detail_detail: "Note", detail_note: "Note", detail_limit: "Limit",
   word_reading: "reading back to normal", word_schedule: "end of period", word_clear: "clear", word_printer: "printer",
   word_pc: "PC", word_kettle: "kettle", word_heater: "heater", actor_edge: "edge (automatic)",
-  actor_system: "system (automatic)",
+  actor_system: "system (automatic)", safety_subject: "Subject",
 };
 addStrings(zh, en);

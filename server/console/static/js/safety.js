@@ -1,6 +1,6 @@
 // 下班安全检查: automatic after closing + grace and on demand; items pass/fail with evidence; officer signs off; PDF.
 import { api, mount, evidenceUrl, h, onEvent, pollWhile, errorText, showError } from "./api.js";
-import { fmtTime, itemName, t } from "./i18n.js";
+import { fmtTime, getLang, itemName, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 import { hallPicker } from "./duty.js";
 import "./console_i18n.js";
@@ -46,7 +46,7 @@ export async function renderSafetySheet(main, id, note = "") {
     return h("tr", { class: `res-${cls}`, dataset: { item: it.item, subject: it.subject } },
       h("td", itemName(it.item)), h("td", it.subject_name || it.subject),
       h("td", h("span.badge", { class: `badge res-${cls}` }, t(key))),
-      h("td.wrap", it.detail || "", it.alert_id ? h("a", { href: `#/alert/${it.alert_id}` }, ` ${t("alert")} #${it.alert_id}`) : null),
+      h("td.wrap", (getLang() === "zh" ? it.detail_zh : it.detail) || it.detail || "", it.alert_id ? h("a", { href: `#/alert/${it.alert_id}` }, ` ${t("alert")} #${it.alert_id}`) : null),
       h("td", snap ? h("a", { href: evidenceUrl(snap.sha256), target: "_blank" }, h("img.thumb", { src: evidenceUrl(snap.sha256), alt: "" })) : ""));
   });
   const pdfHref = `/api/v1/console/safety-checks/${id}/report.pdf`;
@@ -75,7 +75,7 @@ export async function renderSafetySheet(main, id, note = "") {
     h("p", `${fmtTime(c.started_at)} · ${triggerLabel(c.trigger)} · ${t("outcome")}: `,
       h("strong#safety-outcome", { class: `outcome-${c.outcome || "pending"}` }, t("outcome_" + (c.outcome || "pending")))),
     !c.outcome ? h("p.banner#safety-waiting", t("outcome_pending") + "…") : null,
-    h("table.grid.stack#safety-items", h("thead", h("tr", [t("safety_item"), t("subject"), t("result"), t("details"), t("snapshot")].map((x) => h("th", x)))), h("tbody", rows)),
+    h("table.grid.stack#safety-items", h("thead", h("tr", [t("safety_item"), t("safety_subject"), t("result"), t("details"), t("snapshot")].map((x) => h("th", x)))), h("tbody", rows)),
     sign, note ? h("p.msg", note) : null);
   if (!c.outcome) {
     let done = false;
