@@ -350,3 +350,34 @@ def test_safety_details_in_chinese(machine, words):
     from server.console.wording import detail_zh
 
     assert detail_zh(machine) == words
+
+
+@pytest.mark.parametrize("comment, code", [
+    ("已电话通知3号窗口关机", 200),
+    ("已处理👍", 422),             # an emoji would print as a different CJK character: refused
+    ("注意安全⚠️", 422),           # the emoji presentation selector U+FE0F
+    ("𠀀字", 422),                 # CJK extension B, outside the font's plane
+    ("温度 25℃，OK ①", 200),
+])
+def test_a_signed_comment_prints_exactly_or_is_refused(console, comment, code):
+    chk = console.post(f"/api/v1/console/halls/{console.hall_id}/safety-checks", "inspector",
+                       params={"mode": "full"}).json()
+    r = console.post(f"/api/v1/console/safety-checks/{chk['id']}/sign", "inspector", json={"comment": comment})
+    assert r.status_code == code, r.text
+    if code == 422:
+        assert "无法打印" in r.text
+    else:
+        assert console.get(f"/api/v1/console/safety-checks/{chk['id']}/report.pdf").content.startswith(b"%PDF")
+
+
+def test_a_record_holding_unprintable_text_is_refused_not_substituted():
+    from server.console.report_pdf import UnprintableText, safety_check_pdf, unprintable
+
+    assert unprintable("好😀好😀🙂") == ["😀", "🙂"]
+    check = {"id": 1, "started_at": "2026-03-04T10:00:00+00:00", "trigger": "manual", "status": "failed",
+             "outcome": "failed", "items": [{"item": "nobody_present", "subject": "h", "subject_name": "大厅",
+                                             "passed": False, "detail": "有人😀", "evidence": []}]}
+    with pytest.raises(UnprintableText):
+        safety_check_pdf(check, "大厅")
+    check["items"][0]["detail"] = "有人"
+    assert safety_check_pdf(check, "大厅").startswith(b"%PDF")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
 
 import httpx
@@ -179,6 +180,7 @@ def test_phone_layout_and_the_two_party_handover(live_server, mqtt_broker, artif
             phone.screenshot(path=str(ARTIFACTS / "07-phone-critical.png"))
             phone.click("#ack-alarm")
             expect(phone.locator("#alert-rows tr")).to_have_count(2, timeout=20000)
+            expect(phone.locator("#alert-rows tr").first.locator(".badge.st-acknowledged")).to_be_visible()
             nav = phone.locator("#nav").bounding_box()
             assert nav["height"] >= 36 and nav["width"] >= 360
             for link in phone.locator("#nav a").all():
@@ -213,9 +215,16 @@ def test_phone_layout_and_the_two_party_handover(live_server, mqtt_broker, artif
                 expect(phone.locator("#safety-outcome")).to_have_text("存在不合格项", timeout=30000)
             finally:
                 edge.close()
+            phone.fill("#sign-comment", "已电话通知3号窗口关机👍")
+            phone.click("#btn-sign")
+            expect(phone.locator("#btn-sign + .msg")).to_contain_text("无法打印")
+            expect(phone.locator("#btn-sign + .msg")).to_have_class(re.compile("error"))
+            errors[:] = [e for e in errors if not e.startswith("HTTP 422") or not e.endswith("/sign")]  # meant to fail
             phone.fill("#sign-comment", "已电话通知3号窗口关机")
             _no_horizontal_overflow(phone)
             phone.screenshot(path=str(ARTIFACTS / "10-phone-safety.png"), full_page=True)
+            phone.click("#btn-sign")
+            expect(phone.locator("#signed")).to_contain_text("已电话通知3号窗口关机")
 
             # the incoming officer accepts with a signature of their own
             desk = browser.new_page(viewport=DESKTOP, locale="zh-CN")

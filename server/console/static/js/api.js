@@ -46,6 +46,7 @@ export function errorText(ex) {
   if (ex.status === 413) return t("err_too_large");
   if (ex.status === 422 && ex.errors) {
     return ex.errors.map((e) => {
+      if (e.type === "value_error") return String(e.msg || "").replace(/^Value error, /, "");
       const field = [...(e.loc || [])].reverse().find((x) => typeof x === "string" && x !== "body" && x !== "query");
       const name = field ? t("field_" + field) : "";
       const label = name.startsWith("field_") ? "" : `${name}：`;
