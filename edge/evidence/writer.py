@@ -72,10 +72,13 @@ class EvidenceWriter:
         caption: Sequence[str] = (),
         extra: Detections | None = None,
         raw: bool = True,
+        highlight: Sequence[str] = (),
+        classes: Sequence[str] | None = None,
     ) -> list[EvidenceRef]:
-        """Annotated JPEG (kind snapshot) and, if ``raw``, the untouched frame (kind frame)."""
-        refs = [self.store.put_file(jpeg(annotate(image, detections, zones, caption, ts, self.tz, extra)),
-                                    "snapshot", "image/jpeg", ts)]
+        """Annotated JPEG (kind snapshot) and, if ``raw``, the untouched frame (kind frame). ``highlight`` and
+        ``classes``: what the alert claims (see ``edge.evidence.annotate.focus``)."""
+        picture = annotate(image, detections, zones, caption, ts, self.tz, extra, highlight=highlight, classes=classes)
+        refs = [self.store.put_file(jpeg(picture), "snapshot", "image/jpeg", ts)]
         if raw:
             refs.append(self.store.put_file(jpeg(image, 92), "frame", "image/jpeg", ts))
         return refs
