@@ -3,6 +3,8 @@ that matter, each object once, labels in Chinese. Pictures go to ``test-artifact
 
 from __future__ import annotations
 
+import datetime as dt
+
 import cv2
 import numpy as np
 import pytest
@@ -82,3 +84,39 @@ def test_the_snapshot_marks_the_empty_seat_and_drops_clutter(media_dir):
     assert np.array_equal(out[cy1, cx1 + 5:cx1 + 20], bare[cy1, cx1 + 5:cx1 + 20])
     cluttered = annotate(img, found, ZONES, [], highlight=highlight)
     assert not np.array_equal(cluttered[cy1, cx1 + 5:cx1 + 20], bare[cy1, cx1 + 5:cx1 + 20])
+
+
+@pytest.mark.parametrize("sensor, rule, line", [
+    ("office-plug", "high_power_appliance", "watts"),   # the limit the kettle alert is about, not the standby
+    ("office-plug", "power_left_on", "standby"),
+    ("pc-w01", None, "standby"),
+])
+def test_a_sensor_chart_draws_the_limit_its_alert_judged_by(monkeypatch, sensor, rule, line):
+    from edge.sensors import charts, safety
+    from tests.test_sensors_support import MONDAY, Feeder, at
+
+    f = Feeder(start=at(MONDAY, "10:00:00"))
+    seen = {}
+    monkeypatch.setattr(charts, "chart_png", lambda *a, **kw: seen.update(kw) or b"png")
+    f.hub.chart_png(sensor, at(MONDAY, "10:02:00"), rule=rule)
+    s = next(x for x in f.hub.cfg.sensors if x.id == sensor)
+    expected = (s.high_power_w or f.hub.cfg.rules.high_power_appliance.watts) if line == "watts" \
+        else safety.standby_w(f.hub.cfg, s)
+    assert seen["mark_w"] == expected and expected > 0
+
+
+def test_the_kettle_chart_shows_every_reading_and_the_peak(media_dir):
+    import io
+
+    from PIL import Image
+
+    from tests.test_sensors_support import MONDAY, Feeder, at
+
+    f = Feeder(start=at(MONDAY, "10:00:00"))
+    for i, w in enumerate([3.0, 1942.0, 1890.0, 1200.0, 2.0]):
+        f.report("office-plug", w, at(MONDAY, "10:01:00") + dt.timedelta(seconds=40 * i))
+    png = f.hub.chart_png("office-plug", at(MONDAY, "10:01:40"), rule="high_power_appliance")
+    ART.mkdir(parents=True, exist_ok=True)
+    (ART / "kettle-chart.png").write_bytes(png)
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    assert img.size[0] >= 600
