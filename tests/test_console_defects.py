@@ -4,6 +4,7 @@ has one source of truth, a duty check is complete only with its pictures stored,
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -381,3 +382,20 @@ def test_a_record_holding_unprintable_text_is_refused_not_substituted():
         safety_check_pdf(check, "大厅")
     check["items"][0]["detail"] = "有人"
     assert safety_check_pdf(check, "大厅").startswith(b"%PDF")
+
+
+def _quarter(d: dt.date) -> str:
+    return f"{d.year}Q{(d.month - 1) // 3 + 1}"
+
+
+def test_a_quarter_is_signed_off_only_after_it_ends_and_shows_who_in_words(console):
+    today = dt.datetime.now(TZ).date()
+    first = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    previous = _quarter(first - dt.timedelta(days=1))
+    base = f"/api/v1/assessment/halls/{console.hall_id}/sheets"
+    early = console.post(f"{base}/{_quarter(today)}/sign-off", "supervisor")
+    assert early.status_code in (409, 422) and "季度结束后方可签署" in early.text
+    assert console.post(f"{base}/{previous}/sign-off", "supervisor").status_code == 201
+    signed = console.get(f"{base}/{previous}", "supervisor").json()["signoff"]
+    assert signed["signed_name"] == "Supervisor 张"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", signed["signed_local"])

@@ -126,6 +126,12 @@ def to_pdf(sheet: dict[str, Any], scheme: Scheme, open_file: Callable[[str], Bin
             story.append(Table(table_rows, colWidths=[62 * mm] * 4))
         story.append(Paragraph(f"SHA-256 ({len(sheet['evidence'])}): " + " ".join(e["sha256"] for e in sheet["evidence"]),
                                body))
+    # the paper form's signature lines: assessor, reviewer, and the assessed staff's acknowledgement
+    story.append(Spacer(0, 10 * mm))
+    blank = "_" * 18
+    story.append(Table([[Paragraph(f"考核人 Assessor：{blank}", body), Paragraph(f"审核人 Reviewer：{blank}", body),
+                         Paragraph(f"被考核人确认 Acknowledged by：{blank}", body)],
+                        [Paragraph(f"日期 Date：{blank}", body)] * 3], colWidths=[92 * mm] * 3))
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
                             topMargin=10 * mm, bottomMargin=10 * mm, title=f"{sheet['hall']['id']} {sheet['period']}")
