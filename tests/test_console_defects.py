@@ -399,3 +399,26 @@ def test_a_quarter_is_signed_off_only_after_it_ends_and_shows_who_in_words(conso
     signed = console.get(f"{base}/{previous}", "supervisor").json()["signoff"]
     assert signed["signed_name"] == "Supervisor 张"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", signed["signed_local"])
+
+
+def test_a_finding_decided_after_its_quarter_was_signed_says_the_sheet_needs_an_amendment(console):
+    today = dt.datetime.now(TZ).date()
+    first = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    last_quarter_day = first - dt.timedelta(days=1)
+    previous = _quarter(last_quarter_day)
+    old = console.alert_id(console.open_finding(rule="phone_use", window="W03", started_at=dt.datetime.combine(
+        last_quarter_day - dt.timedelta(days=3), dt.time(10, 0), tzinfo=TZ)))
+    new = console.alert_id(console.open_finding(rule="phone_use", window="W03"))
+    assert console.post(f"/api/v1/assessment/halls/{console.hall_id}/sheets/{previous}/sign-off",
+                        "supervisor").status_code == 201
+    late = console.post(f"/api/v1/console/alerts/{old}/confirm", "supervisor", json={"comment": "复核属实"}).json()
+    now = console.post(f"/api/v1/console/alerts/{new}/confirm", "supervisor", json={"comment": "复核属实"}).json()
+    assert late["needs_amendment"] == previous and now["needs_amendment"] is None
+
+
+@pytest.mark.parametrize("value, unit, text", [(139.27271299999998, "kWh", "139.27 kWh"), (1942.0, "W", "1,942 W"),
+                                               ("UNLOCK", None, "UNLOCK"), (True, None, "True"), (0.5, "W", "0.5 W")])
+def test_readings_are_formatted(value, unit, text):
+    from server.console.views import fmt_reading
+
+    assert fmt_reading(value, unit) == text

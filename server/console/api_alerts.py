@@ -210,6 +210,18 @@ def search_condition(session: Any, q: str) -> Any:
     return or_(*conds)
 
 
+def signed_quarter(session: Any, alert: Alert) -> str | None:
+    """The signed-off quarter a decided alert falls in (its sheet needs an amendment, 更正), else None."""
+    from server.assessment.models import AssessmentSignoff
+
+    hall = session.get(Hall, alert.hall_id)
+    local = alert.finding.started_at.astimezone(ZoneInfo(hall.timezone if hall else "Asia/Shanghai"))
+    label = f"{local.year}Q{(local.month - 1) // 3 + 1}"
+    row = session.scalars(select(AssessmentSignoff.id).where(AssessmentSignoff.hall_id == alert.hall_id,
+                                                             AssessmentSignoff.period == label)).first()
+    return label if row is not None else None
+
+
 def _alert(session: SessionDep, user: Any, alert_id: int) -> Alert:
     alert = session.get(Alert, alert_id)
     if alert is None or not may_see_hall(user, alert.hall_id):
@@ -234,6 +246,7 @@ def act(alert_id: int, action: str, body: ActionIn, user: ViewerUser, session: S
         raise HTTPException(code, exc.detail) from None
     session.flush()
     view = alert_view(session, alert, detail=True)
+    view["needs_amendment"] = signed_quarter(session, alert) if action in ("confirm", "dismiss") else None
     view["patrol_finding_id"] = session.scalars(
         select(PatrolFinding.id).where(PatrolFinding.alert_id == alert.id)).first()
     return view

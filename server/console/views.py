@@ -158,16 +158,28 @@ def board_view(session: Session, hall: Hall, now: dt.datetime) -> dict[str, Any]
 
     def last_value(s: Sensor) -> str:
         lv = s.last_value or {}
-        return f"{lv.get('value')}{' ' + lv['unit'] if lv.get('unit') else ''}" if lv else ""
+        return fmt_reading(lv.get("value"), lv.get("unit")) if lv else ""
 
     return {
         "hall": hall_summary(hall), "phase": phase, "phase_label": phase or "",
         "windows": windows,
         "cameras": [camera_health(c, cam_fps.get(c.code)) for c in cams],
         "sensors": [{"id": s.code, "name": s.name, "kind": s.kind, "online": online(s), "last_seen": iso(s.last_seen),
+                     "reading": {"kind": (s.last_value or {}).get("kind"), "value": (s.last_value or {}).get("value")},
                      "value": last_value(s)} for s in sens],
         "edges": [{"id": e.code, "online": e.online, "last_seen": iso(e.last_seen), "version": e.version} for e in edges],
     }
+
+
+def fmt_reading(value: Any, unit: str | None) -> str:
+    """A reading as people read it: at most two decimals with thousands separators, then the unit."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    elif value is None:
+        text = ""
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip() if unit else text
 
 
 SLOW_FPS_RATIO = 0.8  # a camera analysed at less than this share of its configured rate is shown as slow

@@ -139,7 +139,7 @@ function actions(a, reload) {
     try {
       const r = await api(`/api/v1/console/alerts/${a.id}/${kind}`, { method: "POST", body: { comment: comment.value } });
       showOk(msg, r.patrol_finding_id ? `${t("patrol_created")} #${r.patrol_finding_id}` : t("saved"));
-      await reload(msg.textContent);
+      await reload(msg.textContent, r.needs_amendment);
     } catch (ex) { showError(msg, ex); }
   };
   const btns = [];
@@ -152,9 +152,9 @@ function actions(a, reload) {
   return h("div.actions", comment, h("div.btns", btns), msg);
 }
 
-export async function renderAlert(main, id, note = "") {
+export async function renderAlert(main, id, note = "", amend = null) {
   const a = await api(`/api/v1/console/alerts/${id}`);
-  const reload = (m) => renderAlert(main, id, m);
+  const reload = (m, q) => renderAlert(main, id, m, q);
   const facts = [
     [t("hall"), hallName(a.hall_id)],
     [t("window"), a.window_name ? `${a.window_number} ${a.window_name}` : (a.window_id || "—")],
@@ -178,6 +178,8 @@ export async function renderAlert(main, id, note = "") {
         detailsBlock(a),
         actions(a, reload),
         note ? h("p.msg#action-done", note) : null,
+        amend ? h("p.banner#needs-amendment", t("needs_amendment", { q: amend }),
+          h("a", { href: `#/assessment?hall=${encodeURIComponent(a.hall_id)}&period=${amend}` }, ` ${t("nav_assessment")} →`)) : null,
         h("h4", t("timeline")),
         h("ol.timeline#timeline", a.timeline.map((e) => h("li", { class: `ev-${e.action}` },
           h("span.when", fmtTime(e.at)), " ", h("strong", t("st_" + e.to_status) || e.action),

@@ -40,6 +40,7 @@ export const zh = {
   word_reading: "读数恢复", word_schedule: "时段结束", word_clear: "已畅通", word_printer: "打印机", word_pc: "电脑",
   word_kettle: "电水壶", word_heater: "取暖器", actor_edge: "边缘端（自动）", actor_system: "系统（自动）",
   safety_subject: "检查对象",
+  needs_amendment: "该告警属于已签署的 {q} 季度考核：签署的考核表不会自动改变，需由督查人员进行更正（修订）。",
 };
 export const en = {
   safety_preview: "Preview: run during service hours; opens no alerts and cannot be signed.",
@@ -83,5 +84,6 @@ export const en = {
   word_reading: "reading back to normal", word_schedule: "end of period", word_clear: "clear", word_printer: "printer",
   word_pc: "PC", word_kettle: "kettle", word_heater: "heater", actor_edge: "edge (automatic)",
   actor_system: "system (automatic)", safety_subject: "Subject",
+  needs_amendment: "This alert falls in the signed-off quarter {q}: the signed sheet does not change by itself; a supervisor must amend it (更正).",
 };
 addStrings(zh, en);
