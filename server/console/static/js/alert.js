@@ -127,7 +127,7 @@ function detailsBlock(a) {
   }
   if (!known.length && !Object.keys(other).length) return null;
   return h("details#alert-details", { open: true }, h("summary", t("details")),
-    known.length ? h("dl.facts", known.map(([k, v]) => [h("dt", k), h("dd", v)])) : null,
+    known.length ? h("dl.detail-list", known.map(([k, v]) => [h("dt", k), h("dd", v)])) : null,
     Object.keys(other).length ? h("details.raw", h("summary", t("details_raw")), h("pre", JSON.stringify(other, null, 2))) : null);
 }
 
