@@ -344,6 +344,10 @@ def test_board_shows_a_camera_far_below_its_frame_rate_as_slow(console, fps, sta
     ("3 person(s) seen", "画面中 3 人"),
     ("camera state frozen", "摄像头画面冻结"),
     ("clear; 东侧安全出口通道占用: occupied", "畅通；东侧安全出口通道占用：有物品占用"),
+    ("3号窗口电脑插座: 62.0 W (> standby 10 W)", "3号窗口电脑插座：62 W，超过待机功率 10 W"),
+    ("大厅烟感: smoke False", "大厅烟感：烟感：正常"),
+    ("东侧安全出口门锁: lock unlocked", "东侧安全出口门锁：门锁：未上锁"),
+    ("后勤办公室插座: relay off", "后勤办公室插座：继电器已断开"),
     ("柜台上有杂物", "柜台上有杂物"),   # what the edge wrote in words stays as it is
     (None, ""),
 ])
