@@ -68,7 +68,8 @@ def seed(app, n: int, reseed: bool) -> None:
             sensor = rng.choice(sensors) if rule in ("power_left_on", "sensor_offline", "smoke_detected",
                                                     "high_power_appliance") else None
             f = Finding(finding_id=str(uuid.uuid4()), hall_id=HALL, edge_code="bench", rule=rule, severity=sev,
-                        window_id=None if sensor else rng.choice(windows), camera_id=None if sensor else rng.choice(cams),
+                        window_id=None if sensor else rng.choice(windows),
+                        camera_id=None if sensor else rng.choice(cams),
                         sensor_id=sensor.id if sensor else None,
                         started_at=start + dt.timedelta(seconds=i * 1000 + rng.randint(0, 900)), status="closed",
                         details={"note": " ".join(rng.sample(WORDS, 3)), "seq": i, "seconds": rng.randint(10, 900)})
@@ -119,9 +120,9 @@ def main() -> None:
         with unit_of_work(app.state.sessionmaker) as s:
             total = s.scalar(select(func.count()).select_from(Alert))
             in_hall = s.scalar(select(func.count()).select_from(Alert).where(Alert.hall_id == HALL))
-            detail_id = s.scalar(select(Alert.id).join(Finding).where(Alert.hall_id == HALL,
-                                                                     Finding.rule == "high_power_appliance",
-                                                                     Finding.status == "open").order_by(Alert.id.desc()))
+            detail_id = s.scalar(select(Alert.id).join(Finding)
+                                 .where(Alert.hall_id == HALL, Finding.rule == "high_power_appliance",
+                                        Finding.status == "open").order_by(Alert.id.desc()))
         get = lambda path, **params: (lambda: client.get(path, params=params, headers=headers))  # noqa: E731
         print(f"# measured on {describe()}; {args.database_url.split('@')[-1]}; {in_hall} alerts in the bench hall, "
               f"{total} in the database; median of {args.runs}")
@@ -165,8 +166,8 @@ def main() -> None:
                                           "USING gin (lower((details::jsonb)::text) gin_trgm_ops)"))
             before = ms(lambda q=q: old_search(q), max(1, args.runs // 2))
             print(f"{q:<22} {with_index:>12.1f}ms {no_index:>8.1f}ms {before:>14.1f}ms  {rows}")
-        print("\nsearch: the where-clause of server/console/api_alerts.py search_condition (rule / window / sensor ids, "
-              "plus LIKE over the details); 'before' did not search older alerts than the newest 2,000 at all.")
+        print("\nsearch: the where-clause of server/console/api_alerts.py search_condition (rule / window / sensor "
+              "ids, plus LIKE over the details); 'before' did not search older alerts than the newest 2,000 at all.")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ CLASS_ZH = {"person": "人员", "cell phone": "手机", "cigarette": "香烟", "
             "bottle": "瓶子", "chair": "椅子", "dining table": "桌子", "backpack": "背包", "handbag": "手提包",
             "suitcase": "行李箱", "book": "书本", "keyboard": "键盘", "tv": "显示器", "mouse": "鼠标"}
 ZONE_KIND_ZH = {"seat": "座位区", "counter": "柜台区", "public": "等候区", "exit": "安全出口", "equipment": "设备区"}
-ZONE_KIND_EN = {"seat": "seat", "counter": "counter", "public": "waiting area", "exit": "exit", "equipment": "equipment"}
+ZONE_KIND_EN = {"seat": "seat", "counter": "counter", "public": "waiting area", "exit": "exit",
+                "equipment": "equipment"}
 # what each rule's picture must show: the object classes that matter (None: every class) and the zone kinds
 # the alert is about
 RULE_FOCUS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {

@@ -229,7 +229,8 @@ def duty_view(session: Session, check: DutyCheck, with_windows: bool = True) -> 
                 "state": "closed" if (w.closed and r is None) else (r.state if r else None),
                 "persons": r.persons if r else None, "camera_id": r.camera_code if r else None,
                 "snapshot_sha256": next((x for x in (r.evidence or []) if x in stored), None) if r else None,
-                "picture_waiting": bool(r and any(x not in stored for x in (r.evidence or []))), "taken_at": iso(r.taken_at) if r else None,
+                "picture_waiting": bool(r and any(x not in stored for x in (r.evidence or []))),
+                "taken_at": iso(r.taken_at) if r else None,
                 "staff_a": (roster.get(w.id, {}).get("A") or {}).get("name"),
                 "staff_b": (roster.get(w.id, {}).get("B") or {}).get("name"),
             })

@@ -16,7 +16,6 @@ from edge import contract as c
 from edge.paths import PROJECT_ROOT
 from server.console import checks
 from tests.browser.test_console_browser import _publish, _upload, live_server  # noqa: F401
-from tests.conftest import wait_for
 from tests.live import fresh_artifacts, launch_chromium, playwright_api
 from tests.test_console_helpers import EdgeResponder
 

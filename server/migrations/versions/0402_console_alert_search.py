@@ -1,4 +1,5 @@
-"""Console: index the alert search. Camera and sensor ids of findings get b-tree indexes; PostgreSQL also gets pg_trgm and a trigram GIN index over the finding details as
+"""Console: index the alert search. Camera and sensor ids of findings get b-tree indexes; PostgreSQL also gets
+pg_trgm and a trigram GIN index over the finding details as
 text (``lower((details::jsonb)::text)``, the expression the search filters on); SQLite has no such index and the
 search scans (the fallback).
 
