@@ -77,6 +77,9 @@ def test_cues_on_every_page_and_a_critical_alarm_until_acknowledged(live_server,
             page.screenshot(path=str(ARTIFACTS / "02-critical-alarm.png"))
             page.click("#ack-alarm")
             expect(page.locator("#critical-alarm")).to_be_hidden()
+            page.click("#lang")  # the cue follows the language switch
+            expect(page.locator("#new-alert-banner")).to_contain_text("Smoke detected")
+            page.click("#lang")
             # the feed lists the critical alarm first, although the phone alert is not older
             page.click("#nav a[data-nav='feed']")
             expect(page.locator("#alert-rows tr")).to_have_count(2)

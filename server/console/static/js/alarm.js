@@ -8,7 +8,7 @@ import "./console_i18n.js";
 const REPEAT_MS = 2500;
 const critical = new Map();          // alert id → alert view, shown in the pop-up
 const silenced = new Set();          // ids silenced on this screen by a user who may not acknowledge
-let banner = null, overlay = null, timer = null, started = false, unsubscribe = null;
+let banner = null, overlay = null, timer = null, started = false, unsubscribe = null, lastAlert = null;
 
 export function soundOn() { return localStorage.getItem("hw.sound") !== "off"; }
 
@@ -23,6 +23,7 @@ function alarmTone() {
 }
 
 function showBanner(a) {
+  lastAlert = a;
   banner.hidden = false;
   banner.className = `banner cue-banner sev-${a.severity}`;
   banner.replaceChildren(h("strong", `${t("new_alert")}: `), `${where(a)} · ${ruleName(a.rule, a.rule_name)} `,
@@ -79,7 +80,11 @@ export function attachCues() {
   const main = document.getElementById("main");
   if (main) main.before(banner);
   document.body.append(overlay);
-  if (started) return;
+  if (started) {  // a new render (another page, or the language switched): redraw in the current language
+    if (!banner.hidden && lastAlert) showBanner(lastAlert);
+    if (critical.size) drawOverlay();
+    return;
+  }
   started = true;
   unsubscribe = onEvent(({ type, data }) => {
     if (type === "alert") {
