@@ -7,6 +7,7 @@ import getpass
 import logging
 import os
 import sys
+from typing import Any
 
 from server.settings import InsecureSettings, Settings
 
@@ -25,13 +26,25 @@ def _factory(settings: Settings, migrate: bool = True):
     return engine, make_sessionmaker(engine)
 
 
+SHUTDOWN_GRACE_S = 3.0  # open event streams (the console's SSE) never end by themselves: cut them after this
+
+
+def server_config(app: Any, host: str, port: int, log_level: str = "info") -> Any:
+    """The uvicorn configuration of ``hallwatch run``: a bounded graceful shutdown, so a stop or restart does not
+    wait forever on the consoles' live event streams (their EventSource reconnects to the new server)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=True,
+                          timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
 
     app = create_app(_settings())
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True)
+    uvicorn.Server(server_config(app, args.host, args.port, args.log_level)).run()
     return 0
 
 

@@ -42,7 +42,10 @@ def say(step: str, text: str) -> None:
 
 
 def port_free(port: int) -> bool:
+    """Can a server listen on the port? SO_REUSEADDR as uvicorn and Mosquitto set it: a port whose last
+    connections linger in TIME_WAIT after a restart counts as free (it is, for them)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -63,7 +63,7 @@ def test_safety_check_round_trip_opens_alerts_for_failed_items(live_console, mqt
              c.SafetyItem(item="exit_clear", subject="exit-east", passed=True, evidence=[snap])]
     edge = EdgeResponder(mqtt_broker, con.prefix, con.hall_id, con.edge_id, items=items)
     try:
-        r = con.post(f"/api/v1/console/halls/{con.hall_id}/safety-checks", "inspector")
+        r = con.post(f"/api/v1/console/halls/{con.hall_id}/safety-checks", "inspector", params={"mode": "full"})
         assert r.status_code == 201 and r.json()["command_error"] is None, r.text
         cid = r.json()["id"]
         sheet = wait_for(lambda: (lambda d: d if d["outcome"] else None)(
@@ -113,7 +113,8 @@ def test_scheduler_runs_the_automatic_check_once_after_closing_plus_grace(live_c
 
 def test_a_check_nobody_answers_is_judged_from_server_data_after_the_timeout(live_console):
     con = live_console
-    r = con.post(f"/api/v1/console/halls/{con.hall_id}/safety-checks", "inspector")  # no responder running
+    r = con.post(f"/api/v1/console/halls/{con.hall_id}/safety-checks", "inspector",
+                 params={"mode": "full"})  # no responder running
     assert r.status_code == 201 and r.json()["command_error"] is None, r.text
     cid = r.json()["id"]
     settings = ConsoleSettings(background=False, result_timeout_s=30)

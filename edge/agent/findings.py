@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from edge.agent.open_findings import OpenFindings
 from edge.contract import RULES, FindingClosed, FindingOpened, FindingUpdated, jsonable
 from edge.detections import Detections
+from edge.evidence.annotate import focus
 from edge.evidence.writer import EvidenceWriter, FinishedClip
 from edge.rules.base import RuleEvent
 from edge.site import SiteConfig
@@ -68,14 +69,17 @@ class FindingDispatcher:
         self.counters[msg.type] += 1  # type: ignore[attr-defined]
 
     def _caption(self, ev: RuleEvent) -> list[str]:
-        parts = [f"{ev.rule} {RULES.get(ev.rule, '')}".strip()]
+        """The snapshot's caption in the console's language (Chinese): rule, window, camera or sensor by name."""
+        parts = [RULES.get(ev.rule, ev.rule)]
         if ev.window_id:
             w = self.cfg.window(ev.window_id)
-            parts.append(f"window {ev.window_id} #{w.number} {w.name}")
+            parts.append(f"{w.number}号窗口 {w.name}")
         if ev.camera_id:
-            parts.append(f"camera {ev.camera_id}")
+            cam = next((c for c in self.cfg.cameras if c.id == ev.camera_id), None)
+            parts.append(f"摄像头 {cam.name if cam and cam.name else ev.camera_id}")
         if ev.sensor_id:
-            parts.append(f"sensor {ev.sensor_id}")
+            sen = next((x for x in self.cfg.sensors if x.id == ev.sensor_id), None)
+            parts.append(f"传感器 {sen.name if sen and sen.name else ev.sensor_id}")
         return parts
 
     def handle(self, ev: RuleEvent, picture: Picture | None = None, extra_refs: list | None = None) -> None:
@@ -107,8 +111,10 @@ class FindingDispatcher:
                 pic = picture or self.latest_picture(camera)
                 if pic is not None:
                     zones = self.cfg.camera(camera).zones if any(c.id == camera for c in self.cfg.cameras) else []
+                    classes, highlight = focus(ev.rule, zones, ev.window_id, ev.zone_id)
                     refs += self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, self._caption(ev),
-                                                  extra=pic.extra, camera_id=camera)
+                                                  extra=pic.extra, camera_id=camera, highlight=highlight,
+                                                  classes=classes)
                     self.evidence.request_clip(ev.finding_id, ev.rule, camera, self._clip_anchor(ev, pic.ts))
                 else:
                     self.counters["no_picture"] += 1

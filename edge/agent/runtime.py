@@ -282,7 +282,7 @@ class EdgeAgent:
         extra = []
         if ev.kind == "opened" and ev.sensor_id and ev.evidence and self.hub is not None:
             try:
-                png = self.hub.chart_png(ev.sensor_id, ev.at)
+                png = self.hub.chart_png(ev.sensor_id, ev.at, rule=ev.rule)
                 extra.append(self.outbox.put_file(png, "chart", "image/png", ev.at))
             except Exception:
                 log.exception("chart for %s failed", ev.sensor_id)

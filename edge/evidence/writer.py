@@ -108,17 +108,20 @@ class EvidenceWriter:
         extra: Detections | None = None,
         raw: bool = True,
         camera_id: str | None = None,
+        highlight: Sequence[str] = (),
+        classes: Sequence[str] | None = None,
     ) -> list[EvidenceRef]:
         """Annotated JPEG (kind snapshot) and, if ``raw``, the frame without drawings (kind frame); in both the
-        public is masked by the camera's privacy settings.
+        public is masked by the camera's privacy settings. ``highlight`` and ``classes``: what the alert claims
+        (see ``edge.evidence.annotate.focus``).
 
         With ``camera_id``, the camera's still of the moment replaces ``image`` when it is larger.
         """
         image, detections, extra = self._hires(camera_id, image, ts, detections, extra)
         image, n = mask_public(image, detections, zones, self._privacy(camera_id))
         self.masked += n
-        refs = [self.store.put_file(jpeg(annotate(image, detections, zones, caption, ts, self.tz, extra)),
-                                    "snapshot", "image/jpeg", ts)]
+        picture = annotate(image, detections, zones, caption, ts, self.tz, extra, highlight=highlight, classes=classes)
+        refs = [self.store.put_file(jpeg(picture), "snapshot", "image/jpeg", ts)]
         if raw:
             refs.append(self.store.put_file(jpeg(image, 92), "frame", "image/jpeg", ts))
         return refs

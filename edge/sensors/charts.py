@@ -72,8 +72,14 @@ def chart_png(history: History, device: str, title: str, around: dt.datetime, *,
             ys = [float(r.value) for r in pts]  # type: ignore[arg-type]
             ax.set_ylabel("W")
             if mark_w is not None:
-                ax.axhline(mark_w, color="orange", linestyle="--", linewidth=1, label=f"{mark_w:g} W")
+                ax.axhline(mark_w, color="red", linestyle="--", linewidth=1, label=f"limit {mark_w:g} W")
                 ax.legend(loc="upper left", fontsize=8)
+            if ys:  # every reading a dot, the peak labelled beside its point (not under the finding marker)
+                ax.plot(xs, ys, "o", color="tab:blue", markersize=3, zorder=3)
+                top = max(range(len(ys)), key=ys.__getitem__)
+                ax.annotate(f"{ys[top]:,.0f} W", (xs[top], ys[top]), xytext=(8, -4), textcoords="offset points",
+                            fontsize=8, color="tab:blue", zorder=4)
+                ax.set_ylim(0, max(max(ys), mark_w or 0) * 1.15 + 1)
         else:
             one, label = STATE_LEVELS[kind]
             ys = [1.0 if r.value == one else 0.0 for r in pts]
@@ -84,7 +90,7 @@ def chart_png(history: History, device: str, title: str, around: dt.datetime, *,
             xs.append(min(end, max(max(xs), around)))
             ys.append(ys[-1])
             ax.step(xs, ys, where="post", color="tab:blue")
-        ax.axvline(around, color="red", linewidth=1)
+        ax.axvline(around, color="red", linewidth=1, zorder=1)  # below the readings: a spike stays visible
         ax.grid(True, alpha=0.3)
     if not readings:
         axes[0, 0].text(0.5, 0.5, "no readings in this period", ha="center", va="center",

@@ -197,11 +197,18 @@ class SensorHub:
             return safety.safety_items(self.cfg, self.history.latest, lambda sid: self.offline.online(sid, now),
                                        self._last_seen)
 
-    def chart_png(self, sensor_id: str, around: dt.datetime, before_s: float = 1800, after_s: float = 600) -> bytes:
+    def chart_png(self, sensor_id: str, around: dt.datetime, before_s: float = 1800, after_s: float = 600,
+                  rule: str | None = None) -> bytes:
+        """The reading chart of a sensor finding; the line drawn is the limit the ``rule`` judged by (a
+        high-power appliance: its watt limit; power left on: the standby threshold)."""
         s = next((x for x in self.cfg.sensors if x.id == sensor_id), None)
         if s is None:
             raise KeyError(f"unknown sensor {sensor_id!r}")
-        mark = safety.standby_w(self.cfg, s) if s.kind in ("plug", "power_meter") else None
+        mark = None
+        if rule == "high_power_appliance":
+            mark = s.high_power_w or self.cfg.rules.high_power_appliance.watts
+        elif s.kind in ("plug", "power_meter"):
+            mark = safety.standby_w(self.cfg, s)
         title = f"{s.id} ({s.adapter} {s.kind}) around {around.astimezone(self.cfg.tz):%Y-%m-%d %H:%M}"
         return charts.chart_png(self.history, sensor_id, title, around, before_s=before_s, after_s=after_s,
                                 tz=self.cfg.tz, mark_w=mark)

@@ -147,7 +147,8 @@ def detail_rows(sheet: dict[str, Any], scheme: Scheme, lang: Lang) -> list[list[
 
 def header(sheet: dict[str, Any], lang: Lang) -> list[tuple[str, str]]:
     so = sheet.get("signoff")
-    status = t("signed", lang) + f" {so['signed_by']} {so['signed_at'][:19]}" if so else t("live", lang)
+    who = so.get("signed_name", so["signed_by"]) if so else ""
+    status = (t("signed", lang) + f" {who} {so.get('signed_local', so['signed_at'][:16])}" if so else t("live", lang))
     if sheet.get("provisional") and not so:
         status += t("provisional", lang)
     out = [(t("hall", lang), sheet["hall"]["name"]), (t("period", lang), sheet["period"]),

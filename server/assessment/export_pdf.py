@@ -93,11 +93,27 @@ def to_pdf(sheet: dict[str, Any], scheme: Scheme, open_file: Callable[[str], Bin
                        style=grid))
     story.append(Paragraph(t("details", lang), h2))
     keep = [DETAIL_HEAD.index(k) for k in ("window", "time", "line_kind", "item", "person", "basis", "duration",
-                                           "tier", "multiplier", "points", "evidence")]
-    rows = [[r[i] for i in keep] for r in detail_rows(sheet, scheme, lang)]
-    widths = [28, 24, 12, 60, 18, 22, 14, 20, 12, 12, 50]
-    story.append(Table(cells([[t(DETAIL_HEAD[i], lang) for i in keep]] + rows), repeatRows=1, style=grid,
-                       colWidths=[w * mm for w in widths]))
+                                           "tier", "multiplier", "points", "note", "evidence")]
+    rows = cells([[t(DETAIL_HEAD[i], lang) for i in keep]] + [[r[i] for i in keep]
+                                                              for r in detail_rows(sheet, scheme, lang)])
+    # each line's evidence under the line itself: a thumbnail of its first picture (the hashes stay below)
+    line_shas = [ln["evidence"] for w in sheet["windows"] for ln in w["sheet"]["lines"]]
+    kinds = {e["sha256"]: e for e in sheet.get("evidence") or []}
+    for row, shas in zip(rows[1:], line_shas):
+        pic = None
+        for sha in shas if open_file is not None else []:
+            e = kinds.get(sha, {})
+            if e.get("kind") == "clip" or (e.get("content_type") or "image/").split("/")[0] != "image":
+                continue
+            data = thumbnail(open_file, sha)
+            if data is not None:
+                pic = Image(io.BytesIO(data))
+                pic._restrictSize(30 * mm, 22 * mm)
+                break
+        if pic is not None:
+            row[-1] = [pic, Paragraph(" ".join(h[:8] for h in shas), body)]
+    widths = [26, 22, 11, 44, 16, 20, 12, 18, 11, 11, 44, 38]
+    story.append(Table(rows, repeatRows=1, style=grid, colWidths=[w * mm for w in widths]))
 
     if open_file is not None and sheet["evidence"]:
         story.append(Paragraph(t("evidence", lang), h2))
@@ -126,6 +142,12 @@ def to_pdf(sheet: dict[str, Any], scheme: Scheme, open_file: Callable[[str], Bin
             story.append(Table(table_rows, colWidths=[62 * mm] * 4))
         story.append(Paragraph(f"SHA-256 ({len(sheet['evidence'])}): " + " ".join(e["sha256"] for e in sheet["evidence"]),
                                body))
+    # the paper form's signature lines: assessor, reviewer, and the assessed staff's acknowledgement
+    story.append(Spacer(0, 10 * mm))
+    blank = "_" * 18
+    story.append(Table([[Paragraph(f"考核人 Assessor：{blank}", body), Paragraph(f"审核人 Reviewer：{blank}", body),
+                         Paragraph(f"被考核人确认 Acknowledged by：{blank}", body)],
+                        [Paragraph(f"日期 Date：{blank}", body)] * 3], colWidths=[92 * mm] * 3))
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
                             topMargin=10 * mm, bottomMargin=10 * mm, title=f"{sheet['hall']['id']} {sheet['period']}")

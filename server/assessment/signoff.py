@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import hmac
 from typing import Any, BinaryIO, Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from server.assessment.scheme import Scheme
 from server.assessment.scoring import Period
 from server.assessment.service import AssessmentError, build_hall_sheet, sheet_hash
 from server.audit import audit
+from server.db import Hall, User, utcnow
 
 SEAL_KEY: str | None = None
 """The key sealing sign-offs and amendments; ``server.app.create_app`` sets it from the settings."""
@@ -99,7 +101,12 @@ def sheet_for(session: Session, scheme: Scheme, hall_id: str, period_text: str, 
         return sheet
     sheet, digest = effective(session, signoff)
     out = dict(sheet)
+    user = session.scalars(select(User).where(User.username == signoff.actor)).first()
+    hall = session.get(Hall, hall_id)
+    local = signoff.signed_at.astimezone(ZoneInfo(hall.timezone if hall else "Asia/Shanghai"))
     out["signoff"] = {"signed_by": signoff.actor, "signed_at": signoff.signed_at.isoformat(),
+                      "signed_name": (user.display_name or user.username) if user else signoff.actor,
+                      "signed_local": f"{local:%Y-%m-%d %H:%M}",
                       "sha256": signoff.sha256, "effective_sha256": digest,
                       "amendments": [_amendment_json(a) for a in amendments(session, signoff)]}
     return out
@@ -110,6 +117,13 @@ def sign_off(session: Session, scheme: Scheme, hall_id: str, period_text: str, *
     period = quarter_of(period_text)
     if get_signoff(session, hall_id, period.label) is not None:
         raise AssessmentError(f"{hall_id} {period.label} is already signed off; correct it with an amendment")
+    hall = session.get(Hall, hall_id)
+    tz = ZoneInfo(hall.timezone if hall else "Asia/Shanghai")
+    today = (as_of or utcnow()).astimezone(tz).date()
+    if today <= period.last_day():
+        raise AssessmentError(f"{period.label} ends on {period.last_day():%Y-%m-%d}; it can be signed off from "
+                              f"{period.last_day() + dt.timedelta(days=1):%Y-%m-%d} on "
+                              f"(季度结束后方可签署，最早 {period.last_day() + dt.timedelta(days=1):%Y-%m-%d})")
     sheet = build_hall_sheet(session, scheme, hall_id, period, as_of=as_of)
     row = AssessmentSignoff(hall_id=hall_id, period=period.label, scheme_id=scheme.id, snapshot=sheet,
                             sha256=sheet_hash(sheet), actor=actor)

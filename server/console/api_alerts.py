@@ -8,13 +8,15 @@ import datetime as dt
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Text, and_, case, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
 from edge.contract import RULES
@@ -28,7 +30,7 @@ from server.evidence_access import evidence_response
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["console"])
-KEEPALIVE_S = 15.0
+KEEPALIVE_S = 5.0  # a 'ping' event this often: the console marks the stream dead after 3 missed ones
 
 
 class MeOut(BaseModel):
@@ -76,8 +78,17 @@ def _day_range(day: str, tz: str) -> tuple[dt.datetime, dt.datetime]:
 def list_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = None, window_id: str | None = None,
                 rule: str | None = None, severity: str | None = None,
                 status_filter: str | None = Query(default=None, alias="status"),
-                date: str | None = None, q: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    limit = max(1, min(limit, 500))
+                date: str | None = None, q: str | None = Query(default=None, max_length=200),
+                limit: int = Query(default=200, ge=1, le=500),
+                offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[dict[str, Any]]:
+    return [alert_view(session, a) for a in _alerts(session, user, hall_id, window_id, rule, severity, status_filter,
+                                                    date, q, limit, offset)]
+
+
+def _alerts(session: Any, user: Any, hall_id: str | None, window_id: str | None, rule: str | None,
+            severity: str | None, status_filter: str | None, date: str | None, q: str | None, limit: int,
+            offset: int) -> list[Alert]:
+    """The feed's alerts, most urgent first: open critical alarms, then escalated ones, then newest first."""
     stmt = select(Alert).join(Finding, Alert.finding_id == Finding.id)
     if hall_id:
         stmt = stmt.where(Alert.hall_id == hall_id)
@@ -97,14 +108,118 @@ def list_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = Non
         hall = session.get(Hall, hall_id or user.hall_id) if (hall_id or user.hall_id) else None
         start, end = _day_range(date, hall.timezone if hall else "Asia/Shanghai")
         stmt = stmt.where(Finding.started_at >= start, Finding.started_at < end)
-    stmt = stmt.order_by(Finding.started_at.desc(), Alert.id.desc()).limit(limit if not q else 2000)
-    views = [alert_view(session, a) for a in session.scalars(stmt)]
-    if q:
-        needle = q.strip().lower()
-        views = [v for v in views if needle in " ".join(str(v.get(k) or "") for k in (
-            "rule", "rule_name", "window_id", "window_name", "hall_id", "camera_id", "sensor_id", "sensor_name",
-            "summary")).lower()][:limit]
-    return views
+    unresolved = Alert.status.in_(("open", "acknowledged"))
+    urgency = case((and_(Finding.severity == "critical", unresolved), 0),
+                   (and_(Alert.escalated.is_(True), unresolved), 1), else_=2)
+    if q and q.strip():
+        stmt = stmt.where(search_condition(session, q))
+    stmt = stmt.order_by(urgency, Finding.started_at.desc(), Alert.id.desc()).limit(limit).offset(offset)
+    stmt = stmt.options(selectinload(Alert.finding).selectinload(Finding.evidence_links))
+    alerts = list(session.scalars(stmt))
+    session.info["console_site_rows"] = _site_rows(session, [a.finding for a in alerts])  # held: see _site_rows
+    return alerts
+
+
+EXPORT_COLUMNS = (("id", "编号", "No."), ("started_at", "开始时间", "Started"), ("hall", "大厅", "Hall"),
+                  ("location", "位置", "Location"), ("rule", "规则", "Rule"), ("severity", "级别", "Severity"),
+                  ("status", "状态", "Status"), ("escalated", "已升级", "Escalated"))
+EXPORT_WORDS = {
+    "zh": {"info": "提示", "warning": "一般", "major": "较重", "critical": "严重", "open": "待处理",
+           "acknowledged": "已确认收到", "confirmed": "已核实", "dismissed": "误报", "closed": "已关闭",
+           True: "是", False: "否"},
+    "en": {"info": "Info", "warning": "Warning", "major": "Major", "critical": "Critical", "open": "Open",
+           "acknowledged": "Acknowledged", "confirmed": "Confirmed", "dismissed": "False positive",
+           "closed": "Closed", True: "yes", False: "no"},
+}
+
+
+@router.get("/console/alerts/export.csv", summary="The feed as CSV (same filters; Chinese or English)")
+def export_alerts(user: ViewerUser, session: SessionDep, hall_id: str | None = None, window_id: str | None = None,
+                  rule: str | None = None, severity: str | None = None,
+                  status_filter: str | None = Query(default=None, alias="status"),
+                  date: str | None = None, q: str | None = Query(default=None, max_length=200),
+                  lang: Literal["zh", "en"] = "zh") -> Response:
+    import csv
+    import io
+
+    from server.console.rule_names import RULE_EN
+
+    words = EXPORT_WORDS[lang]
+    halls = {h.id: h for h in session.scalars(select(Hall))}
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow([zh if lang == "zh" else en for _, zh, en in EXPORT_COLUMNS])
+    for a in _alerts(session, user, hall_id, window_id, rule, severity, status_filter, date, q, 10_000, 0):
+        v = alert_view(session, a)
+        hall = halls.get(a.hall_id)
+        tz = ZoneInfo(hall.timezone) if hall else ZoneInfo("Asia/Shanghai")
+        started = a.finding.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        w.writerow([a.id, started, hall.name if hall else a.hall_id, v["location"] or "",
+                    v["rule_name"] if lang == "zh" else RULE_EN.get(v["rule"], v["rule"]),
+                    words.get(v["severity"], v["severity"]), words.get(v["status"], v["status"]),
+                    words[bool(v["escalated"])]])
+    name = f"alerts-{utcnow():%Y%m%d-%H%M}.csv"
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _site_rows(session: Any, findings: list[Finding]) -> list[Any]:
+    """Load the windows, cameras and sensors the findings name in three queries; the caller keeps them referenced
+    for the request (the session's identity map holds objects weakly, so ``session.get`` would otherwise query
+    them row by row)."""
+    from server.db import Camera, Sensor
+
+    rows: list[Any] = []
+    for model, attr in ((Window, "window_id"), (Camera, "camera_id"), (Sensor, "sensor_id")):
+        ids = {getattr(f, attr) for f in findings if getattr(f, attr) is not None}
+        if ids:
+            rows.extend(session.scalars(select(model).where(model.id.in_(ids))))
+    return rows
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_condition(session: Any, q: str) -> Any:
+    """Where-clause of the feed search: rule id or name, window / camera / sensor code or name, hall id, or any
+    text in the finding details. The small site tables are matched first (their ids go into the clause); the
+    details are matched in SQL: on PostgreSQL as ``lower((details::jsonb)::text)``, which the trigram index of
+    migration 0402 serves (jsonb prints CJK characters as they are), on SQLite as the stored JSON text."""
+    from server.db import Camera, Sensor
+
+    needle = q.strip().lower()[:200]
+    pattern = _like(needle)
+    conds: list[Any] = []
+    rules = [r for r, zh in RULES.items() if needle in r.lower() or needle in zh.lower()]
+    if rules:
+        conds.append(Finding.rule.in_(rules))
+    for model, col in ((Window, Finding.window_id), (Camera, Finding.camera_id), (Sensor, Finding.sensor_id)):
+        ids = list(session.scalars(select(model.id).where(or_(func.lower(model.code).like(pattern, escape="\\"),
+                                                              func.lower(model.name).like(pattern, escape="\\")))))
+        if ids:
+            conds.append(col.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        text_of = func.lower(cast(cast(Finding.details, JSONB), Text))
+        conds.append(text_of.like(pattern, escape="\\"))
+    else:
+        conds.append(func.lower(cast(Finding.details, Text)).like(pattern, escape="\\"))
+        escaped = json.dumps(needle)[1:-1].lower()  # the stored JSON text escapes CJK as \uXXXX
+        if escaped != needle:
+            conds.append(func.lower(cast(Finding.details, Text)).like(_like(escaped), escape="\\"))
+    return or_(*conds)
+
+
+def signed_quarter(session: Any, alert: Alert) -> str | None:
+    """The signed-off quarter a decided alert falls in (its sheet needs an amendment, 更正), else None."""
+    from server.assessment.models import AssessmentSignoff
+
+    hall = session.get(Hall, alert.hall_id)
+    local = alert.finding.started_at.astimezone(ZoneInfo(hall.timezone if hall else "Asia/Shanghai"))
+    label = f"{local.year}Q{(local.month - 1) // 3 + 1}"
+    row = session.scalars(select(AssessmentSignoff.id).where(AssessmentSignoff.hall_id == alert.hall_id,
+                                                             AssessmentSignoff.period == label)).first()
+    return label if row is not None else None
 
 
 def _alert(session: SessionDep, user: Any, alert_id: int) -> Alert:
@@ -131,6 +246,7 @@ def act(alert_id: int, action: str, body: ActionIn, user: ViewerUser, session: S
         raise HTTPException(code, exc.detail) from None
     session.flush()
     view = alert_view(session, alert, detail=True)
+    view["needs_amendment"] = signed_quarter(session, alert) if action in ("confirm", "dismiss") else None
     view["patrol_finding_id"] = session.scalars(
         select(PatrolFinding.id).where(PatrolFinding.alert_id == alert.id)).first()
     return view
@@ -211,7 +327,7 @@ async def stream(request: Request, user: ViewerUser) -> StreamingResponse:
                 except asyncio.TimeoutError:
                     if await request.is_disconnected():
                         return
-                    yield ": ping\n\n"
+                    yield "event: ping\ndata: {}\n\n"
                     continue
                 try:
                     mapped = await run_in_threadpool(_console_event, factory, user_hall, ev)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.console import checks
 from server.console.metrics import CHECK_ERRORS
 from server.console.permissions import check_hall, may_see_hall, require
-from server.console.report_pdf import duty_check_pdf, safety_check_pdf
+from server.console.report_pdf import UnprintableText, duty_check_pdf, safety_check_pdf, unprintable
 from server.console.views import duty_view, safety_view
 from server.db import DutyCheck, Hall, SafetyCheck, utcnow
 from server.deps import SessionDep, ViewerUser
@@ -26,6 +26,15 @@ router = APIRouter(prefix="/api/v1/console", tags=["console checks"])
 class SignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     comment: str = Field(default="", max_length=2000, description="Remarks of the officer signing off.")
+
+    @field_validator("comment")
+    @classmethod
+    def printable(cls, v: str) -> str:
+        bad = unprintable(v)
+        if bad:  # the signed record is printed: what cannot be printed exactly is not accepted
+            raise ValueError(f"备注中有无法打印到正式记录（PDF）的字符：{' '.join(bad)}，请删除后再签字 "
+                             f"(characters the PDF record cannot print)")
+        return v
 
 
 def commander(app: Any) -> Any:
@@ -108,8 +117,11 @@ def _picture(request: Request):
 def duty_check_report(check_id: int, request: Request, user: ViewerUser, session: SessionDep) -> Response:
     chk = _get(session, DutyCheck, user, check_id)
     hall = session.get(Hall, chk.hall_id)
-    pdf = duty_check_pdf(duty_view(session, chk), hall.name if hall else chk.hall_id, _picture(request),
-                         tz=hall.timezone if hall else "Asia/Shanghai")
+    try:
+        pdf = duty_check_pdf(duty_view(session, chk), hall.name if hall else chk.hall_id, _picture(request),
+                             tz=hall.timezone if hall else "Asia/Shanghai")
+    except UnprintableText as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="duty-check-{chk.id}.pdf"'})
 
@@ -117,10 +129,14 @@ def duty_check_report(check_id: int, request: Request, user: ViewerUser, session
 # ----------------------------------------------------------------------------- safety checks
 
 @router.post("/halls/{hall_id}/safety-checks", status_code=201, summary="下班安全检查 on demand")
-def start_safety_check(hall_id: str, request: Request, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
+def start_safety_check(hall_id: str, request: Request, user: ViewerUser, session: SessionDep,
+                       mode: Literal["auto", "preview", "full"] = "auto") -> dict[str, Any]:
+    """``auto``: during service hours (until closing + grace) the check runs as a preview that opens no alerts
+    and cannot be signed; after hours it is a full check. ``preview`` / ``full`` choose explicitly."""
     require(user, "safety_check")
     hall = _hall(session, user, hall_id)
-    chk = checks.create_safety_check(session, hall, "manual", user)
+    preview = mode == "preview" or (mode == "auto" and checks.in_service_hours(hall, utcnow()))
+    chk = checks.create_safety_check(session, hall, "preview" if preview else "manual", user)
     session.commit()
     error = send(request.app, hall.id, "safety_check", chk.request_id)
     if error:  # no edge reachable: judge from what the server knows, the edge's items stay undetermined
@@ -161,7 +177,10 @@ def sign_safety_check(check_id: int, body: SignIn, user: ViewerUser, session: Se
 def safety_check_report(check_id: int, user: ViewerUser, session: SessionDep) -> Response:
     chk = _get(session, SafetyCheck, user, check_id)
     hall = session.get(Hall, chk.hall_id)
-    pdf = safety_check_pdf(safety_view(session, chk), hall.name if hall else chk.hall_id,
-                           tz=hall.timezone if hall else "Asia/Shanghai")
+    try:
+        pdf = safety_check_pdf(safety_view(session, chk), hall.name if hall else chk.hall_id,
+                               tz=hall.timezone if hall else "Asia/Shanghai")
+    except UnprintableText as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="safety-check-{chk.id}.pdf"'})

@@ -7,9 +7,10 @@ import io
 import logging
 from typing import Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from edge.contract import RULES
@@ -128,30 +129,171 @@ def list_patrol_findings(hall_id: str, user: ViewerUser, session: SessionDep, li
     return [finding_view(session, r) for r in rows]
 
 
+MAX_SIGNATURE_BYTES = 512 * 1024
+
+
 class HandoverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hall_id: str = Field(min_length=1, description="Hall.")
-    to_name: str = Field(min_length=1, max_length=100, description="Incoming officer (接班人).")
+    hall_id: str = Field(min_length=1, max_length=64, description="Hall.")
+    to_user_id: int = Field(ge=1, le=2**31 - 1, description="Incoming officer (接班人): a user of the hall.")
     notes: str = Field(default="", max_length=4000, description="Handover notes (交接事项).")
-    signature: str = Field(min_length=1, max_length=100, description="Signature name of the outgoing officer.")
+    signature_png: str = Field(min_length=1, max_length=2 * MAX_SIGNATURE_BYTES,
+                               description="The outgoing officer's drawn signature: a PNG data URL.")
+    idempotency_key: str = Field(pattern=r"^[0-9a-fA-F-]{8,36}$",
+                                 description="Client-chosen key; submitting the same key again returns the first one.")
 
 
-def handover_view(h: Handover) -> dict[str, Any]:
-    return {"id": h.id, "hall_id": h.hall_id, "from_name": h.handed_by, "to_name": h.received_by,
-            "notes": h.note, "signature": h.handed_by, "signed_at": iso(h.signed_at)}
+class AcceptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signature_png: str = Field(min_length=1, max_length=2 * MAX_SIGNATURE_BYTES,
+                               description="The incoming officer's drawn signature: a PNG data URL.")
 
 
-@router.post("/handovers", status_code=201, summary="Shift handover (交接班) signed with name and time")
-def add_handover(body: HandoverIn, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
+def _store_signature(request: Request, session: Session, data_url: str) -> str:
+    """Decode a drawn signature (PNG data URL), refuse empty drawings, store it as evidence; its SHA-256."""
+    import base64
+    import binascii
+
+    from PIL import Image, UnidentifiedImageError
+
+    prefix = "data:image/png;base64,"
+    if not data_url.startswith(prefix):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "signature must be a PNG data URL")
+    try:
+        data = base64.b64decode(data_url[len(prefix):], validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "signature is not valid base64") from None
+    if len(data) > MAX_SIGNATURE_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "signature image too large")
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "PNG" or im.width * im.height > 4_000_000:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "signature must be a PNG of sensible size")
+            ink = im.convert("RGBA").getchannel("A").getbbox()
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "signature is not a readable PNG") from None
+    if ink is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "signature is empty: draw it in the box")
+    sha = hashlib.sha256(data).hexdigest()
+    request.app.state.store.put(sha, io.BytesIO(data))
+    ev = session.get(Evidence, sha)
+    if ev is None:
+        session.add(Evidence(sha256=sha, kind="signature", content_type="image/png", size=len(data),
+                             captured_at=utcnow(), stored=True, stored_at=utcnow()))
+    session.flush()
+    return sha
+
+
+def handover_summary(session: Session, hall_id: str) -> dict[str, Any]:
+    """What the outgoing officer hands over: the hall's open alerts and its last safety check."""
+    from server.console.views import alert_view, safety_view
+    from server.db import Finding, SafetyCheck
+
+    alerts = session.scalars(select(Alert).join(Finding, Alert.finding_id == Finding.id)
+                             .where(Alert.hall_id == hall_id, Alert.status.in_(("open", "acknowledged")))
+                             .order_by(Finding.started_at.desc()).limit(100))
+    open_alerts = []
+    for a in alerts:
+        v = alert_view(session, a)
+        open_alerts.append({k: v[k] for k in ("id", "rule", "rule_name", "severity", "status", "started_at",
+                                              "window_id", "window_name", "window_number", "sensor_name")})
+    chk = session.scalars(select(SafetyCheck).where(SafetyCheck.hall_id == hall_id, SafetyCheck.trigger != "preview")
+                          .order_by(SafetyCheck.requested_at.desc())).first()
+    last = None
+    if chk is not None:
+        v = safety_view(session, chk, with_items=False)
+        last = {k: v[k] for k in ("id", "trigger", "status", "outcome", "started_at", "signed_by", "signed_at")}
+    return {"open_alerts": open_alerts, "last_safety_check": last}
+
+
+def handover_view(session: Session, h: Handover) -> dict[str, Any]:
+    from server.console.views import user_name
+
+    return {"id": h.id, "hall_id": h.hall_id, "status": h.status or "accepted",
+            "from_name": user_name(session, h.user_id) or h.handed_by, "from_user_id": h.user_id,
+            "to_name": user_name(session, h.to_user_id) or h.received_by, "to_user_id": h.to_user_id,
+            "notes": h.note, "signed_at": iso(h.signed_at), "received_at": iso(h.received_at),
+            "from_signature": h.from_signature, "to_signature": h.to_signature,
+            "summary": h.summary or {"open_alerts": [], "last_safety_check": None}}
+
+
+def _receivers(session: Session, hall_id: str, me: User) -> list[User]:
+    from server.deps import ROLE_RANK
+
+    rows = session.scalars(select(User).where(User.active.is_(True), User.id != me.id,
+                                              (User.hall_id == hall_id) | User.hall_id.is_(None))
+                           .order_by(User.display_name, User.username))
+    return [u for u in rows if ROLE_RANK.get(u.role, -1) >= ROLE_RANK["inspector"]]
+
+
+@router.get("/handovers/receivers", summary="Who may take over a shift in the hall (inspector or higher)")
+def list_receivers(hall_id: str, user: ViewerUser, session: SessionDep) -> list[dict[str, Any]]:
+    require(user, "handover")
+    check_hall(user, session.get(Hall, hall_id), hall_id)
+    return [{"id": u.id, "name": u.display_name or u.username} for u in _receivers(session, hall_id, user)]
+
+
+@router.get("/handovers/summary", summary="What a handover now would list: open alerts, last safety check")
+def get_handover_summary(hall_id: str, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
+    require(user, "handover")
+    check_hall(user, session.get(Hall, hall_id), hall_id)
+    return handover_summary(session, hall_id)
+
+
+@router.post("/handovers", status_code=201, summary="Shift handover (交接班): the outgoing officer signs")
+def add_handover(body: HandoverIn, request: Request, response: Response, user: ViewerUser,
+                 session: SessionDep) -> dict[str, Any]:
     require(user, "handover")
     check_hall(user, session.get(Hall, body.hall_id), body.hall_id)
-    h = Handover(hall_id=body.hall_id, handed_by=body.signature.strip(), received_by=body.to_name.strip(),
-                 note=body.notes.strip() or None, user_id=user.id, signed_at=utcnow())
+    key = body.idempotency_key.lower()
+    same = session.scalars(select(Handover).where(Handover.idempotency_key == key)).first()
+    if same is not None:
+        if same.user_id != user.id or same.hall_id != body.hall_id:
+            raise HTTPException(status.HTTP_409_CONFLICT, "idempotency key already used for another handover")
+        response.status_code = status.HTTP_200_OK
+        return handover_view(session, same)
+    to = session.get(User, body.to_user_id)
+    if to is None or to.id not in {u.id for u in _receivers(session, body.hall_id, user)}:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "the incoming officer must be another active inspector (or higher) of this hall")
+    sha = _store_signature(request, session, body.signature_png)
+    me = user.display_name or user.username
+    h = Handover(hall_id=body.hall_id, handed_by=me, received_by=to.display_name or to.username,
+                 note=body.notes.strip() or None, user_id=user.id, signed_at=utcnow(), status="pending",
+                 to_user_id=to.id, from_signature=sha, idempotency_key=key,
+                 summary=handover_summary(session, body.hall_id))
     session.add(h)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same key submitted twice at once: the other request stored it
+        session.rollback()
+        same = session.scalars(select(Handover).where(Handover.idempotency_key == key)).one()
+        response.status_code = status.HTTP_200_OK
+        return handover_view(session, same)
     audit(session, actor=user.username, user_id=user.id, action="handover.sign", entity_type="handover",
-          entity_id=h.id, after={"hall_id": h.hall_id, "handed_by": h.handed_by, "received_by": h.received_by})
-    return handover_view(h)
+          entity_id=h.id, after={"hall_id": h.hall_id, "from_user_id": user.id, "to_user_id": to.id,
+                                 "signature": sha, "open_alerts": len(h.summary["open_alerts"])})
+    return handover_view(session, h)
+
+
+@router.post("/handovers/{handover_id}/accept", summary="The incoming officer accepts the handover and signs")
+def accept_handover(handover_id: int, body: AcceptIn, request: Request, user: ViewerUser,
+                    session: SessionDep) -> dict[str, Any]:
+    require(user, "handover")
+    h = session.get(Handover, handover_id)
+    if h is None or not may_see_hall(user, h.hall_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"handover {handover_id} not found")
+    if h.to_user_id != user.id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the incoming officer named in the handover may accept it")
+    if h.status == "accepted":
+        return handover_view(session, h)  # a repeated tap changes nothing
+    if h.status != "pending":
+        raise HTTPException(status.HTTP_409_CONFLICT, "this handover cannot be accepted")
+    h.to_signature = _store_signature(request, session, body.signature_png)
+    h.status, h.received_at = "accepted", utcnow()
+    audit(session, actor=user.username, user_id=user.id, action="handover.accept", entity_type="handover",
+          entity_id=h.id, after={"signature": h.to_signature})
+    return handover_view(session, h)
 
 
 @router.get("/handovers", summary="Handovers of a hall (newest first)")
@@ -160,4 +302,4 @@ def list_handovers(hall_id: str, user: ViewerUser, session: SessionDep, limit: i
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"hall {hall_id!r} not found")
     rows = session.scalars(select(Handover).where(Handover.hall_id == hall_id)
                            .order_by(Handover.signed_at.desc()).limit(max(1, min(limit, 200))))
-    return [handover_view(h) for h in rows]
+    return [handover_view(session, h) for h in rows]

@@ -119,7 +119,8 @@ def finalize_safety_check(session: Session, chk: SafetyCheck, now: dt.datetime |
             if c.last_seen is not None}
     sensors = {s.code: s for s in session.scalars(select(Sensor).where(Sensor.hall_id == hall.id))}
     reported = {code: s.online for code, s in sensors.items() if s.online is not None}
-    sheet = evaluate(cfg, edge_items, readings, now, camera_states=cams, sensor_reported=reported)
+    seen = {code: s.last_seen for code, s in sensors.items()}
+    sheet = evaluate(cfg, edge_items, readings, now, camera_states=cams, sensor_reported=reported, sensor_seen=seen)
     old_alerts = {(r.item, r.subject): r.alert_id for r in chk.items if r.alert_id}
     chk.items.clear()
     session.flush()
@@ -132,6 +133,8 @@ def finalize_safety_check(session: Session, chk: SafetyCheck, now: dt.datetime |
         chk.items.append(row)
     session.flush()
     for row in chk.items:
+        if chk.trigger == "preview":
+            break  # a preview during service hours shows the sheet and opens nothing
         if row.passed is False and row.alert_id is None:
             row.alert_id = _open_item_alert(session, chk, row, sensors, now).id
     result = outcome(sheet)
@@ -203,6 +206,8 @@ def sign_safety_check(session: Session, chk: SafetyCheck, user: User, comment: s
         raise ValueError("the check has no result yet")
     if chk.signed_at is not None:
         raise ValueError(f"already signed by {chk.signed_name}")
+    if chk.trigger == "preview":
+        raise ValueError("a preview run during service hours is not signed")
     chk.signed_by, chk.signed_name, chk.signed_at = user.id, user.display_name or user.username, utcnow()
     chk.sign_comment = (comment or "").strip() or None
     audit(session, actor=user.username, user_id=user.id, action="safety_check.sign", entity_type="safety_check",
@@ -210,6 +215,15 @@ def sign_safety_check(session: Session, chk: SafetyCheck, user: User, comment: s
     events.after_commit(session, {"type": "console.safety_check", "id": chk.id, "hall_id": chk.hall_id,
                                   "status": chk.status})
     return chk
+
+
+def in_service_hours(hall: Hall, now: dt.datetime) -> bool:
+    """True while the hall is open or before its closing grace has passed (the safety check would judge a working
+    hall); False after hours, on closed days and for halls without a site config."""
+    cfg = site_config(hall)
+    if cfg is None:
+        return False
+    return not cfg.schedule.after_hours(cfg.local(now))
 
 
 def auto_checks_done(session: Session, hall: Hall, day_start: dt.datetime) -> bool:

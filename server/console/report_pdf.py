@@ -54,8 +54,32 @@ def local_time(iso: str | None, tz: str) -> str:
         return iso
 
 
+class UnprintableText(ValueError):
+    """Text with characters the PDF font cannot show: the record is refused rather than printed wrongly."""
+
+    def __init__(self, chars: list[str]) -> None:
+        super().__init__("text contains characters the PDF font cannot print: " + " ".join(chars))
+        self.chars = chars
+
+
+def unprintable(text: str | None) -> list[str]:
+    """Characters of ``text`` that STSong-Light (Adobe-GB1 through the UCS-2 CMap) cannot print: everything
+    beyond the Basic Multilingual Plane (emoji, rare CJK extensions; the font would show a different character),
+    emoji variation selectors and joiners. Distinct, in order of appearance."""
+    seen: list[str] = []
+    for ch in text or "":
+        cp = ord(ch)
+        if (cp > 0xFFFF or 0xFE00 <= cp <= 0xFE0F or cp in (0x200D, 0x20E3)) and ch not in seen:
+            seen.append(ch)
+    return seen
+
+
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape("" if text is None else str(text)), style)
+    text = "" if text is None else str(text)
+    bad = unprintable(text)
+    if bad:
+        raise UnprintableText(bad)
+    return Paragraph(escape(text), style)
 
 
 RESULT_ZH = {True: "合格 PASS", False: "不合格 FAIL", None: "未能确定 N/A"}
@@ -100,7 +124,7 @@ def safety_check_pdf(check: dict[str, Any], hall_name: str, tz: str = "Asia/Shan
     fails = []
     for i, it in enumerate(check.get("items", []), start=1):
         zh, en = ITEMS.get(it["item"], (it["item"], it["item"]))
-        detail = it.get("detail") or ""
+        detail = it.get("detail_zh") or it.get("detail") or ""
         shas = [e["sha256"][:12] for e in it.get("evidence") or [] if isinstance(e, dict) and e.get("sha256")]
         if shas:
             detail += f"（证据 evidence {', '.join(shas)}）"

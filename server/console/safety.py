@@ -211,6 +211,7 @@ def evaluate(
     now: dt.datetime,
     camera_states: dict[str, str] | None = None,
     sensor_reported: dict[str, bool] | None = None,
+    sensor_seen: dict[str, dt.datetime | None] | None = None,
 ) -> list[CheckedItem]:
     """Merge the edge's answers with the server's own readings and health into the check sheet.
 
@@ -221,6 +222,7 @@ def evaluate(
     """
     camera_states = camera_states or {}
     sensor_reported = sensor_reported or {}
+    sensor_seen = sensor_seen or {}
     sheet = {it.key: it for it in expected_items(cfg)}
     sensors = {s.id: s for s in cfg.sensors}
 
@@ -240,7 +242,8 @@ def evaluate(
             continue
         if line.item == "sensor_online" and line.subject in sensors:
             s = sensors[line.subject]
-            seen = max((r.at for r in readings.get(s.id, {}).values()), default=None)
+            seen = max([r.at for r in readings.get(s.id, {}).values()]
+                       + [t for t in (sensor_seen.get(s.id),) if t is not None], default=None)
             line.passed, line.detail = sensor_is_online(cfg, s, seen, sensor_reported.get(s.id), now)
             line.source = "server" if line.passed is not None else "none"
         elif line.item == "camera_online":

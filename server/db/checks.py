@@ -111,3 +111,14 @@ class Handover(Base):
     signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # two-party handover: the outgoing officer (``user_id``) signs by hand; the incoming officer, logged in as
+    # ``to_user_id``, accepts with a signature of their own. Rows from before have status None.
+    status: Mapped[str | None] = mapped_column(String(16), doc="pending | accepted")
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    from_signature: Mapped[str | None] = mapped_column(String(64), doc="SHA-256 of the drawn signature (PNG).")
+    to_signature: Mapped[str | None] = mapped_column(String(64), doc="SHA-256 of the incoming officer's signature.")
+    received_at: Mapped[dt.datetime | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(36), unique=True,
+                                                        doc="Client key: a repeated submit stores nothing new.")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(
+        doc="What was handed over: open alerts and the last safety check at signing.")

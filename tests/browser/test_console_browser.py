@@ -72,7 +72,10 @@ def shot(page, name: str, full: bool = True) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=full)
 
 
-def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir):
+def test_console_flow_in_headless_chromium(live_server, mqtt_broker, media_dir, monkeypatch):
+    from server.console import checks
+
+    monkeypatch.setattr(checks, "in_service_hours", lambda hall, now: False)  # the evening check, whatever the clock
     expect, sync_playwright = playwright_api()
     fresh_artifacts(ARTIFACTS)
     srv, hall_id = live_server, live_server["hall_id"]

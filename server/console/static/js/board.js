@@ -1,7 +1,11 @@
 // Hall board: a floor view of every window (staffed / empty since / closed), A/B roster, open alerts, device health.
 import { api, mount, h, onEvent } from "./api.js";
-import { fmtTime, t } from "./i18n.js";
+import { fmtTime, getLang, t } from "./i18n.js";
 import { ctx } from "./state.js";
+import "./console_i18n.js";
+
+const fmtNum = (x, digits) => Number(x).toLocaleString(getLang() === "zh" ? "zh-CN" : "en-GB",
+  { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 let unsubscribe = null;
 
@@ -24,6 +28,17 @@ function windowTile(w) {
     w.business ? h("div.business.muted", w.business) : null);
 }
 
+// a sensor's last reading: states in words (门锁 未上锁, 烟感 正常), numbers as the server formatted them
+function readingText(s) {
+  const r = s.reading || {};
+  if (r.kind && (typeof r.value === "boolean" || typeof r.value === "string")) {
+    const key = `state_${r.kind}_${String(r.value).toLowerCase()}`;
+    if (t(key) !== key) return t(key);
+  }
+  if (typeof r.value === "boolean") return t(r.value ? "yes" : "no");
+  return s.value ?? "";
+}
+
 function healthList(title, items, stateFn, labelFn) {
   return h("div.health-col", h("h4", title),
     h("ul.health", items.map((x) => h("li", { class: stateFn(x), dataset: { id: x.id, health: stateFn(x) } },
@@ -37,10 +52,12 @@ async function renderHall(container, hallId) {
     h("div.tiles", b.windows.map(windowTile)),
     h("div.public-area.muted", "等候区 / waiting area"));
   const health = h("div.health-grid",
-    healthList(t("cameras"), b.cameras, (c) => c.state === "ok" ? "ok" : c.state === "unknown" ? "unknown" : "bad",
-      (c) => c.state === "ok" ? `${t("online")} · ${(c.fps ?? 0).toFixed(1)} fps` : t("cam_" + c.state)),
+    healthList(t("cameras"), b.cameras, (c) => ["ok", "slow", "unknown"].includes(c.state) ? c.state : "bad",
+      (c) => c.state === "ok" ? `${t("online")} · ${fmtNum(c.fps ?? 0, 1)} fps`
+        : c.state === "slow" ? `${t("cam_slow")} · ${t("fps_of", { fps: fmtNum(c.fps ?? 0, 1), expected: fmtNum(c.expected_fps, 1) })}`
+          : t("cam_" + c.state)),
     healthList(t("sensors"), b.sensors, (s) => s.online === true ? "ok" : s.online === false ? "bad" : "unknown",
-      (s) => s.online === true ? `${t("online")} ${s.value ?? ""}` : (s.online === false ? t("offline") : t("unknown"))));
+      (s) => s.online === true ? `${t("online")} ${readingText(s)}` : (s.online === false ? t("offline") : t("unknown"))));
   container.replaceChildren(h("section.hall", { dataset: { hallId } },
     h("h3", b.hall.name, b.phase ? h("span.muted#board-phase", ` · ${t("phase_" + b.phase)}`) : null), floor, h("h4", t("health")), health));
 }

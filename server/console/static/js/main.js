@@ -1,5 +1,5 @@
 // Console shell: login, role-aware navigation (capabilities come from the server), hash router, language switch.
-import { api, mount, ApiError, connectEvents, disconnectEvents, h, session } from "./api.js";
+import { api, mount, ApiError, connectEvents, disconnectEvents, errorText, h, session } from "./api.js";
 import { getLang, setLang, t } from "./i18n.js";
 import { ctx } from "./state.js";
 import { renderFeed } from "./feed.js";
@@ -11,6 +11,7 @@ import { renderPatrol, renderHandover } from "./patrol.js";
 import { renderAssessment } from "./assessment.js";
 import { PEOPLE_NAV, PEOPLE_ROUTES, homeFor } from "./people.js";
 import { renderCounty } from "./county.js";
+import { attachCues, stopCues } from "./alarm.js";
 
 const NAV = [
   ["#/feed", "nav_feed", "view"],
@@ -60,11 +61,12 @@ function shell(main) {
       h("button.link#lang", { onclick: () => { setLang(getLang() === "zh" ? "en" : "zh"); route(); } }, t("lang_switch")),
       h("button.link#logout", { onclick: logout }, t("logout"))));
   document.body.replaceChildren(top, h("main#main", main));
-  if (ctx.can("view")) connectEvents(setConnection);
+  if (ctx.can("view")) { connectEvents(setConnection); attachCues(); }
 }
 
 async function logout() {
   disconnectEvents();
+  stopCues();
   try { await api("/api/v1/auth/logout", { method: "POST" }); } catch { /* already logged out */ }
   session.clear();
   ctx.me = null;
@@ -79,12 +81,13 @@ function renderLogin() {
     { onsubmit: async (e) => {
       e.preventDefault();
       err.textContent = "";
+      if (!user.value.trim() || !pass.value) { err.textContent = t("login_empty"); return; }
       try {
         const r = await api("/api/v1/auth/login", { method: "POST", body: { username: user.value, password: pass.value } });
         session.set(r.access_token, r.user);
         ctx.me = null;
         location.hash = "#/feed";
-      } catch (ex) { err.textContent = ex instanceof ApiError && ex.status === 401 ? t("login_failed") : String(ex); }
+      } catch (ex) { err.textContent = ex instanceof ApiError && ex.status === 401 ? t("login_failed") : errorText(ex); }
     } },
     h("h1", t("app")),
     h("label", t("username"), user),
@@ -113,6 +116,8 @@ export async function route() {
     if (m) {
       const main = h("div.page", t("loading"));
       shell(main);
+      const need = NAV.find(([href]) => hash === href || hash.startsWith(href + "/") || hash.startsWith(href + "?"));
+      if (need && need[2] && !ctx.can(need[2])) { mount(main, h("p.error#forbidden", t("forbidden"))); return; }
       try { await fn(main, ...m.slice(1)); }
       catch (ex) { mount(main, h("p.error", `${t("error")}: ${ex.status === 403 ? t("forbidden") : ex.message}`)); }
       return;
