@@ -368,6 +368,9 @@ class EdgeConfig(_Model):
     clip_pre_s: float = Field(default=5, ge=0, le=60, description="Seconds of video kept before a finding.")
     clip_post_s: float = Field(default=10, ge=0, le=120, description="Seconds of video recorded after a finding opens.")
     heartbeat_s: float = Field(default=30, gt=0, description="Seconds between heartbeats.")
+    live_snapshot_s: float = Field(default=5, ge=0, description="Seconds between live pictures sent to the console "
+                                   "(latest picture of each camera, low resolution); 0 = off.")
+    live_snapshot_width: int = Field(default=640, ge=160, le=1920, description="Width of the live pictures in pixels.")
 
 
 # --------------------------------------------------------------------------- root

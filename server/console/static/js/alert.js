@@ -3,6 +3,7 @@ import { api, mount, evidenceUrl, h } from "./api.js";
 import { fmtTime, ruleName, t } from "./i18n.js";
 import { ctx, hallName } from "./state.js";
 import { contextPanel } from "./people_panels.js";
+import { liveFigure } from "./ops_util.js";
 
 function drawChart(canvas, points, unit) {
   const g = canvas.getContext("2d");
@@ -82,7 +83,7 @@ export async function renderAlert(main, id, note = "") {
   mount(main, 
     h("div.page-head", h("h2#alert-title", `#${a.id} ${ruleName(a.rule, a.rule_name)}`), h("a", { href: "#/feed" }, "← " + t("nav_feed"))),
     h("div.alert-layout",
-      h("div.col", evidenceBlock(a)),
+      h("div.col", evidenceBlock(a), a.camera_id ? liveFigure(a.hall_id, a.camera_id) : null),
       h("div.col",
         h("dl.facts", facts.map(([k, v]) => [h("dt", k), h("dd", v)])),
         contextPanel(a.id, a.rule),

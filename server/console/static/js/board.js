@@ -2,6 +2,7 @@
 import { api, mount, h, onEvent } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { ctx } from "./state.js";
+import { liveStrip } from "./ops_util.js";
 
 let unsubscribe = null;
 
@@ -42,7 +43,8 @@ async function renderHall(container, hallId) {
     healthList(t("sensors"), b.sensors, (s) => s.online === true ? "ok" : s.online === false ? "bad" : "unknown",
       (s) => s.online === true ? `${t("online")} ${s.value ?? ""}` : (s.online === false ? t("offline") : t("unknown"))));
   container.replaceChildren(h("section.hall", { dataset: { hallId } },
-    h("h3", b.hall.name, b.phase ? h("span.muted#board-phase", ` · ${t("phase_" + b.phase)}`) : null), floor, h("h4", t("health")), health));
+    h("h3", b.hall.name, b.phase ? h("span.muted#board-phase", ` · ${t("phase_" + b.phase)}`) : null), floor, h("h4", t("health")), health,
+    b.cameras.length ? [h("h4", t("ops_live")), liveStrip(hallId, b.cameras)] : null));
 }
 
 export async function renderBoard(main) {

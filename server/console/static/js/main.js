@@ -10,6 +10,7 @@ import { renderSafety, renderSafetySheet } from "./safety.js";
 import { renderPatrol, renderHandover } from "./patrol.js";
 import { renderAssessment } from "./assessment.js";
 import { PEOPLE_NAV, PEOPLE_ROUTES, homeFor } from "./people.js";
+import { OPS_NAV, OPS_ROUTES } from "./ops.js";
 
 const NAV = [
   ["#/feed", "nav_feed", "view"],
@@ -20,6 +21,7 @@ const NAV = [
   ["#/handover", "nav_handover", "handover"],
   ["#/assessment", "nav_assessment", "view"],
   ...PEOPLE_NAV,
+  ...OPS_NAV,
 ];
 
 const ROUTES = [
@@ -34,6 +36,7 @@ const ROUTES = [
   [/^#\/handover$/, renderHandover],
   [/^#\/assessment(?:\?(.*))?$/, renderAssessment],
   ...PEOPLE_ROUTES,
+  ...OPS_ROUTES,
 ];
 
 

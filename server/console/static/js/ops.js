@@ -1,0 +1,11 @@
+// The hall operations pages for the console shell: navigation entries (label key, capability) and routes.
+import "./ops_i18n.js";
+import { renderLive } from "./live.js";
+
+export const OPS_NAV = [
+  ["#/live", "nav_live", "view"],
+];
+
+export const OPS_ROUTES = [
+  [/^#\/live$/, renderLive],
+];

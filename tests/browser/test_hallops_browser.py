@@ -1,0 +1,125 @@
+"""Hall operations pages in a real headless Chromium at 1440x900 and 390x844: live view (pictures uploaded
+the way the edge does), hall map, statistics and 督查通报, duty roster and who sits at each window, user
+administration. Screenshots go to ``test-artifacts/hallops/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import uuid
+
+import cv2
+import pytest
+
+from edge import contract as c
+from edge.agent.live import LiveUploader
+from edge.paths import PROJECT_ROOT
+from server.console.settings import ConsoleSettings
+from server.db.session import unit_of_work
+from server.edges import issue_edge_token
+from server.siteimport import import_site
+from server.users import create_user
+from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api
+from tests.test_console_helpers import make_console
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "hallops"
+VIEWPORTS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    return fresh_artifacts(ARTIFACTS)
+
+
+@pytest.fixture
+def live_server(tmp_path, database_url, demo_config_path, topic_prefix):
+    app, cfg, hall_id = make_console(tmp_path, database_url, None, topic_prefix, demo_config_path,
+                                     ConsoleSettings(background=False), mqtt_enabled=False)
+    server = LiveServer(lambda: app).start()
+    with unit_of_work(app.state.sessionmaker) as s:
+        import_site(s, cfg, today=dt.date(2026, 1, 1))
+        for role, name in (("admin", "管理员 王"), ("supervisor", "督查 刘"), ("viewer", "观察员 陈")):
+            create_user(s, username=f"{role}-{hall_id}", password=f"{role}-password", role=role, actor="test",
+                        hall_id=None if role == "admin" else hall_id, display_name=name)
+        _, token = issue_edge_token(s, hall_id, cfg.edge.id, actor="test")
+    yield SimpleNamespace(app=app, base=server.base, hall_id=hall_id, cfg=cfg, edge_token=token)
+    server.stop()
+
+
+def _login(page, base: str, user: str, password: str) -> None:
+    page.goto(f"{base}/console/")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.wait_for_selector("#nav")
+
+
+def _pages(pw, srv, role: str = "supervisor"):
+    """A logged-in page per viewport; yields (name, page, errors)."""
+    browser = launch_chromium(pw)
+    try:
+        for name, vp in VIEWPORTS.items():
+            page = browser.new_page(viewport=vp, locale="zh-CN", device_scale_factor=1)
+            errors: list[str] = []
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+            _login(page, srv.base, f"{role}-{srv.hall_id}", f"{role}-password")
+            yield name, page, errors
+            page.close()
+    finally:
+        browser.close()
+
+
+def _no_horizontal_overflow(page) -> None:
+    over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert over <= 1, f"page wider than the viewport by {over} px"
+
+
+def test_live_view_shows_the_edge_pictures(live_server, media_dir, artifacts):
+    expect, sync_playwright = playwright_api()
+    srv = live_server
+    frames = sorted((media_dir / "images" / "counter").glob("*.jpg"))
+    pics = {cam: SimpleNamespace(ts=dt.datetime.now(dt.timezone.utc), image=cv2.imread(str(frames[i % len(frames)])))
+            for i, cam in enumerate(("cam-w01", "cam-w03", "cam-w04"))}
+    import httpx
+
+    with httpx.Client(base_url=srv.base) as http:
+        assert LiveUploader(list(pics), pics.get, srv.base, srv.edge_token).push_once(http) == 3
+        finding = c.FindingOpened(hall_id=srv.hall_id, edge_id=srv.cfg.edge.id, finding_id=uuid.uuid4(),
+                                  rule="phone_use", severity="major", started_at=dt.datetime.now(dt.timezone.utc),
+                                  window_id="W03", camera_id="cam-w03", confidence=0.6, details={}, evidence=[])
+        r = http.post("/api/v1/ingest", content=c.encode(finding), headers={
+            "Authorization": f"Bearer {srv.edge_token}", "Content-Type": "application/json"})
+        assert r.status_code < 300, r.text
+    with sync_playwright() as pw:
+        for name, page, errors in _pages(pw, srv):
+            page.goto(f"{srv.base}/console/#/live")
+            expect(page.locator("#nav a[data-nav='live']")).to_have_text("实时画面")
+            for cam in pics:
+                page.wait_for_function(
+                    f"(() => {{ const i = document.querySelector('#live-grid figure[data-camera=\"{cam}\"] img');"
+                    " return i && i.complete && i.naturalWidth > 0; })()")
+            expect(page.locator("#live-grid figure[data-camera='cam-w02'] .live-empty")).to_have_text("暂无画面")
+            expect(page.locator("#live-grid figure[data-camera='cam-w03'] figcaption")).to_contain_text("秒前")
+            _no_horizontal_overflow(page)
+            page.screenshot(path=str(artifacts / f"live-{name}.png"), full_page=name == "desktop")
+            page.goto(f"{srv.base}/console/#/board")
+            page.wait_for_function("(() => { const i = document.querySelector('#live-strip a[data-camera=\"cam-w01\"] img');"
+                                   " return i && i.complete && i.naturalWidth > 0; })()")
+            page.locator("#live-strip").scroll_into_view_if_needed()
+            page.screenshot(path=str(artifacts / f"live-board-{name}.png"))
+            page.goto(f"{srv.base}/console/#/feed")
+            page.locator("#alert-rows tr[data-rule='phone_use'] a.open").click()
+            page.wait_for_function("(() => { const i = document.querySelector('#live-now img');"
+                                   " return i && i.complete && i.naturalWidth > 0; })()")
+            expect(page.locator("#live-now figcaption")).to_contain_text("当前画面")
+            page.locator("#live-now").scroll_into_view_if_needed()
+            page.screenshot(path=str(artifacts / f"live-alert-{name}.png"))
+            page.click("#lang")
+            page.goto(f"{srv.base}/console/#/live")
+            expect(page.locator("#nav a[data-nav='live']")).to_have_text("Live view")
+            expect(page.locator("#live-grid figure[data-camera='cam-w03'] figcaption")).to_contain_text("s ago")
+            page.click("#lang")
+            assert not [e for e in errors if "404" not in e], errors
