@@ -69,3 +69,80 @@ def test_live_pictures_need_an_edge_token_and_respect_the_hall(console):
                               headers=console.auth("admin")).status_code == 401
     assert console.get("/api/v1/console/halls/other-hall/live").status_code == 404
     assert console.client.get(f"/api/v1/console/halls/{console.hall_id}/live").status_code == 401
+
+
+# ----------------------------------------------------------------------------- hall map
+
+def floor_plan(w: int = 1200, h: int = 700) -> bytes:
+    """A drawn floor plan: walls, a counter row with eight windows, the east exit."""
+    img = np.full((h, w, 3), 250, np.uint8)
+    cv2.rectangle(img, (20, 20), (w - 20, h - 20), (60, 60, 60), 6)
+    for i in range(8):
+        x = 80 + i * 130
+        cv2.rectangle(img, (x, 60), (x + 110, 140), (200, 170, 120), -1)
+    cv2.rectangle(img, (w - 30, 300), (w - 14, 420), (40, 160, 40), -1)
+    ok, buf = cv2.imencode(".png", img)
+    return buf.tobytes()
+
+
+def _put_plan(console, data: bytes, role: str = "admin"):
+    return console.client.put(f"/api/v1/console/halls/{console.hall_id}/map/plan", content=data,
+                              headers=console.auth(role))
+
+
+def _place(console, kind: str, ref: str, x: float, y: float, role: str = "admin"):
+    return console.client.put(f"/api/v1/console/halls/{console.hall_id}/map/markers/{kind}/{ref}",
+                              json={"x": x, "y": y}, headers=console.auth(role))
+
+
+@pytest.mark.parametrize("data, role, status", [
+    (b"", "admin", 422),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "admin", 415),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "admin", 422),
+    (b"\x89PNG" + b"\0" * (8 * 1024 * 1024 + 1), "admin", 413),
+    (None, "supervisor", 403),
+    (None, "admin", 204),
+])
+def test_floor_plan_upload_checks_the_file_and_the_role(console, data, role, status):
+    r = _put_plan(console, floor_plan() if data is None else data, role)
+    assert r.status_code == status, r.text
+    m = console.get(f"/api/v1/console/halls/{console.hall_id}/map").json()
+    assert m["has_plan"] == (status == 204)
+    if status == 204:
+        assert (m["plan"]["width"], m["plan"]["height"]) == (1200, 700)
+        img = console.get(f"/api/v1/console/halls/{console.hall_id}/map/plan")
+        assert img.headers["content-type"] == "image/png" and img.content == floor_plan()
+
+
+def test_items_are_placed_moved_removed_and_audited(console):
+    assert _place(console, "window", "W01", 0.1, 0.1).status_code == 409          # no plan yet
+    assert _put_plan(console, floor_plan()).status_code == 204
+    cases = [("window", "W01", 0.1, 0.15, 200), ("camera", "cam-w04", 0.8, 0.3, 200),
+             ("exit", "exit-east", 0.98, 0.5, 200), ("sensor", "lock-exit-east", 0.97, 0.45, 200),
+             ("window", "W99", 0.5, 0.5, 404), ("door", "W01", 0.5, 0.5, 422), ("window", "W02", 1.5, 0.5, 422)]
+    for kind, ref, x, y, code in cases:
+        assert _place(console, kind, ref, x, y).status_code == code, (kind, ref)
+    assert _place(console, "window", "W02", 0.2, 0.2, role="supervisor").status_code == 403
+    assert _place(console, "window", "W01", 0.12, 0.16).status_code == 200      # moved
+    items = {(i["kind"], i["ref"]): i for i in console.get(f"/api/v1/console/halls/{console.hall_id}/map").json()["items"]}
+    assert (items[("window", "W01")]["x"], items[("window", "W01")]["y"]) == (0.12, 0.16)
+    assert items[("window", "W02")]["x"] is None and items[("exit", "exit-east")]["camera"] == "cam-w04"
+    r = console.client.delete(f"/api/v1/console/halls/{console.hall_id}/map/markers/sensor/lock-exit-east",
+                              headers=console.auth("admin"))
+    assert r.status_code == 204
+    from server.db import AuditLog
+    from server.db.session import unit_of_work
+    from sqlalchemy import select
+    with unit_of_work(console.app.state.sessionmaker) as s:
+        acts = [a.action for a in s.scalars(select(AuditLog).where(AuditLog.entity_id.like(f"{console.hall_id}%"))
+                                            .order_by(AuditLog.id))]
+    assert acts.count("map.place") == 5 and acts.count("map.remove") == 1 and "map.plan" in acts
+
+
+def test_open_alerts_show_on_the_item_they_name_most_severe_first(console):
+    console.open_finding(rule="window_unstaffed", window="W02", severity="major")
+    console.open_finding(rule="smoking", window="W02", severity="critical")
+    items = {(i["kind"], i["ref"]): i for i in console.get(f"/api/v1/console/halls/{console.hall_id}/map").json()["items"]}
+    assert [a["rule"] for a in items[("window", "W02")]["alerts"]] == ["smoking", "window_unstaffed"]
+    assert items[("window", "W01")]["alerts"] == []
+    assert console.get("/api/v1/console/halls/other/map").status_code == 404

@@ -20,6 +20,7 @@ from server.db.session import unit_of_work
 from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
+from tests.conftest import wait_until
 from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api
 from tests.test_console_helpers import make_console
 
@@ -123,3 +124,64 @@ def test_live_view_shows_the_edge_pictures(live_server, media_dir, artifacts):
             expect(page.locator("#live-grid figure[data-camera='cam-w03'] figcaption")).to_contain_text("s ago")
             page.click("#lang")
             assert not [e for e in errors if "404" not in e], errors
+
+
+def test_hall_map_upload_place_drag_and_live_alerts(live_server, tmp_path, artifacts):
+    from tests.test_hallops_api import floor_plan
+
+    expect, sync_playwright = playwright_api()
+    srv = live_server
+    plan = tmp_path / "plan.png"
+    plan.write_bytes(floor_plan())
+    import httpx
+
+    def items(http):
+        r = http.get(f"/api/v1/console/halls/{srv.hall_id}/map", headers=admin_auth)
+        return {(i["kind"], i["ref"]): i for i in r.json()["items"]}
+
+    with httpx.Client(base_url=srv.base) as http:
+        tok = http.post("/api/v1/auth/login", json={"username": f"admin-{srv.hall_id}", "password": "admin-password"})
+        admin_auth = {"Authorization": f"Bearer {tok.json()['access_token']}"}
+        with sync_playwright() as pw:
+            for name, page, errors in _pages(pw, srv, role="admin"):
+                page.goto(f"{srv.base}/console/#/map")
+                page.select_option("#map-hall", srv.hall_id)
+                if name == "desktop":
+                    expect(page.locator("#map-none")).to_be_visible()
+                    page.set_input_files("#map-file", str(plan))
+                    expect(page.locator("#map-plan")).to_be_visible()
+                    page.click("#map-edit")
+                    for ref, (fx, fy) in {"W01": (0.11, 0.15), "W02": (0.22, 0.15), "W03": (0.33, 0.15),
+                                          "cam-w04": (0.75, 0.35), "exit-east": (0.97, 0.52)}.items():
+                        page.click(f"#map-palette button[data-ref='{ref}']")
+                        expect(page.locator(f"#map-palette button[data-ref='{ref}']")).to_have_class("small primary")
+                        box = page.locator("#map-stage").bounding_box()
+                        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+                        expect(page.locator(f"#map-stage .map-marker[data-ref='{ref}']")).to_be_visible()
+                    # drag W03 to the right
+                    mk = page.locator("#map-stage .map-marker[data-ref='W03']").bounding_box()
+                    box = page.locator("#map-stage").bounding_box()
+                    page.mouse.move(mk["x"] + mk["width"] / 2, mk["y"] + mk["height"] / 2)
+                    page.mouse.down()
+                    page.mouse.move(box["x"] + 0.44 * box["width"], box["y"] + 0.2 * box["height"], steps=8)
+                    page.mouse.up()
+                    expect(page.locator("#map-summary")).to_contain_text("已放置 5/")
+                    assert wait_until(lambda: abs(items(http)[("window", "W03")]["x"] - 0.44) < 0.03), \
+                        items(http)[("window", "W03")]
+                    assert abs(items(http)[("window", "W03")]["y"] - 0.2) < 0.03
+                    page.click("#map-edit")
+                    # a critical alert appears on its window, live
+                    finding = c.FindingOpened(hall_id=srv.hall_id, edge_id=srv.cfg.edge.id, finding_id=uuid.uuid4(),
+                                              rule="smoking", severity="critical",
+                                              started_at=dt.datetime.now(dt.timezone.utc), window_id="W02",
+                                              camera_id="cam-w02", confidence=0.7, details={}, evidence=[])
+                    r = http.post("/api/v1/ingest", content=c.encode(finding), headers={
+                        "Authorization": f"Bearer {srv.edge_token}", "Content-Type": "application/json"})
+                    assert r.status_code < 300, r.text
+                expect(page.locator("#map-stage .map-marker[data-ref='W02']")).to_have_attribute(
+                    "data-tone", "critical", timeout=20000)
+                page.click("#map-stage .map-marker[data-ref='W02']")
+                expect(page.locator("#map-info")).to_contain_text("抽烟")
+                _no_horizontal_overflow(page)
+                page.screenshot(path=str(artifacts / f"map-{name}.png"), full_page=True)
+                assert not errors, errors

@@ -17,8 +17,11 @@ function card(hallId, c) {
         c.windows.length ? ` · ${t("ops_sees_windows", { w: c.windows.join("、") })}` : "")));
 }
 
+let loadSeq = 0;
 async function load(body, hallId) {
+  const seq = ++loadSeq;
   const cams = await api(`/api/v1/console/halls/${encodeURIComponent(hallId)}/live`);
+  if (seq !== loadSeq) return;   // another hall was picked meanwhile
   if (!cams.length) { mount(body, h("p.muted", t("none"))); return; }
   mount(body, h("div.live-grid#live-grid", cams.map((c) => card(hallId, c))));
 }

@@ -1,11 +1,14 @@
 // The hall operations pages for the console shell: navigation entries (label key, capability) and routes.
 import "./ops_i18n.js";
 import { renderLive } from "./live.js";
+import { renderMap } from "./hallmap.js";
 
 export const OPS_NAV = [
   ["#/live", "nav_live", "view"],
+  ["#/map", "nav_map", "view"],
 ];
 
 export const OPS_ROUTES = [
   [/^#\/live$/, renderLive],
+  [/^#\/map$/, renderMap],
 ];
