@@ -185,3 +185,62 @@ def test_hall_map_upload_place_drag_and_live_alerts(live_server, tmp_path, artif
                 _no_horizontal_overflow(page)
                 page.screenshot(path=str(artifacts / f"map-{name}.png"), full_page=True)
                 assert not errors, errors
+
+
+def _ingest_findings(http, srv, specs) -> list[c.FindingOpened]:
+    out = []
+    for rule, window, severity, ago in specs:
+        f = c.FindingOpened(hall_id=srv.hall_id, edge_id=srv.cfg.edge.id, finding_id=uuid.uuid4(), rule=rule,
+                            severity=severity, started_at=dt.datetime.now(dt.timezone.utc) - ago,
+                            window_id=window, confidence=0.7, details={}, evidence=[])
+        r = http.post("/api/v1/ingest", content=c.encode(f), headers={
+            "Authorization": f"Bearer {srv.edge_token}", "Content-Type": "application/json"})
+        assert r.status_code < 300, r.text
+        out.append(f)
+    return out
+
+
+def test_statistics_charts_table_and_printable_report(live_server, artifacts):
+    expect, sync_playwright = playwright_api()
+    srv = live_server
+    hours = dt.timedelta(hours=1)
+    specs = [("phone_use", f"W0{1 + i % 4}", "major", (i * 13 % 200) * hours) for i in range(24)]
+    specs += [("window_unstaffed", "W02", "major", (5 + i * 30) * hours) for i in range(6)]
+    specs += [("smoking", "W04", "critical", 2 * hours)]
+    import httpx
+
+    with httpx.Client(base_url=srv.base) as http:
+        _ingest_findings(http, srv, specs)
+    with sync_playwright() as pw:
+        for name, page, errors in _pages(pw, srv):
+            page.goto(f"{srv.base}/console/#/stats")
+            page.select_option("#stats-hall", srv.hall_id)
+            expect(page.locator("#kpi-total")).to_have_text("31")
+            expect(page.locator("#stats-chart")).to_have_attribute("data-ready", "1")
+            assert page.locator("#stats-chart canvas").count() >= 1
+            expect(page.locator("#stats-table tbody tr[data-key='phone_use'] td").last).to_have_text("24")
+            page.select_option("#stats-group", "window")
+            expect(page.locator("#stats-table tbody tr[data-key='W02'] td").last).to_have_text("12")
+            page.select_option("#stats-period", "week")
+            expect(page.locator("#stats-table tfoot th").last).to_have_text("31")
+            _no_horizontal_overflow(page)
+            page.screenshot(path=str(artifacts / f"stats-{name}.png"), full_page=True)
+            page.select_option("#report-kind", "weekly")
+            page.click("#report-open")
+            expect(page.locator("#report-summary")).to_contain_text("本期监控共发现问题")
+            expect(page.locator("#report-rules")).to_contain_text("玩手机")
+            page.screenshot(path=str(artifacts / f"report-{name}.png"), full_page=True)
+            if name == "desktop":
+                page.emulate_media(media="print")
+                expect(page.locator("header.top")).to_be_hidden()
+                page.screenshot(path=str(artifacts / "report-print.png"), full_page=True)
+                page.emulate_media(media="screen")
+                page.click("#lang")
+                page.goto(f"{srv.base}/console/#/stats")
+                expect(page.locator("h2")).to_have_text("Statistics")
+                expect(page.locator("#stats-table thead th").first).to_have_text("Rule")
+                page.click("#report-open")
+                expect(page.locator("#report-print")).to_have_text("Print")
+                expect(page.locator("#report h3").first).to_have_text("一、总体情况")   # the report stays Chinese
+                page.click("#lang")
+            assert not errors, errors

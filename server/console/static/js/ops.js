@@ -2,13 +2,18 @@
 import "./ops_i18n.js";
 import { renderLive } from "./live.js";
 import { renderMap } from "./hallmap.js";
+import { renderStats } from "./stats.js";
+import { renderReport } from "./report.js";
 
 export const OPS_NAV = [
   ["#/live", "nav_live", "view"],
   ["#/map", "nav_map", "view"],
+  ["#/stats", "nav_stats", "view"],
 ];
 
 export const OPS_ROUTES = [
   [/^#\/live$/, renderLive],
   [/^#\/map$/, renderMap],
+  [/^#\/stats$/, renderStats],
+  [/^#\/report(?:\?(.*))?$/, renderReport],
 ];
