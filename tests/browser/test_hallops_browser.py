@@ -244,3 +244,60 @@ def test_statistics_charts_table_and_printable_report(live_server, artifacts):
                 expect(page.locator("#report h3").first).to_have_text("一、总体情况")   # the report stays Chinese
                 page.click("#lang")
             assert not errors, errors
+
+
+def test_duty_roster_on_duty_now_and_seats(live_server, tmp_path, artifacts):
+    from zoneinfo import ZoneInfo
+
+    expect, sync_playwright = playwright_api()
+    srv = live_server
+    now = dt.datetime.now(dt.timezone.utc)
+    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    import httpx
+
+    with httpx.Client(base_url=srv.base) as http:
+        for w, state in (("W01", "staffed"), ("W02", "empty"), ("W03", "staffed")):
+            msg = c.WindowState(hall_id=srv.hall_id, edge_id=srv.cfg.edge.id, window_id=w, state=state,
+                                since=now - dt.timedelta(minutes=7), persons=1 if state == "staffed" else 0)
+            r = http.post("/api/v1/ingest", content=c.encode(msg), headers={
+                "Authorization": f"Bearer {srv.edge_token}", "Content-Type": "application/json"})
+            assert r.status_code < 300, r.text
+    roster_csv = tmp_path / "值班表.csv"
+    roster_csv.write_text("日期,类型,姓名,电话,窗口,备注\n"
+                          f"{today},午间值守,陈静,,W03,\n{today + dt.timedelta(days=1)},值班人员,周婷,13700000000,,\n"
+                          f"{today + dt.timedelta(days=1)},保安,错类型,,,\n", encoding="utf-8")
+    with sync_playwright() as pw:
+        for name, page, errors in _pages(pw, srv):
+            page.goto(f"{srv.base}/console/#/roster")
+            page.select_option("#roster-hall", srv.hall_id)
+            expect(page.locator("#seat-table tr[data-window='W01']")).to_have_attribute("data-post", "A")
+            expect(page.locator("#seat-table tr[data-window='W01'] td.seated")).to_contain_text("王建国")
+            expect(page.locator("#seat-table tr[data-window='W02'] td.seated")).to_have_text("—")
+            expect(page.locator("#seat-note")).to_contain_text("推断")
+            if name == "desktop":
+                page.fill("#roster-day", today.isoformat())
+                page.select_option("#roster-kind", "duty_officer")
+                page.fill("#roster-name", "刘洋")
+                page.fill("#roster-phone", "13800000000")
+                page.click("#roster-add")
+                expect(page.locator("#duty-now .duty-line[data-kind='duty_officer']")).to_contain_text("刘洋")
+                page.set_input_files("#roster-file", str(roster_csv))
+                page.click("#roster-import-btn")
+                expect(page.locator("#roster-import-result")).to_contain_text("将新增 2")
+                expect(page.locator("#roster-import-result")).to_contain_text("第 4 行：类型无效")
+                page.uncheck("#roster-dry")
+                page.click("#roster-import-btn")
+                expect(page.locator("#duty-now .duty-line[data-kind='midday_desk']")).to_contain_text("陈静")
+                expect(page.locator("#roster-table")).to_contain_text("周婷")
+            else:
+                expect(page.locator("#duty-now")).to_contain_text("刘洋")
+            _no_horizontal_overflow(page)
+            page.screenshot(path=str(artifacts / f"roster-{name}.png"), full_page=True)
+            if name == "desktop":
+                page.click("#lang")
+                page.goto(f"{srv.base}/console/#/roster")
+                expect(page.locator("#seat-table tr[data-window='W01'] td").last).to_have_text(
+                    "someone seated, A not on leave: taken as A")
+                page.screenshot(path=str(artifacts / "roster-desktop-en.png"), full_page=True)
+                page.click("#lang")
+            assert not errors, errors

@@ -4,16 +4,19 @@ import { renderLive } from "./live.js";
 import { renderMap } from "./hallmap.js";
 import { renderStats } from "./stats.js";
 import { renderReport } from "./report.js";
+import { renderRoster } from "./roster.js";
 
 export const OPS_NAV = [
   ["#/live", "nav_live", "view"],
   ["#/map", "nav_map", "view"],
   ["#/stats", "nav_stats", "view"],
+  ["#/roster", "nav_roster", "view"],
 ];
 
 export const OPS_ROUTES = [
   [/^#\/live$/, renderLive],
   [/^#\/map$/, renderMap],
   [/^#\/stats$/, renderStats],
+  [/^#\/roster$/, renderRoster],
   [/^#\/report(?:\?(.*))?$/, renderReport],
 ];
