@@ -7,10 +7,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 import server.hallops.models  # noqa: F401 - tables in the metadata
-from server.hallops import api_live, api_map, api_roster, api_stats
+from server.hallops import api_live, api_map, api_roster, api_stats, api_users
 
 router = APIRouter()
 router.include_router(api_live.router)
 router.include_router(api_map.router)
 router.include_router(api_stats.router)
 router.include_router(api_roster.router)
+router.include_router(api_users.router)

@@ -301,3 +301,64 @@ def test_duty_roster_on_duty_now_and_seats(live_server, tmp_path, artifacts):
                 page.screenshot(path=str(artifacts / "roster-desktop-en.png"), full_page=True)
                 page.click("#lang")
             assert not errors, errors
+
+
+def test_user_administration(live_server, artifacts):
+    import re
+
+    import httpx
+
+    expect, sync_playwright = playwright_api()
+    srv = live_server
+    new = f"duty-{srv.hall_id}"
+    display = f"值班员 周{srv.hall_id[-4:]}"
+    with sync_playwright() as pw:
+        for name, page, errors in _pages(pw, srv, role="admin"):
+            page.goto(f"{srv.base}/console/#/users")
+            expect(page.locator("#nav a[data-nav='users']")).to_have_text("用户管理")
+            expect(page.locator("#users-table")).to_be_visible(timeout=30000)
+            row = page.locator(f"#users-table tr[data-user='{new}']")
+            if name == "desktop":
+                page.fill("#new-username", new)
+                page.fill("#new-display", display)
+                page.select_option("#new-role", "inspector")
+                page.select_option("#new-hall", srv.hall_id)
+                page.click("#user-create")
+                expect(page.locator("#users-msg")).to_contain_text(f"已创建 {new}", timeout=30000)
+                page.fill("#users-search", new)
+                expect(row).to_have_count(1)
+                row.locator("select.user-role").select_option("supervisor")
+                row.locator("select.user-hall").select_option("")
+                row.locator("button.save").click()
+                expect(page.locator("#users-msg")).to_contain_text("已保存", timeout=30000)
+                page.once("dialog", lambda d: d.accept())
+                row.locator("button.toggle").click()
+                expect(row).to_have_attribute("data-active", "false", timeout=30000)
+                page.once("dialog", lambda d: d.accept())
+                row.locator("button.toggle").click()
+                expect(row).to_have_attribute("data-active", "true", timeout=30000)
+                page.once("dialog", lambda d: d.accept())
+                row.locator("button.reset").click()
+                expect(page.locator("#users-msg")).to_contain_text("新密码", timeout=30000)
+                pw_now = re.search(r"新密码：(\S+?)（", page.locator("#users-msg").inner_text()).group(1)
+                r = httpx.post(f"{srv.base}/api/v1/auth/login", json={"username": new, "password": pw_now})
+                assert r.status_code == 200 and r.json()["user"]["role"] == "supervisor"
+                assert r.json()["user"]["hall_id"] is None
+                expect(page.locator("#audit-table tr[data-action='user.update']", has_text=display)).to_have_count(4, timeout=30000)
+                expect(page.locator("#audit-table tbody tr").first).to_contain_text("密码已重置")
+                expect(page.locator("#audit-table")).to_contain_text("角色：值班/巡查人员 → 督查人员")
+                page.click("#lang")
+                expect(page.locator("#audit-table")).to_contain_text("Role: Duty officer → Supervisor", timeout=30000)
+                page.click("#lang")
+            expect(page.locator("#users-search")).to_be_visible(timeout=30000)
+            page.fill("#users-search", new)
+            expect(row.locator("select.user-role")).to_have_value("supervisor", timeout=30000)
+            _no_horizontal_overflow(page)
+            page.screenshot(path=str(artifacts / f"users-{name}.png"), full_page=True)
+            assert not errors, errors
+    with sync_playwright() as pw:     # a supervisor has no user administration, not even by URL
+        for name, page, errors in _pages(pw, srv, role="supervisor"):
+            expect(page.locator("#nav a[data-nav='users']")).to_have_count(0)
+            page.goto(f"{srv.base}/console/#/users")
+            expect(page.locator("main .error")).to_be_visible()
+            break
