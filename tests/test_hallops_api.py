@@ -81,7 +81,7 @@ def floor_plan(w: int = 1200, h: int = 700) -> bytes:
         x = 80 + i * 130
         cv2.rectangle(img, (x, 60), (x + 110, 140), (200, 170, 120), -1)
     cv2.rectangle(img, (w - 30, 300), (w - 14, 420), (40, 160, 40), -1)
-    ok, buf = cv2.imencode(".png", img)
+    _, buf = cv2.imencode(".png", img)
     return buf.tobytes()
 
 
@@ -130,9 +130,10 @@ def test_items_are_placed_moved_removed_and_audited(console):
     r = console.client.delete(f"/api/v1/console/halls/{console.hall_id}/map/markers/sensor/lock-exit-east",
                               headers=console.auth("admin"))
     assert r.status_code == 204
+    from sqlalchemy import select
+
     from server.db import AuditLog
     from server.db.session import unit_of_work
-    from sqlalchemy import select
     with unit_of_work(console.app.state.sessionmaker) as s:
         acts = [a.action for a in s.scalars(select(AuditLog).where(AuditLog.entity_id.like(f"{console.hall_id}%"))
                                             .order_by(AuditLog.id))]

@@ -89,7 +89,7 @@ def test_roster_import_dry_run_then_for_real_without_duplicates(console):
     url = f"/api/v1/console/halls/{console.hall_id}/duty-roster/import"
     csv_text = ("日期,类型,姓名,电话,窗口,备注\n2026-12-07,值班人员,刘洋,,,\n2026-12-07,午间值守,陈静,,W03,\n"
                 "2026-12-08,午间值守,赵敏,,W42,\n2026-13-01,值班人员,错,,,\n").encode("gb18030")
-    post = lambda dry: console.client.post(url, params={"dry_run": dry}, content=csv_text,  # noqa: E731
+    post = lambda dry: console.client.post(url, params={"dry_run": dry}, content=csv_text,
                                            headers=console.auth("supervisor"))
     r = post(True).json()
     assert (r["rows"], r["created"], r["unchanged"], r["dry_run"]) == (4, 2, 0, True)

@@ -19,7 +19,7 @@ def test_hall_binding_is_checked_changed_and_audited(console):
     r = _create(console, name, console.hall_id)
     assert r.status_code == 201, r.text
     uid = r.json()["id"]
-    patch = lambda body: console.client.patch(f"/api/v1/users/{uid}", json=body,  # noqa: E731
+    patch = lambda body: console.client.patch(f"/api/v1/users/{uid}", json=body,
                                               headers=console.auth("admin"))
     assert patch({"hall_id": "no-such-hall"}).status_code == 422
     assert patch({"role": "supervisor"}).json()["hall_id"] == console.hall_id      # hall untouched when absent

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,6 @@ from server.deps import SessionDep, ViewerUser, may_see_hall
 from server.hallops.models import DutyShift
 from server.hallops.roster import (
     RosterError,
-    ShiftIn,
     check_kind,
     infer_seat,
     parse_csv,
@@ -61,7 +60,7 @@ def _hall(session: Any, user: Any, hall_id: str) -> Hall:
 def _tz(hall: Hall) -> ZoneInfo:
     try:
         return ZoneInfo(hall.timezone or "Asia/Shanghai")
-    except Exception:
+    except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("Asia/Shanghai")
 
 
@@ -171,7 +170,7 @@ async def import_roster(hall_id: str, request: Request, user: ViewerUser, sessio
         try:
             wpk = window_pk(session, hall_id, r.window_code)
             check_kind(r.kind)
-        except RosterError as exc:
+        except RosterError:
             errors.append({"line": r.line, "error": "bad_window", "value": r.window_code})
             continue
         if same_shift(session, hall_id, r) is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import func, select
@@ -23,7 +23,7 @@ MAX_DAYS = 731
 def _tz(hall: Hall) -> ZoneInfo:
     try:
         return ZoneInfo(hall.timezone or "Asia/Shanghai")
-    except Exception:
+    except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("Asia/Shanghai")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edge.contract import RULES
-from server.db import Alert, Camera, Finding, Hall, Sensor, Window
+from server.db import Alert, Camera, Finding, Hall, Sensor
 from server.hallops.models import MapMarker
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024

@@ -5,9 +5,8 @@ administration. Screenshots go to ``test-artifacts/hallops/``."""
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
-
 import uuid
+from types import SimpleNamespace
 
 import cv2
 import pytest
@@ -316,7 +315,7 @@ def test_user_administration(live_server, artifacts):
         for name, page, errors in _pages(pw, srv, role="admin"):
             page.goto(f"{srv.base}/console/#/users")
             expect(page.locator("#nav a[data-nav='users']")).to_have_text("用户管理")
-            expect(page.locator("#users-table")).to_be_visible(timeout=30000)
+            expect(page.locator("#users-table")).to_be_visible(timeout=60000)
             row = page.locator(f"#users-table tr[data-user='{new}']")
             if name == "desktop":
                 page.fill("#new-username", new)

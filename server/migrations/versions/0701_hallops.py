@@ -4,9 +4,8 @@ Revision ID: 0701_hallops
 Revises: 0501_people
 Create Date: 2026-12-02
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0701_hallops'
 down_revision = '0501_people'

@@ -6,7 +6,7 @@ import { ctx, hallName } from "./state.js";
 import { fmtNum } from "./ops_util.js";
 
 const ROLES = ["admin", "supervisor", "inspector", "viewer"];
-const MAX_ROWS = 200;
+const MAX_ROWS = 50;
 
 export function randomPassword(n = 12) {
   const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
