@@ -49,14 +49,15 @@ async function draw(el, s) {
   try { echarts = await loadECharts(); } catch { mount(el, h("p.error", t("stats_chart_failed"))); return; }
   if (chart) { chart.dispose(); chart = null; }
   chart = echarts.init(el, null, { renderer: "canvas" });
-  const labels = s.buckets.map((b) => bucketLabel(b, s.period));
+  const narrow = el.clientWidth < 600;
+  const short = (b) => { const [y, m, d] = b.split("-").map(Number); return s.period === "month" ? `${y}/${m}` : `${m}/${d}`; };
+  const labels = s.buckets.map((b) => (narrow ? short(b) : bucketLabel(b, s.period)));
   const top = s.series.slice(0, TOP);
   const rest = s.series.slice(TOP);
   const bars = top.map((x) => ({ name: seriesName(s.group, x), type: "bar", stack: "n", data: x.counts, emphasis: { focus: "series" } }));
   if (rest.length) bars.push({ name: t("stats_other"), type: "bar", stack: "n",
     data: s.buckets.map((_, i) => rest.reduce((n, x) => n + x.counts[i], 0)) });
   bars.push({ name: t("stats_total"), type: "line", data: s.per_bucket, symbolSize: 5, lineStyle: { width: 2 }, itemStyle: { color: "#102a43" } });
-  const narrow = el.clientWidth < 600;
   chart.setOption({
     animation: false,
     tooltip: { trigger: "axis", valueFormatter: (v) => fmtNum(v) },
