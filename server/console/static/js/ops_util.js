@@ -1,5 +1,5 @@
 // Shared helpers of the hall operations pages: number and age formatting, hall picker, live picture element.
-import { h } from "./api.js";
+import { api, h } from "./api.js";
 import { getLang, t } from "./i18n.js";
 import { ctx } from "./state.js";
 
@@ -28,15 +28,33 @@ export function liveUrl(hallId, cameraId) {
   return `/api/v1/console/halls/${encodeURIComponent(hallId)}/live/${encodeURIComponent(cameraId)}.jpg`;
 }
 
-// The latest picture of a camera, reloaded every `ms` while the element is in the page; a missing picture
-// shows a placeholder text instead of a broken image.
+// Which cameras of a hall have a picture (one request per hall every few seconds, shared by all elements).
+const liveIndexCache = new Map();
+export function liveIndex(hallId, maxAgeMs = 4000) {
+  const hit = liveIndexCache.get(hallId);
+  if (hit && Date.now() - hit.at < maxAgeMs) return hit.promise;
+  const promise = api(`/api/v1/console/halls/${encodeURIComponent(hallId)}/live`)
+    .then((cams) => new Map(cams.map((c) => [c.id, c.picture_at])))
+    .catch(() => new Map());
+  liveIndexCache.set(hallId, { at: Date.now(), promise });
+  return promise;
+}
+
+// The latest picture of a camera, reloaded every `ms` while the element is in the page; the image is only
+// requested once the camera has a picture (a placeholder text until then, never a broken image).
 export function livePicture(hallId, cameraId, { ms = 5000, cls = "live-img" } = {}) {
   const img = h("img", { class: cls, alt: `${t("ops_live")} ${cameraId}`, dataset: { camera: cameraId } });
   const empty = h("div.live-empty.muted", t("ops_no_picture"));
   const box = h("div.live-box", img, empty);
   img.addEventListener("load", () => { box.classList.add("has-pic"); });
   img.addEventListener("error", () => { box.classList.remove("has-pic"); });
-  const load = () => { img.src = `${liveUrl(hallId, cameraId)}?t=${Date.now()}`; };
+  let shown = null;
+  const load = async () => {
+    const at = (await liveIndex(hallId)).get(cameraId);
+    if (!at || at === shown) return;
+    shown = at;
+    img.src = `${liveUrl(hallId, cameraId)}?t=${encodeURIComponent(at)}`;
+  };
   load();
   const timer = setInterval(() => {
     if (!document.body.contains(box)) { clearInterval(timer); return; }
