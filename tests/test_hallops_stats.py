@@ -79,6 +79,8 @@ def test_stats_and_report_api(console):
     s = console.get(url, params={"period": "day", "group": "window", "start": str(today), "end": str(today)}).json()
     assert s["total"] == 3 and [(x["key"], x["total"]) for x in s["series"]] == [("W03", 2), ("W01", 1)]
     assert s["series"][0]["name"].endswith("劳动保障")
+    s = console.get(url, params={"period": "week", "group": "staff"}).json()    # charged as the assessment does
+    assert [(x["key"], x["name"], x["total"]) for x in s["series"]] == [("S005", "陈静", 2), ("S001", "王建国", 1)]
     s = console.get(url, params={"period": "month", "group": "rule"}).json()
     assert {x["key"]: x["total"] for x in s["series"]} == {"phone_use": 2, "smoking": 1}
     for bad in ({"period": "year"}, {"group": "colour"}, {"start": "2026-12-05", "end": "2026-12-01"},
@@ -88,5 +90,5 @@ def test_stats_and_report_api(console):
     assert rep["total"] == 3 and rep["confirmed"] == 1
     assert rep["by_rule"][0] == {"rule": "phone_use", "name": "玩手机", "count": 2}
     assert [x["rule_name"] for x in rep["confirmed_list"]] == ["抽烟"]
-    assert rep["confirmed_list"][0]["window"].startswith("1号窗口")
+    assert rep["confirmed_list"][0]["window"].startswith("1号窗口") and rep["confirmed_list"][0]["staff"] == "王建国"
     assert console.get("/api/v1/console/halls/other/stats").status_code == 404

@@ -10,6 +10,9 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import func, select
 
 from edge.contract import RULES
+from server.assessment.routes import SchemeDep
+from server.assessment.scheme import Scheme
+from server.assessment.service import load_findings
 from server.console.permissions import check_hall
 from server.console.views import iso, user_name
 from server.db import Alert, DutyCheck, Finding, Hall, PatrolFinding, SafetyCheck, Staff, utcnow
@@ -27,15 +30,20 @@ def _tz(hall: Hall) -> ZoneInfo:
         return ZoneInfo("Asia/Shanghai")
 
 
-def _rows(session: Any, hall: Hall, lo: dt.datetime, hi: dt.datetime) -> tuple[list[Row], dict[str, Any]]:
+def _rows(session: Any, hall: Hall, lo: dt.datetime, hi: dt.datetime,
+          scheme: Scheme | None = None) -> tuple[list[Row], dict[str, Any]]:
+    """The hall's alerts in [lo, hi); with a scheme, each is charged to the staff member the assessment charges
+    (roster at the time, cover, absences, reassignments: ``server.assessment.service.load_findings``)."""
     windows = {w.id: w for w in hall.windows}
     staff = {s.id: s for s in session.scalars(select(Staff).where(Staff.hall_id == hall.id))}
-    q = (select(Finding.started_at, Finding.rule, Finding.severity, Alert.status, Finding.window_id, Finding.staff_id)
+    charged = {r.id: r.staff_id for r in load_findings(session, scheme, hall, lo, hi)} if scheme else None
+    q = (select(Finding.finding_id, Finding.started_at, Finding.rule, Finding.severity, Alert.status,
+                Finding.window_id, Finding.staff_id)
          .join(Alert, Alert.finding_id == Finding.id)
          .where(Alert.hall_id == hall.id, Finding.started_at >= lo, Finding.started_at < hi))
     rows = [Row(started, rule, sev, status, windows[wid].code if wid in windows else None,
-                staff[sid].code if sid in staff else None)
-            for started, rule, sev, status, wid, sid in session.execute(q)]
+                charged.get(fid) if charged is not None else (staff[sid].code if sid in staff else None))
+            for fid, started, rule, sev, status, wid, sid in session.execute(q)]
     names = {
         "window": {w.code: f"{w.number} {w.name}" for w in windows.values()},
         "rule": dict(RULES),
@@ -60,13 +68,13 @@ def _dates(start: dt.date | None, end: dt.date | None, today: dt.date, days: int
 
 
 @router.get("/halls/{hall_id}/stats", summary="Alert counts per day/week/month by window, rule or staff")
-def stats(hall_id: str, user: ViewerUser, session: SessionDep,
+def stats(hall_id: str, user: ViewerUser, session: SessionDep, scheme: SchemeDep,
           period: Literal["day", "week", "month"] = "day", group: Literal["window", "rule", "staff"] = "rule",
           start: dt.date | None = None, end: dt.date | None = None) -> dict[str, Any]:
     hall = check_hall(user, session.get(Hall, hall_id), hall_id)
     tz = _tz(hall)
     start, end = _dates(start, end, utcnow().astimezone(tz).date(), {"day": 30, "week": 84, "month": 365}[period])
-    rows, names = _rows(session, hall, *local_range(start, end, tz))
+    rows, names = _rows(session, hall, *local_range(start, end, tz), scheme if group == "staff" else None)
     try:
         out = count(rows, start, end, period, group, tz)
     except ValueError as exc:
@@ -77,7 +85,7 @@ def stats(hall_id: str, user: ViewerUser, session: SessionDep,
 
 
 @router.get("/halls/{hall_id}/report", summary="督查通报: the day's or week's figures, violations and checks")
-def report(hall_id: str, user: ViewerUser, session: SessionDep,
+def report(hall_id: str, user: ViewerUser, session: SessionDep, scheme: SchemeDep,
            kind: Literal["daily", "weekly"] = "daily", day: dt.date | None = Query(default=None)) -> dict[str, Any]:
     hall = check_hall(user, session.get(Hall, hall_id), hall_id)
     tz = _tz(hall)
@@ -86,6 +94,8 @@ def report(hall_id: str, user: ViewerUser, session: SessionDep,
     end = day if kind == "daily" else start + dt.timedelta(days=6)
     lo, hi = local_range(start, end, tz)
     rows, names = _rows(session, hall, lo, hi)
+    charged = {r.id: r.staff_id for r in load_findings(session, scheme, hall, lo, hi)}
+    staff_names = {s.code: s.name for s in session.scalars(select(Staff).where(Staff.hall_id == hall.id))}
     by_rule = count(rows, start, end, "day", "rule", tz)
     by_window = count(rows, start, end, "day", "window", tz)
     confirmed = []
@@ -96,9 +106,9 @@ def report(hall_id: str, user: ViewerUser, session: SessionDep,
     windows = {w.id: w for w in hall.windows}
     for a, f in session.execute(q):
         w = windows.get(f.window_id)
-        st = session.get(Staff, f.staff_id) if f.staff_id else None
+        who = charged.get(f.finding_id)
         confirmed.append({"id": a.id, "at": iso(f.started_at), "rule": f.rule, "rule_name": RULES.get(f.rule, f.rule),
-                          "window": f"{w.number}号窗口 {w.name}" if w else None, "staff": st.name if st else None,
+                          "window": f"{w.number}号窗口 {w.name}" if w else None, "staff": staff_names.get(who) if who else None,
                           "duration_s": f.duration_s})
     in_range = (DutyCheck.hall_id == hall.id, DutyCheck.requested_at >= lo, DutyCheck.requested_at < hi)
     duty_total = session.scalar(select(func.count()).select_from(DutyCheck).where(*in_range)) or 0

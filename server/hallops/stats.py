@@ -1,8 +1,8 @@
 """Statistics (统计报表) and the 督查通报: alert counts per day, ISO week or month, by window, rule or staff.
 
 Counted are the hall's alerts by the local date (hall time zone) their finding started. ``staff`` is the staff
-member the finding is charged to (``Finding.staff_id``); findings charged to nobody count under ``None``
-(window only). Dismissed alerts (误报) are counted apart and left out of the totals of violations.
+member the assessment charges the finding to (roster at the time, 顶岗 cover, approved absence, reassignment);
+findings charged to nobody count under ``None`` (window only). Dismissed alerts (误报) are counted apart and left out of the totals of violations.
 """
 
 from __future__ import annotations
