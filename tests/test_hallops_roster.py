@@ -126,3 +126,10 @@ def test_on_duty_now_infers_who_sits_at_each_window(console):
         ("刘洋", "B", "a_away_b", True)
     assert seats["W03"]["seated"] is None and seats["W03"]["basis"] == "nobody"
     assert seats["W08"]["basis"] == "closed" and all(w["inferred"] for w in d["windows"])
+
+
+def test_roster_import_refuses_a_file_over_the_limit(console):
+    big = ("日期,类型,姓名\n" + "2026-12-07,值班人员,刘洋\n" * 80_000).encode()
+    r = console.client.post(f"/api/v1/console/halls/{console.hall_id}/duty-roster/import", content=big,
+                            headers=console.auth("supervisor"))
+    assert r.status_code == 413 and "KiB" in r.json()["detail"]

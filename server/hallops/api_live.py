@@ -12,7 +12,8 @@ from server.console.permissions import check_hall
 from server.console.views import iso
 from server.db import Camera, Hall, utcnow
 from server.deps import CurrentEdge, SessionDep, ViewerUser
-from server.hallops.live import LiveError, live_dir, picture_path, picture_time, save_picture
+from server.hallops.body import read_limited
+from server.hallops.live import MAX_BYTES, LiveError, live_dir, picture_path, picture_time, save_picture
 
 router = APIRouter(prefix="/api/v1", tags=["console"])
 
@@ -32,7 +33,7 @@ def _camera(session: Any, hall_id: str, code: str) -> Camera:
 @router.put("/edges/live/{camera_id}", status_code=204, summary="Edge: the latest low-resolution picture of a camera")
 async def put_live(camera_id: str, request: Request, edge: CurrentEdge, session: SessionDep) -> None:
     _camera(session, edge.hall_id, camera_id)
-    data = await request.body()
+    data = await read_limited(request, MAX_BYTES, "picture")
     try:
         save_picture(_root(request), edge.hall_id, camera_id, data)
     except LiveError as exc:

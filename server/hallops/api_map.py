@@ -14,7 +14,8 @@ from server.console.permissions import check_hall, require
 from server.console.views import iso
 from server.db import Hall, User, utcnow
 from server.deps import SessionDep, ViewerUser
-from server.hallops.hallmap import MapError, check_floor_plan, map_items, markers
+from server.hallops.body import read_limited
+from server.hallops.hallmap import MAX_IMAGE_BYTES, MapError, check_floor_plan, map_items, markers
 from server.hallops.models import HallMap, MapMarker
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
@@ -54,7 +55,7 @@ def get_map(hall_id: str, user: ViewerUser, session: SessionDep) -> dict[str, An
 async def put_plan(hall_id: str, request: Request, user: ViewerUser, session: SessionDep) -> None:
     require(user, "configure")
     _hall(session, user, hall_id)
-    data = await request.body()
+    data = await read_limited(request, MAX_IMAGE_BYTES, "floor plan")
     try:
         ctype, w, h = check_floor_plan(data)
     except MapError as exc:

@@ -16,6 +16,7 @@ from server.console.permissions import check_hall, require
 from server.console.views import iso, roster_names, site_config
 from server.db import Hall, User, Window, utcnow
 from server.deps import SessionDep, ViewerUser, may_see_hall
+from server.hallops.body import read_limited
 from server.hallops.models import DutyShift
 from server.hallops.roster import (
     RosterError,
@@ -150,9 +151,7 @@ async def import_roster(hall_id: str, request: Request, user: ViewerUser, sessio
                         dry_run: bool = Query(default=False)) -> dict[str, Any]:
     require(user, "decide")
     _hall(session, user, hall_id)
-    data = await request.body()
-    if len(data) > MAX_CSV_BYTES:
-        raise HTTPException(413, "file larger than 1 MiB")
+    data = await read_limited(request, MAX_CSV_BYTES, "roster file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -149,6 +149,10 @@ def test_hall_map_upload_place_drag_and_live_alerts(live_server, tmp_path, artif
                 page.select_option("#map-hall", srv.hall_id)
                 if name == "desktop":
                     expect(page.locator("#map-none")).to_be_visible()
+                    page.set_input_files("#map-file", files=[{"name": "plan.png", "mimeType": "image/png",
+                                                              "buffer": b"GIF89a not a plan"}])
+                    expect(page.locator("#map-msg")).to_have_text("平面图未保存：请选择 PNG 或 JPEG 图片")
+                    errors[:] = [e for e in errors if "415" not in e and "Unsupported Media Type" not in e]
                     page.set_input_files("#map-file", str(plan))
                     expect(page.locator("#map-plan")).to_be_visible()
                     page.click("#map-edit")

@@ -81,7 +81,10 @@ async function load(body, hallId, state) {
         try {
           await api(`/api/v1/console/halls/${encodeURIComponent(hallId)}/map/plan`, { method: "PUT", form: f });
           await load(body, hallId, state);
-        } catch (ex) { msg.textContent = t("map_upload_failed", { why: ex.detail || ex.message }); }
+        } catch (ex) {
+          const why = { 413: "map_err_size", 415: "map_err_type", 422: "map_err_decode", 403: "map_err_forbidden" }[ex.status];
+          msg.textContent = t("map_upload_failed", { why: t(why || "map_err_other") });
+        }
       } })),
     m.has_plan ? h("button#map-edit", { type: "button", class: state.editing ? "primary" : "",
       onclick: () => { state.editing = !state.editing; state.placing = null; load(body, hallId, state); } },
