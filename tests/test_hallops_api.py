@@ -146,4 +146,5 @@ def test_open_alerts_show_on_the_item_they_name_most_severe_first(console):
     items = {(i["kind"], i["ref"]): i for i in console.get(f"/api/v1/console/halls/{console.hall_id}/map").json()["items"]}
     assert [a["rule"] for a in items[("window", "W02")]["alerts"]] == ["smoking", "window_unstaffed"]
     assert items[("window", "W01")]["alerts"] == []
+    assert (items[("window", "W02")]["staff_a"], items[("window", "W02")]["seated"]) == ("张伟", None)
     assert console.get("/api/v1/console/halls/other/map").status_code == 404

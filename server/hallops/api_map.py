@@ -14,6 +14,7 @@ from server.console.permissions import check_hall, require
 from server.console.views import iso
 from server.db import Hall, User, utcnow
 from server.deps import SessionDep, ViewerUser
+from server.hallops.api_roster import hall_tz, window_seats
 from server.hallops.body import read_limited
 from server.hallops.hallmap import MAX_IMAGE_BYTES, MapError, check_floor_plan, map_items, markers
 from server.hallops.models import HallMap, MapMarker
@@ -42,9 +43,14 @@ def get_map(hall_id: str, user: ViewerUser, session: SessionDep) -> dict[str, An
     plan = session.get(HallMap, hall_id)
     placed = markers(session, hall_id)
     items = map_items(session, hall)
+    now = utcnow()
+    seats = {w["id"]: w for w in window_seats(session, hall, now, now.astimezone(hall_tz(hall)).date())}
     for it in items:
         m = placed.get((it["kind"], it["ref"]))
         it["x"], it["y"] = (m.x, m.y) if m else (None, None)
+        if it["kind"] == "window" and it["ref"] in seats:
+            seat = seats[it["ref"]]
+            it.update(seated=seat["seated"], post=seat["post"], staff_a=seat["staff_a"], staff_b=seat["staff_b"])
     return {"hall_id": hall_id, "has_plan": plan is not None,
             "plan": {"width": plan.width, "height": plan.height, "updated_at": iso(plan.updated_at),
                      "updated_by": _display(session, plan.updated_by)} if plan else None,

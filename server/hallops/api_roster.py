@@ -58,7 +58,7 @@ def _hall(session: Any, user: Any, hall_id: str) -> Hall:
     return check_hall(user, session.get(Hall, hall_id), hall_id)
 
 
-def _tz(hall: Hall) -> ZoneInfo:
+def hall_tz(hall: Hall) -> ZoneInfo:
     try:
         return ZoneInfo(hall.timezone or "Asia/Shanghai")
     except (ZoneInfoNotFoundError, ValueError):
@@ -93,7 +93,7 @@ def _user_ok(session: Any, hall_id: str, user_id: int | None) -> None:
 def list_roster(hall_id: str, user: ViewerUser, session: SessionDep, start: dt.date | None = None,
                 end: dt.date | None = None) -> list[dict[str, Any]]:
     hall = _hall(session, user, hall_id)
-    today = utcnow().astimezone(_tz(hall)).date()
+    today = utcnow().astimezone(hall_tz(hall)).date()
     start = start or today - dt.timedelta(days=today.weekday())
     end = end or start + dt.timedelta(days=13)
     if end < start or (end - start).days > 366:
@@ -189,18 +189,11 @@ async def import_roster(hall_id: str, request: Request, user: ViewerUser, sessio
             "unchanged": unchanged, "errors": errors, "dry_run": dry_run}
 
 
-@router.get("/halls/{hall_id}/on-duty", summary="Who is on duty now: roster of today and who sits at each window")
-def on_duty(hall_id: str, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
-    hall = _hall(session, user, hall_id)
-    now = utcnow()
-    tz = _tz(hall)
-    today = now.astimezone(tz).date()
-    cfg = site_config(hall)
-    phase = cfg.schedule.phase(cfg.local(now)) if cfg is not None else None
-    today_shifts = [_view(session, s) for s in shifts(session, hall_id, today, today)]
-    roster = roster_names(session, hall_id, today)
+def window_seats(session: Any, hall: Hall, now: dt.datetime, today: dt.date) -> list[dict[str, Any]]:
+    """Every active window with its state, A/B roster, who is away and who is taken to sit there (inferred)."""
+    roster = roster_names(session, hall.id, today)
     absences = list(session.scalars(select(Absence).where(
-        Absence.hall_id == hall_id, Absence.status == "approved", Absence.starts_at <= now, Absence.ends_at > now)))
+        Absence.hall_id == hall.id, Absence.status == "approved", Absence.starts_at <= now, Absence.ends_at > now)))
     staff = staff_codes(session, {a.staff_id for a in absences})
     away = {staff[a.staff_id].code for a in absences if a.kind != "cover" and a.staff_id in staff}
     cover_of = {a.window_id: {"id": staff[a.staff_id].code, "name": staff[a.staff_id].name}
@@ -219,6 +212,19 @@ def on_duty(hall_id: str, user: ViewerUser, session: SessionDep) -> dict[str, An
             "a_away": bool(a and a["id"] in away), "b_away": bool(b and b["id"] in away),
             "seated": seat.staff, "post": seat.post, "basis": seat.basis, "inferred": True,
         })
+    return windows
+
+
+@router.get("/halls/{hall_id}/on-duty", summary="Who is on duty now: roster of today and who sits at each window")
+def on_duty(hall_id: str, user: ViewerUser, session: SessionDep) -> dict[str, Any]:
+    hall = _hall(session, user, hall_id)
+    now = utcnow()
+    tz = hall_tz(hall)
+    today = now.astimezone(tz).date()
+    cfg = site_config(hall)
+    phase = cfg.schedule.phase(cfg.local(now)) if cfg is not None else None
+    today_shifts = [_view(session, s) for s in shifts(session, hall_id, today, today)]
+    windows = window_seats(session, hall, now, today)
     return {"hall_id": hall_id, "day": today.isoformat(), "phase": phase, "now": iso(now),
             "duty_officer": [s for s in today_shifts if s["kind"] == "duty_officer"],
             "midday_desk": [s for s in today_shifts if s["kind"] == "midday_desk"],

@@ -187,6 +187,7 @@ def test_hall_map_upload_place_drag_and_live_alerts(live_server, tmp_path, artif
                     "data-tone", "critical", timeout=20000)
                 page.click("#map-stage .map-marker[data-ref='W02']")
                 expect(page.locator("#map-info")).to_contain_text("抽烟")
+                expect(page.locator("#map-seat")).to_contain_text("A岗：张伟")
                 _no_horizontal_overflow(page)
                 page.screenshot(path=str(artifacts / f"map-{name}.png"), full_page=True)
                 assert not errors, errors

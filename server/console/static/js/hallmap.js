@@ -45,6 +45,8 @@ function infoPanel(hallId, it) {
   return h("div.map-info#map-info", { dataset: { kind: it.kind, ref: it.ref } },
     h("h4", `${t("map_kind_" + it.kind)} · ${it.name}`),
     h("p", stateText(it)),
+    it.kind === "window" ? h("p.small#map-seat", `${t("post_a")}${t("users_kv")}${it.staff_a || "—"}　${t("post_b")}${t("users_kv")}${it.staff_b || "—"}`,
+      it.seated ? h("div", t("map_seated", { who: it.seated, post: t("roster_post_" + it.post) })) : null) : null,
     it.alerts.length
       ? h("ul.map-alerts", it.alerts.map((a) => h("li", { class: `sev-${a.severity}` },
           h("a", { href: `#/alert/${a.id}` }, `#${a.id} ${ruleName(a.rule, a.rule_name)}`), ` · ${t("st_" + a.status)}`)))
