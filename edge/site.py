@@ -519,6 +519,9 @@ class EdgeConfig(_Model):
         default="none", description="FFmpeg hardware decode of the detect inputs (VAAPI or Intel QSV); "
         "unavailable: software decode with a warning; the heartbeat reports what runs.",
     )
+    live_snapshot_s: float = Field(default=5, ge=0, description="Seconds between live pictures sent to the console "
+                                   "(latest picture of each camera, low resolution); 0 = off.")
+    live_snapshot_width: int = Field(default=640, ge=160, le=1920, description="Width of the live pictures in pixels.")
 
 
 # --------------------------------------------------------------------------- seats

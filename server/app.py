@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # (module, attribute) of optional routers contributed by other packages
 PLUGIN_ROUTERS = [("server.console.routes", "router"), ("server.assessment.routes", "router"),
                   ("server.people.routes", "router"), ("server.feedback.routes", "router"),
-                  ("server.county.routes", "router")]
+                  ("server.county.routes", "router"), ("server.hallops.routes", "router")]
 
 
 def _startup(app: FastAPI) -> None:

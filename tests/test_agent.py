@@ -97,7 +97,8 @@ def agent_config(broker, prefix: str, media_dir: Path, models_dir: Path, data: P
         "rules": {"camera_health": {"offline_s": 2}, "phone_use": {"enabled": False}},
         "mqtt": {"host": broker.host, "port": broker.port, "topic_prefix": prefix},
         "edge": {"id": "edge-a", "server_url": f"http://127.0.0.1:{port}", "data_dir": str(data),
-                 "models_dir": str(models_dir), "heartbeat_s": 1, "clip_pre_s": 1, "clip_post_s": 1},
+                 "models_dir": str(models_dir), "heartbeat_s": 1, "clip_pre_s": 1, "clip_post_s": 1,
+                 "live_snapshot_s": 1},
     })
 
 
@@ -154,6 +155,9 @@ def test_live_agent_heartbeats_findings_and_commands(mqtt_broker, topic_prefix, 
         # the snapshot reached the evidence server with the right hash
         sha = w02["evidence"][0]["sha256"]
         assert wait_until(lambda: sha in server.files, 30)
+        # live pictures for the console: the analysed camera's, never one of the camera without a picture
+        assert wait_until(lambda: server.puts["cam-w02"] >= 2, 30), server.puts
+        assert server.puts["cam-dead"] == 0
         agent.stop()
         # a clean stop publishes the retained status offline
         assert wait_until(lambda: any(not s["online"] for s in col.of("edge.status")), 10)

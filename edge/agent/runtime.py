@@ -169,6 +169,13 @@ class EdgeAgent:
         for name, target in (("detect", self._detect_loop), ("evidence", self._evidence_loop),
                              ("commands", self._command_loop), ("heartbeat", self._heartbeat_loop)):
             self.supervisor.add(Job(name, target))
+        if self.cfg.edge.live_snapshot_s > 0:
+            from edge.agent.live import LiveUploader
+
+            self.live = LiveUploader(list(self.readers), self.latest_picture, self.cfg.edge.server_url,
+                                     os.environ.get(self.cfg.edge.token_env), self.cfg.edge.live_snapshot_s,
+                                     self.cfg.edge.live_snapshot_width)
+            self.supervisor.add(Job("live", self.live.run))
         if self.hub is not None:
             self.hub.start()
         log.info("edge agent %s/%s started: %d camera(s), %d rule(s), sensors %s", self.cfg.hall.id,

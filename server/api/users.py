@@ -31,6 +31,12 @@ class UserPatch(BaseModel):
     active: bool | None = Field(default=None, description="Enable/disable.")
     password: str | None = Field(default=None, min_length=8, max_length=200, description="New password.")
     display_name: str | None = Field(default=None, description="Display name.")
+    hall_id: str | None = Field(default=None, description="Home hall; null binds the user to no hall (all halls).")
+
+
+def _check_hall(session: SessionDep, hall_id: str | None) -> None:
+    if hall_id is not None and session.get(Hall, hall_id) is None:
+        raise HTTPException(422, f"unknown hall {hall_id!r}")
 
 
 @router.get("", response_model=list[UserOut], summary="List users")
@@ -68,11 +74,15 @@ def patch_user(user_id: int, body: UserPatch, admin: AdminUser, session: Session
         raise HTTPException(404, "no such user")
     if body.role is not None and body.role not in ROLES:
         raise HTTPException(422, f"unknown role {body.role!r}")
-    fields = ("role", "active", "display_name", "token_version")
+    fields = ("role", "active", "display_name", "token_version", "hall_id")
     before = snapshot(user, fields)
     for name in ("role", "active", "display_name"):
         if getattr(body, name) is not None:
             setattr(user, name, getattr(body, name))
+    if "hall_id" in body.model_fields_set and body.hall_id != user.hall_id:
+        _check_reach(admin, body.hall_id)  # a hall-bound admin never moves a user out of its hall or makes it global
+        _check_hall(session, body.hall_id)
+        user.hall_id = body.hall_id
     if body.password is not None:
         user.password_hash = hash_password(body.password)
         user.token_version += 1

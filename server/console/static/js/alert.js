@@ -4,6 +4,7 @@ import { fmtTime, getLang, ruleName, t } from "./i18n.js";
 import "./console_i18n.js";
 import { ctx, hallName } from "./state.js";
 import { contextPanel } from "./people_panels.js";
+import { liveFigure } from "./ops_util.js";
 
 const NUM = (x, digits = 1) => Number(x).toLocaleString(getLang() === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: digits });
 const STATE_KINDS = ["lock", "contact", "smoke", "occupancy", "availability", "state", "switch"];
@@ -171,7 +172,7 @@ export async function renderAlert(main, id, note = "", amend = null) {
   mount(main, 
     h("div.page-head", h("h2#alert-title", `#${a.id} ${ruleName(a.rule, a.rule_name)}`), h("a", { href: "#/feed" }, "← " + t("nav_feed"))),
     h("div.alert-layout",
-      h("div.col", evidenceBlock(a)),
+      h("div.col", evidenceBlock(a), a.camera_id ? liveFigure(a.hall_id, a.camera_id) : null),
       h("div.col",
         h("dl.facts", facts.map(([k, v]) => [h("dt", k), h("dd", v)])),
         contextPanel(a.id, a.rule),

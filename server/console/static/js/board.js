@@ -6,6 +6,7 @@ import "./console_i18n.js";
 
 const fmtNum = (x, digits) => Number(x).toLocaleString(getLang() === "zh" ? "zh-CN" : "en-GB",
   { minimumFractionDigits: digits, maximumFractionDigits: digits });
+import { liveStrip } from "./ops_util.js";
 
 let unsubscribe = null;
 
@@ -59,7 +60,8 @@ async function renderHall(container, hallId) {
     healthList(t("sensors"), b.sensors, (s) => s.online === true ? "ok" : s.online === false ? "bad" : "unknown",
       (s) => s.online === true ? `${t("online")} ${readingText(s)}` : (s.online === false ? t("offline") : t("unknown"))));
   container.replaceChildren(h("section.hall", { dataset: { hallId } },
-    h("h3", b.hall.name, b.phase ? h("span.muted#board-phase", ` · ${t("phase_" + b.phase)}`) : null), floor, h("h4", t("health")), health));
+    h("h3", b.hall.name, b.phase ? h("span.muted#board-phase", ` · ${t("phase_" + b.phase)}`) : null), floor, h("h4", t("health")), health,
+    b.cameras.length ? [h("h4", t("ops_live")), liveStrip(hallId, b.cameras)] : null));
 }
 
 export async function renderBoard(main) {

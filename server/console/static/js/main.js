@@ -12,6 +12,7 @@ import { renderAssessment } from "./assessment.js";
 import { PEOPLE_NAV, PEOPLE_ROUTES, homeFor } from "./people.js";
 import { renderCounty } from "./county.js";
 import { attachCues, stopCues } from "./alarm.js";
+import { OPS_NAV, OPS_ROUTES } from "./ops.js";
 
 const NAV = [
   ["#/feed", "nav_feed", "view"],
@@ -23,6 +24,7 @@ const NAV = [
   ["#/assessment", "nav_assessment", "view"],
   ...PEOPLE_NAV,
   ["#/county", "nav_county", "county"],
+  ...OPS_NAV,
 ];
 
 const ROUTES = [
@@ -38,6 +40,7 @@ const ROUTES = [
   [/^#\/assessment(?:\?(.*))?$/, renderAssessment],
   ...PEOPLE_ROUTES,
   [/^#\/county(?:\/([^/?]+))?$/, renderCounty],
+  ...OPS_ROUTES,
 ];
 
 

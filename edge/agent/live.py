@@ -1,0 +1,76 @@
+"""Live pictures for the console: every ``edge.live_snapshot_s`` seconds the latest analysed picture of each
+camera, scaled down to ``edge.live_snapshot_width`` pixels wide and JPEG-encoded, is PUT to
+``{server_url}/api/v1/edges/live/{camera}``. Only the newest picture matters: a failed upload is not queued or
+retried, the next period sends a fresh one."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def encode_small(image: np.ndarray, max_width: int = 640, quality: int = 70) -> bytes:
+    """The picture scaled to at most ``max_width`` pixels wide (aspect kept), as JPEG bytes."""
+    h, w = image.shape[:2]
+    if w > max_width:
+        image = cv2.resize(image, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+class LiveUploader:
+    """Sends the latest picture of each camera to the server, one camera after the other, each period."""
+
+    def __init__(self, cameras: list[str], latest_picture: Callable[[str], Any], server_url: str,
+                 token: str | None, interval_s: float = 5.0, max_width: int = 640, timeout_s: float = 10.0) -> None:
+        self.cameras = cameras
+        self.latest_picture = latest_picture
+        self.base = server_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.interval_s = interval_s
+        self.max_width = max_width
+        self.timeout_s = timeout_s
+        self._sent: dict[str, Any] = {}
+        self.counters = {"sent": 0, "failed": 0}
+
+    def push_once(self, http: httpx.Client) -> int:
+        """Upload every camera whose latest picture changed since the last upload; the number sent."""
+        sent = 0
+        for cam in self.cameras:
+            pic = self.latest_picture(cam)
+            if pic is None or self._sent.get(cam) == pic.ts:
+                continue
+            try:
+                data = encode_small(pic.image, self.max_width)
+                r = http.put(f"{self.base}/api/v1/edges/live/{cam}", content=data,
+                             headers={**self.headers, "Content-Type": "image/jpeg"})
+            except (httpx.HTTPError, ValueError) as exc:
+                self.counters["failed"] += 1
+                log.debug("live picture of %s not sent: %s", cam, exc)
+                continue
+            if r.status_code == 204:
+                self._sent[cam] = pic.ts
+                self.counters["sent"] += 1
+                sent += 1
+            else:
+                self.counters["failed"] += 1
+                log.info("live picture of %s refused: %s %s", cam, r.status_code, r.text[:200])
+        return sent
+
+    def run(self, stop: threading.Event) -> None:
+        with httpx.Client(timeout=self.timeout_s) as http:
+            while not stop.wait(self.interval_s):
+                try:
+                    self.push_once(http)
+                except Exception:
+                    log.exception("live pictures: upload pass failed")
