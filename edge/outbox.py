@@ -23,6 +23,7 @@ drops its queue (Mosquitto loses shared-subscription queues when it restarts) lo
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -31,7 +32,6 @@ import sqlite3
 import tempfile
 import threading
 import time
-import datetime as dt
 from collections import Counter, deque
 from pathlib import Path
 from typing import Callable

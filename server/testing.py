@@ -114,8 +114,9 @@ def auth_headers(user: User) -> dict[str, str]:
 
 
 def make_edge_token(session: Session, hall_id: str, code: str) -> str:
-    from server.db import Edge
     from sqlalchemy import select
+
+    from server.db import Edge
 
     token = f"hwe_test_{uuid.uuid4().hex}"
     edge = session.scalars(select(Edge).filter_by(hall_id=hall_id, code=code)).first()

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from edge.agent.findings import FindingDispatcher
-from edge.contract import jsonable
 from edge.agent.pipeline import ChangeGate
 from edge.capture.buffer import FrameRing
+from edge.contract import jsonable
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox

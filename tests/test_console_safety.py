@@ -10,7 +10,14 @@ from edge.contract import EvidenceRef, SafetyItem
 from edge.site import load_site_config
 from server.console import report_pdf
 from server.console.safety import (
-    Reading, due_at, evaluate, expected_items, judge_reading, outcome, pending_auto_check, sensor_is_online,
+    Reading,
+    due_at,
+    evaluate,
+    expected_items,
+    judge_reading,
+    outcome,
+    pending_auto_check,
+    sensor_is_online,
 )
 
 UTC = dt.timezone.utc

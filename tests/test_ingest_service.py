@@ -11,12 +11,21 @@ import pytest
 from sqlalchemy import func, select
 
 from edge import contract as c
-from server.db import (Alert, AlertEvent, DutyCheck, Edge, Evidence, Finding, ProcessedMessage, SafetyCheck,
-                       SensorReadingRow, Window)
+from server.db import (
+    Alert,
+    AlertEvent,
+    DutyCheck,
+    Edge,
+    Evidence,
+    Finding,
+    ProcessedMessage,
+    SafetyCheck,
+    SensorReadingRow,
+    Window,
+)
 from server.ingest import ingest
 from server.metrics import INGEST_REJECTED
 from server.testing import *  # noqa: F401,F403 - fixtures
-
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,7 @@ def register_font() -> str:
     """Name of the font to use: an embedded TrueType CJK font if available, else the CID font."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFont, TTFError
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
     registered = pdfmetrics.getRegisteredFontNames()
     if EMBED_NAME in registered:

@@ -26,7 +26,17 @@ from server.console.metrics import CHECKS
 from server.console.safety import ITEM_RULE, ITEM_SEVERITY, ITEMS, Reading, evaluate, outcome
 from server.console.views import site_config
 from server.db import (
-    Camera, DutyCheck, Evidence, Finding, Hall, SafetyCheck, SafetyCheckItem, Sensor, SensorReadingRow, User, utcnow,
+    Camera,
+    DutyCheck,
+    Evidence,
+    Finding,
+    Hall,
+    SafetyCheck,
+    SafetyCheckItem,
+    Sensor,
+    SensorReadingRow,
+    User,
+    utcnow,
 )
 
 log = logging.getLogger(__name__)

@@ -152,7 +152,8 @@ def safety_check_pdf(check: dict[str, Any], hall_name: str, tz: str = "Asia/Shan
 
 def _shrink(data: bytes, max_side: int = 720) -> bytes | None:
     """A print-sized JPEG of a picture (camera frames can be 2560×1936), or None when it does not decode."""
-    from PIL import Image as PILImage, UnidentifiedImageError
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
 
     try:
         with PILImage.open(io.BytesIO(data)) as im:

@@ -10,12 +10,26 @@ from sqlalchemy.orm import Session
 
 from edge.contract import RULES
 from edge.site import SiteConfig
-from server.db import (
-    Alert, Camera, DutyCheck, Edge, Evidence, Finding, Hall, PatrolFinding, RosterAssignment, SafetyCheck, Sensor,
-    SensorReadingRow, Staff, User, Window, utcnow,
-)
 from server.console.safety import ITEMS, sensor_is_online
 from server.console.wording import detail_zh
+from server.db import (
+    Alert,
+    Camera,
+    DutyCheck,
+    Edge,
+    Evidence,
+    Finding,
+    Hall,
+    PatrolFinding,
+    RosterAssignment,
+    SafetyCheck,
+    Sensor,
+    SensorReadingRow,
+    Staff,
+    User,
+    Window,
+    utcnow,
+)
 
 
 def iso(t: dt.datetime | None) -> str | None:

@@ -14,10 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-
-from server.county import service
 from sqlalchemy import select
 
+from server.county import service
 from server.county.models import HallRegion, Region, UserRegion
 from server.db import Hall, User, utcnow
 from server.db.session import unit_of_work

@@ -4,9 +4,8 @@ Revision ID: 0101_assessment
 Revises: 0001_initial
 Create Date: 2026-11-22
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0101_assessment'
 down_revision = '0001_initial'

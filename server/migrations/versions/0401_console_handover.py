@@ -4,9 +4,8 @@ Revision ID: 0401_console_handover
 Revises: 0610_feedback
 Create Date: 2026-12-02
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0401_console_handover'
 down_revision = '0610_feedback'

@@ -9,7 +9,6 @@ Create Date: 2026-12-02
 """
 from alembic import op
 
-
 revision = '0402_console_alert_search'
 down_revision = '0401_console_handover'
 branch_labels = None

@@ -5,9 +5,8 @@ Revision ID: 0501_people
 Revises: 0001_initial
 Create Date: 2026-11-24
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0501_people'
 down_revision = '0001_initial'

@@ -4,9 +4,8 @@ Revision ID: 0610_feedback
 Revises: 0302_regions
 Create Date: 2026-12-02
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0610_feedback'
 down_revision = '0302_regions'
