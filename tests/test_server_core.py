@@ -28,7 +28,13 @@ def _core_only(name, type_, parent_names) -> bool:
     return parent_names.get("table_name") in CORE_TABLES if parent_names.get("table_name") else True
 
 
+# expression indexes a migration creates in raw SQL on PostgreSQL only (no model can declare them portably)
+RAW_SQL_INDEXES = {"ix_findings_details_trgm"}
+
+
 def _core_object(obj, name, type_, reflected, compare_to) -> bool:
+    if type_ == "index" and name in RAW_SQL_INDEXES:
+        return False
     table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
     return table is None or table in CORE_TABLES
 

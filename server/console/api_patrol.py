@@ -149,7 +149,7 @@ class AcceptIn(BaseModel):
                                description="The incoming officer's drawn signature: a PNG data URL.")
 
 
-def _store_signature(request: Request, session: Session, data_url: str) -> str:
+def _store_signature(request: Request, session: Session, data_url: str, hall_id: str) -> str:
     """Decode a drawn signature (PNG data URL), refuse empty drawings, store it as evidence; its SHA-256."""
     import base64
     import binascii
@@ -181,6 +181,7 @@ def _store_signature(request: Request, session: Session, data_url: str) -> str:
         session.add(Evidence(sha256=sha, kind="signature", content_type="image/png", size=len(data),
                              captured_at=utcnow(), stored=True, stored_at=utcnow()))
     session.flush()
+    record_hall(session, sha, hall_id)
     return sha
 
 
@@ -256,7 +257,7 @@ def add_handover(body: HandoverIn, request: Request, response: Response, user: V
     if to is None or to.id not in {u.id for u in _receivers(session, body.hall_id, user)}:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "the incoming officer must be another active inspector (or higher) of this hall")
-    sha = _store_signature(request, session, body.signature_png)
+    sha = _store_signature(request, session, body.signature_png, body.hall_id)
     me = user.display_name or user.username
     h = Handover(hall_id=body.hall_id, handed_by=me, received_by=to.display_name or to.username,
                  note=body.notes.strip() or None, user_id=user.id, signed_at=utcnow(), status="pending",
@@ -289,7 +290,7 @@ def accept_handover(handover_id: int, body: AcceptIn, request: Request, user: Vi
         return handover_view(session, h)  # a repeated tap changes nothing
     if h.status != "pending":
         raise HTTPException(status.HTTP_409_CONFLICT, "this handover cannot be accepted")
-    h.to_signature = _store_signature(request, session, body.signature_png)
+    h.to_signature = _store_signature(request, session, body.signature_png, h.hall_id)
     h.status, h.received_at = "accepted", utcnow()
     audit(session, actor=user.username, user_id=user.id, action="handover.accept", entity_type="handover",
           entity_id=h.id, after={"signature": h.to_signature})
