@@ -9,6 +9,7 @@ ids point at real rows and the check is not vacuous.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import io
@@ -30,7 +31,7 @@ OWN = {"POST /api/v1/auth/logout", "GET /api/v1/auth/me", "GET /api/v1/console/m
        "GET /api/v1/assessment/scheme", "GET /api/v1/events/stream", "GET /api/v1/people/me",
        "GET /api/v1/people/me/sheet/{period}", "GET /api/v1/people/me/evidence/{sha256}",
        "GET /api/v1/people/me/appeals", "POST /api/v1/people/me/appeals"}
-EDGE = {"PUT /api/v1/evidence/{sha256}", "POST /api/v1/ingest"}
+EDGE = {"PUT /api/v1/evidence/{sha256}", "POST /api/v1/ingest", "PUT /api/v1/edges/live/{camera_id}"}
 INTEGRATION = {"POST /api/v1/integrations/absences", "POST /api/v1/integrations/service-events"}
 GLOBAL_ONLY = {"POST /api/v1/people/retention/run"}
 # lists: the hall filter travels in the query (or the body); B's hall id must never appear in A's answer
@@ -38,7 +39,11 @@ LISTS = {"GET /api/v1/users": {}, "GET /api/v1/halls": {}, "GET /api/v1/findings
          "GET /api/v1/alerts": {"hall": "B"}, "GET /api/v1/edges": {"hall": "B"},
          "GET /api/v1/console/halls": {}, "GET /api/v1/console/alerts": {"hall_id": "B"},
          "GET /api/v1/console/patrol-findings": {"hall_id": "B"}, "GET /api/v1/console/handovers": {"hall_id": "B"},
-         "GET /api/v1/county/tree": {}, "GET /api/v1/county/board": {}, "GET /api/v1/county/ranking": {}}
+         "GET /api/v1/county/tree": {}, "GET /api/v1/county/board": {}, "GET /api/v1/county/ranking": {},
+         "GET /api/v1/console/alerts/export.csv": {"hall_id": "B"},
+         "GET /api/v1/console/handovers/receivers": {"hall_id": "B"},
+         "GET /api/v1/console/handovers/summary": {"hall_id": "B"},
+         "GET /api/v1/console/users/audit": {}}
 # writes whose hall is in the body
 BODY_HALL = {"POST /api/v1/users", "POST /api/v1/edges", "POST /api/v1/console/handovers",
              "POST /api/v1/console/patrol-findings"}
@@ -62,7 +67,14 @@ def bodies(b: dict) -> dict[str, dict]:
         "POST /api/v1/alerts/{alert_id}/{action}": {"json": {"comment": "x"}},
         "POST /api/v1/console/alerts/{alert_id}/{action}": {"json": {"comment": "x"}},
         "POST /api/v1/console/safety-checks/{check_id}/sign": {"json": {"comment": "x"}},
-        "POST /api/v1/console/handovers": {"json": {"hall_id": b["hall_id"], "to_name": "x", "signature": "y"}},
+        "POST /api/v1/console/handovers": {"json": {"hall_id": b["hall_id"], "to_user_id": b["user_id"],
+                                                    "notes": "x", "signature_png": b["signature_png"],
+                                                    "idempotency_key": str(uuid.uuid4())}},
+        "POST /api/v1/console/handovers/{handover_id}/accept": {"json": {"signature_png": b["signature_png"]}},
+        "PUT /api/v1/console/halls/{hall_id}/map/markers/{kind}/{ref}": {"json": {"x": 0.5, "y": 0.5}},
+        "POST /api/v1/console/halls/{hall_id}/duty-roster": {"json": {"day": now.date().isoformat(),
+                                                                      "kind": "duty_officer", "name": "x"}},
+        "PATCH /api/v1/console/duty-roster/{shift_id}": {"json": {"note": "changed"}},
         "POST /api/v1/console/patrol-findings": {"data": {"hall_id": b["hall_id"], "category": "other",
                                                           "description": "x"}},
         "POST /api/v1/assessment/findings/{finding_id}/reassign": {"json": {"staff_id": None, "reason": "wrong"}},
@@ -89,7 +101,10 @@ def bodies(b: dict) -> dict[str, dict]:
 @pytest.fixture
 def hall_b(app, db_session) -> dict:
     """Hall A (the callers' home) and hall B with one object of every kind a route can name."""
+    from server.db import Camera, Handover
     from server.feedback.models import FeedbackSample
+    from server.hallops.live import live_dir, save_picture
+    from server.hallops.models import DutyShift, HallMap, MapMarker
     from server.people.models import Absence, Appeal, IntegrationToken, NotificationChannel, WindowPause
 
     a, b = unique_site(), unique_site()
@@ -126,14 +141,26 @@ def hall_b(app, db_session) -> dict:
     user = User(username=f"b-{uuid.uuid4().hex[:8]}", password_hash="x", role="admin", hall_id=hb)
     sample = FeedbackSample(hall_id=hb, finding_uuid=str(uuid.uuid4()), rule="window_unstaffed",
                             label="false_positive", decided_by="t", crop_jpeg=out.getvalue())
-    db_session.add_all([duty, safety, absence, pause, appeal, channel, token, user, sample])
+    camera = db_session.scalars(select(Camera).where(Camera.hall_id == hb, Camera.active.is_(True))).first()
+    save_picture(live_dir(app.state.settings.data_dir), hb, camera.code, out.getvalue())
+    plan = HallMap(hall_id=hb, image=out.getvalue(), content_type="image/jpeg", width=8, height=8, updated_by="t")
+    marker = MapMarker(hall_id=hb, kind="window", ref=window.code, x=0.5, y=0.5, updated_by="t")
+    shift = DutyShift(hall_id=hb, day=now.date(), kind="duty_officer", name="x", created_by="t")
+    db_session.add_all([duty, safety, absence, pause, appeal, channel, token, user, sample, plan, marker, shift])
+    db_session.flush()
+    handover = Handover(hall_id=hb, handed_by="x", status="pending", to_user_id=user.id, summary={})
+    db_session.add(handover)
     db_session.commit()
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 0, 0)).save(png, "PNG")
     return {"A": a.hall.id, "hall_id": hb, "alert_id": alert.id, "finding_pk": finding.id,
             "finding_id": str(finding.finding_id), "check_id": None, "duty_check_id": duty.id,
             "safety_check_id": safety.id, "sha256": sha, "absence_id": absence.id, "pause_id": pause.id,
             "appeal_id": appeal.id, "channel_id": channel.id, "sample_id": sample.id, "token_id": token.id, "user_id": user.id,
             "period": "2026Q3", "kind": "windows", "subject_id": window.code, "fmt": "csv",
-            "action": "acknowledge"}
+            "action": "acknowledge", "handover_id": handover.id, "camera_id": camera.code, "shift_id": shift.id,
+            "marker_kind": "window", "marker_ref": window.code,
+            "signature_png": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()}
 
 
 def operations(app) -> list[tuple[str, str]]:
@@ -146,6 +173,8 @@ def fill(path: str, b: dict) -> str | None:
         name = m.group(1)
         if name == "check_id":
             name = "duty_check_id" if "/duty-checks/" in path else "safety_check_id"
+        if "/map/markers/" in path and name in ("kind", "ref"):
+            name = f"marker_{name}"
         return str(b[name])
 
     try:
