@@ -16,7 +16,7 @@ from edge import contract as c
 from edge.paths import PROJECT_ROOT
 from server.console import checks
 from tests.browser.test_console_browser import _publish, _upload, live_server  # noqa: F401
-from tests.live import fresh_artifacts, launch_chromium, playwright_api
+from tests.live import fresh_artifacts, launch_chromium, playwright_api, wait_js
 from tests.test_console_helpers import EdgeResponder
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -66,14 +66,14 @@ def test_cues_on_every_page_and_a_critical_alarm_until_acknowledged(live_server,
             # an ordinary alert on the wall screen: banner and one beep, no pop-up
             _publish(mqtt_broker, srv["prefix"], _finding(srv, "phone_use", "major", window_id="W03"))
             expect(page.locator("#new-alert-banner")).to_contain_text("玩手机", timeout=20000)
-            page.wait_for_function("(window.__hwBeeps || 0) >= 1")
+            wait_js(page, "(window.__hwBeeps || 0) >= 1")
             expect(page.locator("#critical-alarm")).to_be_hidden()
             page.screenshot(path=str(ARTIFACTS / "01-board-banner.png"))
             # a critical smoke alarm: full-screen pop-up, the alarm repeats until acknowledged
             _publish(mqtt_broker, srv["prefix"], _finding(srv, "smoke_detected", "critical", sensor_id="smoke-hall"))
             expect(page.locator("#critical-alarm")).to_be_visible(timeout=20000)
             expect(page.locator("#critical-rule")).to_have_text("烟雾报警")
-            page.wait_for_function("(window.__hwAlarmBeeps || 0) >= 3", timeout=20000)
+            wait_js(page, "(window.__hwAlarmBeeps || 0) >= 3", timeout_ms=20000)
             page.screenshot(path=str(ARTIFACTS / "02-critical-alarm.png"))
             page.click("#ack-alarm")
             expect(page.locator("#critical-alarm")).to_be_hidden()
@@ -134,8 +134,8 @@ def test_safety_preview_in_service_hours_and_a_duty_sheet_that_waits_for_its_pic
             for b in pictures:
                 _upload(srv["base"], srv["edge_token"], b, "snapshot", "image/jpeg")
             expect(page.locator("#duty-uploading")).to_have_count(0, timeout=20000)
-            page.wait_for_function("[...document.querySelectorAll('#duty-sheet img')].length === 2 && "
-                                   "[...document.querySelectorAll('#duty-sheet img')].every(i => i.naturalWidth > 0)")
+            wait_js(page, "[...document.querySelectorAll('#duty-sheet img')].length === 2 && "
+                          "[...document.querySelectorAll('#duty-sheet img')].every(i => i.naturalWidth > 0)")
             page.screenshot(path=str(ARTIFACTS / "06-duty-complete.png"))
         finally:
             edge.close()
@@ -239,9 +239,9 @@ def test_phone_layout_and_the_two_party_handover(live_server, mqtt_broker, artif
             card.locator("button.accept").click()
             expect(desk.locator("#handover-list > li").first).to_have_attribute("data-status", "accepted")
             expect(desk.locator("#handover-inbox .accept-card")).to_have_count(0)
-            desk.wait_for_function("[...document.querySelectorAll('#handover-list figure.sig img')].length === 2 && "
-                                   "[...document.querySelectorAll('#handover-list figure.sig img')]"
-                                   ".every(i => i.naturalWidth > 0)")
+            wait_js(desk, "[...document.querySelectorAll('#handover-list figure.sig img')].length === 2 && "
+                          "[...document.querySelectorAll('#handover-list figure.sig img')]"
+                          ".every(i => i.naturalWidth > 0)")
             desk.screenshot(path=str(ARTIFACTS / "11-handover-accepted.png"), full_page=True)
         finally:
             phone.screenshot(path=str(ARTIFACTS / "99-phone-last.png"))

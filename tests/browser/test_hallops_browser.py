@@ -20,7 +20,7 @@ from server.edges import issue_edge_token
 from server.siteimport import import_site
 from server.users import create_user
 from tests.conftest import wait_until
-from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api
+from tests.live import LiveServer, fresh_artifacts, launch_chromium, playwright_api, wait_js
 from tests.test_console_helpers import make_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -74,6 +74,13 @@ def _pages(pw, srv, role: str = "supervisor"):
         browser.close()
 
 
+def _acknowledge_critical_alarm(page, expect) -> None:
+    """A critical alert takes the whole screen until acknowledged (alarm.js); acknowledge it as the officer would."""
+    expect(page.locator("#critical-alarm")).to_be_visible(timeout=20000)
+    page.click("#ack-alarm")
+    expect(page.locator("#critical-alarm")).to_be_hidden(timeout=20000)
+
+
 def _no_horizontal_overflow(page) -> None:
     over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert over <= 1, f"page wider than the viewport by {over} px"
@@ -100,22 +107,22 @@ def test_live_view_shows_the_edge_pictures(live_server, media_dir, artifacts):
             page.goto(f"{srv.base}/console/#/live")
             expect(page.locator("#nav a[data-nav='live']")).to_have_text("实时画面")
             for cam in pics:
-                page.wait_for_function(
-                    f"(() => {{ const i = document.querySelector('#live-grid figure[data-camera=\"{cam}\"] img');"
+                wait_js(
+                    page, f"(() => {{ const i = document.querySelector('#live-grid figure[data-camera=\"{cam}\"] img');"
                     " return i && i.complete && i.naturalWidth > 0; })()")
             expect(page.locator("#live-grid figure[data-camera='cam-w02'] .live-empty")).to_have_text("暂无画面")
             expect(page.locator("#live-grid figure[data-camera='cam-w03'] figcaption")).to_contain_text("秒前")
             _no_horizontal_overflow(page)
             page.screenshot(path=str(artifacts / f"live-{name}.png"), full_page=name == "desktop")
             page.goto(f"{srv.base}/console/#/board")
-            page.wait_for_function("(() => { const i = document.querySelector('#live-strip a[data-camera=\"cam-w01\"] img');"
-                                   " return i && i.complete && i.naturalWidth > 0; })()")
+            wait_js(page, "(() => { const i = document.querySelector('#live-strip a[data-camera=\"cam-w01\"] img');"
+                          " return i && i.complete && i.naturalWidth > 0; })()")
             page.locator("#live-strip").scroll_into_view_if_needed()
             page.screenshot(path=str(artifacts / f"live-board-{name}.png"))
             page.goto(f"{srv.base}/console/#/feed")
             page.locator("#alert-rows tr[data-rule='phone_use'] a.open").click()
-            page.wait_for_function("(() => { const i = document.querySelector('#live-now img');"
-                                   " return i && i.complete && i.naturalWidth > 0; })()")
+            wait_js(page, "(() => { const i = document.querySelector('#live-now img');"
+                          " return i && i.complete && i.naturalWidth > 0; })()")
             expect(page.locator("#live-now figcaption")).to_contain_text("当前画面")
             page.locator("#live-now").scroll_into_view_if_needed()
             page.screenshot(path=str(artifacts / f"live-alert-{name}.png"))
@@ -185,6 +192,11 @@ def test_hall_map_upload_place_drag_and_live_alerts(live_server, tmp_path, artif
                     assert r.status_code < 300, r.text
                 expect(page.locator("#map-stage .map-marker[data-ref='W02']")).to_have_attribute(
                     "data-tone", "critical", timeout=20000)
+                if name == "desktop":
+                    expect(page.locator("#critical-rule")).to_have_text("抽烟")
+                    _acknowledge_critical_alarm(page, expect)
+                else:   # acknowledged on the desktop: no pop-up, the window stays marked critical
+                    expect(page.locator("#critical-alarm")).to_be_hidden()
                 page.click("#map-stage .map-marker[data-ref='W02']")
                 expect(page.locator("#map-info")).to_contain_text("抽烟")
                 expect(page.locator("#map-seat")).to_contain_text("A岗：张伟")
@@ -219,8 +231,11 @@ def test_statistics_charts_table_and_printable_report(live_server, artifacts):
         _ingest_findings(http, srv, specs)
     with sync_playwright() as pw:
         for name, page, errors in _pages(pw, srv):
+            if name == "desktop":   # the open smoking alert pops up on login
+                _acknowledge_critical_alarm(page, expect)
             page.goto(f"{srv.base}/console/#/stats")
             page.select_option("#stats-hall", srv.hall_id)
+            expect(page.locator("#critical-alarm")).to_be_hidden()
             expect(page.locator("#kpi-total")).to_have_text("31")
             expect(page.locator("#stats-chart")).to_have_attribute("data-ready", "1")
             assert page.locator("#stats-chart canvas").count() >= 1
