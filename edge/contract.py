@@ -35,6 +35,7 @@ import datetime as dt
 import enum
 import json
 import math
+import re
 import uuid
 from typing import Annotated, Any, Literal, Union
 
@@ -430,6 +431,29 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (numbers must be finite)")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(data: Any) -> str | None:
+    """The path of the first key or string value that no database text column can hold (NUL, which PostgreSQL
+    refuses, or a lone surrogate, which has no UTF-8 form), or None. Iterative, so any depth is safe."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if _UNSTORABLE.search(node):
+                return path or "(message)"
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and _UNSTORABLE.search(key):
+                    return f"{path or '(message)'} key"
+                stack.append((child, where))
+        elif isinstance(node, list):
+            stack.extend((child, f"{path}.{i}") for i, child in enumerate(node))
+    return None
+
+
 def parse_message(raw: bytes | str | dict[str, Any]) -> Any:
     """Validate an incoming edge message. Raises ContractError(reason, detail) on any problem.
 
@@ -453,6 +477,9 @@ def parse_message(raw: bytes | str | dict[str, Any]) -> Any:
     mtype = data.get("type")
     if not isinstance(mtype, str) or mtype not in {k for k in TOPIC_OF if not k.startswith("command.")}:
         raise ContractError("unknown_type", f"unknown message type {data.get('type')!r}")
+    bad = _unstorable_text(data)
+    if bad is not None:
+        raise ContractError("invalid", f"{bad}: text holds a NUL character or a lone UTF-16 surrogate")
     try:
         return _edge_adapter.validate_python(data)
     except ValidationError as exc:
