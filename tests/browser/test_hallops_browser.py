@@ -157,6 +157,7 @@ def test_hall_map_upload_place_drag_and_live_alerts(live_server, tmp_path, artif
             for name, page, errors in _pages(pw, srv, role="admin"):
                 page.goto(f"{srv.base}/console/#/map")
                 page.select_option("#map-hall", srv.hall_id)
+                expect(page.locator(f"#map-body[data-hall='{srv.hall_id}']")).to_be_attached()
                 if name == "desktop":
                     expect(page.locator("#map-none")).to_be_visible()
                     page.set_input_files("#map-file", files=[{"name": "plan.png", "mimeType": "image/png",

@@ -59,6 +59,7 @@ async function load(body, hallId, state) {
   const seq = state.seq = (state.seq || 0) + 1;
   const m = await api(`/api/v1/console/halls/${encodeURIComponent(hallId)}/map`);
   if (seq !== state.seq) return;   // a newer load (another hall, a live event) is on its way
+  body.dataset.hall = hallId;
   const admin = ctx.can("configure");
   state.items = m.items;
   const placed = m.items.filter((it) => it.x !== null);
@@ -79,19 +80,20 @@ async function load(body, hallId, state) {
       onchange: async (e) => {
         const f = e.target.files[0];
         if (!f) return;
-        msg.textContent = "";
+        msg.textContent = state.msg = "";
         try {
           await api(`/api/v1/console/halls/${encodeURIComponent(hallId)}/map/plan`, { method: "PUT", form: f });
           await load(body, hallId, state);
         } catch (ex) {
           const why = { 413: "map_err_size", 415: "map_err_type", 422: "map_err_decode", 403: "map_err_forbidden" }[ex.status];
-          msg.textContent = t("map_upload_failed", { why: t(why || "map_err_other") });
+          // kept in the state: a live refresh of the map re-renders it instead of wiping it
+          msg.textContent = state.msg = t("map_upload_failed", { why: t(why || "map_err_other") });
         }
       } })),
     m.has_plan ? h("button#map-edit", { type: "button", class: state.editing ? "primary" : "",
       onclick: () => { state.editing = !state.editing; state.placing = null; load(body, hallId, state); } },
       state.editing ? t("map_edit_done") : t("map_edit")) : null) : null;
-  const msg = h("p.error#map-msg", "");
+  const msg = h("p.error#map-msg", state.msg || "");
   const palette = admin && state.editing ? h("div.map-palette#map-palette",
     h("h4", t("map_unplaced")), unplaced.length ? null : h("p.muted.small", t("map_all_placed")),
     h("div.btns", unplaced.map((it) => h("button.small", { type: "button",
@@ -159,7 +161,13 @@ export async function renderMap(main) {
   if (!ctx.halls.length) { mount(main, h("p.muted", t("none"))); return; }
   const body = h("div#map-body", t("loading"));
   const state = { editing: false, placing: null, selected: null, items: [] };
-  const pick = hallPicker("map-hall", (id) => { state.selected = null; load(body, id, state); });
+  // another hall: the previous hall's controls go at once, so nothing is uploaded or placed into it meanwhile
+  const pick = hallPicker("map-hall", (id) => {
+    Object.assign(state, { selected: null, editing: false, placing: null, msg: "" });
+    delete body.dataset.hall;
+    mount(body, t("loading"));
+    load(body, id, state);
+  });
   mount(main, h("div.page-head", h("h2", t("nav_map")), pick), body);
   await load(body, pick.value, state);
   if (unsubscribe) unsubscribe();
