@@ -648,6 +648,8 @@ def load_site_config(path: str | os.PathLike[str]) -> SiteConfig:
 ENV_OVERRIDES: dict[str, tuple[str, str, type]] = {
     "HALLWATCH_MQTT_HOST": ("mqtt", "host", str),
     "HALLWATCH_MQTT_PORT": ("mqtt", "port", int),
+    "HALLWATCH_MQTT_USERNAME": ("mqtt", "username", str),
+    "HALLWATCH_MQTT_PASSWORD_ENV": ("mqtt", "password_env", str),
     "HALLWATCH_SERVER_URL": ("edge", "server_url", str),
     "HALLWATCH_EDGE_DATA_DIR": ("edge", "data_dir", str),
     "HALLWATCH_EDGE_ID": ("edge", "id", str),

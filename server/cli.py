@@ -100,7 +100,10 @@ def cmd_create_edge(args: argparse.Namespace) -> int:
         return 1
     finally:
         engine.dispose()
-    print(token)
+    if given:  # a provisioned secret stays out of logs (containers print to theirs)
+        print(f"edge {args.hall}/{args.edge} registered with the token in ${args.token_env}")
+    else:
+        print(token)
     return 0
 
 
@@ -143,6 +146,13 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def _uid_gid(text: str) -> tuple[int, int]:
+    uid, sep, gid = text.partition(":")
+    if not sep or not uid.isdigit() or not gid.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not UID:GID (numbers, e.g. 1883:1883)")
+    return int(uid), int(gid)
+
+
 def cmd_mqtt_acl(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -155,7 +165,7 @@ def cmd_mqtt_acl(args: argparse.Namespace) -> int:
         with factory() as session:
             auth = write_broker_auth(session, Path(args.out), prefix=settings.mqtt_topic_prefix,
                                      server_user=user or "", server_password=password or "",
-                                     extra_read=args.extra_read)
+                                     extra_read=args.extra_read, owner=args.owner)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -207,6 +217,8 @@ def parser() -> argparse.ArgumentParser:
     ma.add_argument("--cafile", help="CA bundle for client certificates")
     ma.add_argument("--extra-read", action="append", default=[], metavar="PATTERN",
                     help="topic pattern every edge may also read (e.g. its sensor bridge: zigbee2mqtt/#)")
+    ma.add_argument("--owner", type=_uid_gid, metavar="UID:GID",
+                    help="give the files to the broker's user (e.g. 1883:1883 in the eclipse-mosquitto image)")
     ma.set_defaults(fn=cmd_mqtt_acl)
     return p
 

@@ -123,14 +123,14 @@ def demo_broker_auth(cfg, folder: Path, token: str) -> tuple[Path, str, str]:
     reading the sensor bridges' topics) and the sensor simulator (writing only those). Returns (the folder holding
     ``passwd`` and ``acl``, the server's 'user:password', the simulator's 'user:password')."""
     from edge.sensors import adapters, simclock
-    from server.mqtt_auth import BrokerAuth, edge_acl, edge_username, mosquitto_hash, write_auth_files
+    from server.mqtt_auth import SERVER_ACL, BrokerAuth, edge_acl, edge_username, mosquitto_hash, write_auth_files
 
     levels = {t.split("/", 1)[0] for s in cfg.sensors for t in adapters.device_topics(s)}
     levels |= {t.split("/", 1)[0] for t in adapters.family_subscriptions(cfg.sensors)}
     bridge = sorted(f"{level}/#" for level in levels if level and level != cfg.mqtt.topic_prefix)
     bridge.append(simclock.TOPIC)
     server_pw, sim_pw = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    users = [("hallwatch-server", mosquitto_hash(server_pw), ["topic readwrite #"]),
+    users = [("hallwatch-server", mosquitto_hash(server_pw), SERVER_ACL),
              (edge_username(HALL_ID, EDGE_ID), mosquitto_hash(token),
               edge_acl(cfg.mqtt.topic_prefix, HALL_ID, EDGE_ID, bridge)[1:]),
              ("sensor-simulator", mosquitto_hash(sim_pw), [f"topic write {t}" for t in bridge])]

@@ -192,6 +192,7 @@ def test_exports(factory, hall, tmp_path, lang):
 
     store = LocalDiskStore(tmp_path)
     f1, sha1 = send(factory, store, hall, "window_unstaffed", "W05", at("2026-09-01"), 3601, "confirm", seed=2)
+    f2, _ = send(factory, store, hall, "window_unstaffed", "W05", at("2026-09-02"), 600, "confirm", seed=3)
     with unit_of_work(factory) as s:
         sheet = so.sheet_for(s, SCHEME, hall[0], Q3, as_of=AS_OF)
     wb = load_workbook(io.BytesIO(to_xlsx(sheet, SCHEME, lang)))
@@ -199,12 +200,18 @@ def test_exports(factory, hall, tmp_path, lang):
     head, rows = details[0], [r for r in details[1:] if f1 in r]
     (row,) = rows
     assert row[head.index({"zh": "分值", "en": "Points"}[lang])] == -1.0
-    assert row[head.index({"zh": "档次", "en": "Tier"}[lang])] == "超过一小时"
+    assert row[head.index({"zh": "档次", "en": "Tier"}[lang])] == {"zh": "超过一小时", "en": "more than 1 h"}[lang]
+    (short,) = [r for r in details[1:] if f2 in r]  # 10 min: listed, not deducted, the reason in the language
+    assert short[head.index({"zh": "备注", "en": "Note"}[lang])] == {
+        "zh": "未达最低档时长", "en": "below the shortest tier"}[lang]
     assert row[head.index({"zh": "考核项目", "en": "Item"}[lang])] == {
         "zh": "擅自离开工作岗位", "en": "Leaving the post without permission"}[lang]
     summary = {r[2]: r for r in wb.worksheets[0].iter_rows(values_only=True) if r and len(r) > 7}
     assert summary["W05"][7] == 99.0
-    assert [r[0] for r in wb.worksheets[2].iter_rows(values_only=True)][1:] == [sha1]
+    evidence = list(wb.worksheets[2].iter_rows(values_only=True))[1:]
+    assert sha1 in [r[0] for r in evidence]
+    assert {r[1] for r in evidence} <= {"zh": {"标注截图", "原始画面", "视频片段", "读数曲线"},
+                                        "en": {"snapshot", "frame", "clip", "chart"}}[lang]
     csv_text = to_csv(sheet, SCHEME, lang).decode("utf-8")
     assert csv_text.startswith("\ufeff") and f1 in csv_text
     pdf = to_pdf(sheet, SCHEME, store.open, lang)

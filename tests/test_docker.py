@@ -13,7 +13,7 @@ from tests.conftest import need
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker" / "compose.yml"
 SECRETS = {"HALLWATCH_SECRET_KEY": "s", "HALLWATCH_ADMIN_PASSWORD": "p", "HALLWATCH_EDGE_TOKEN": "t",
-           "POSTGRES_PASSWORD": "pg"}
+           "HALLWATCH_MQTT_PASSWORD": "m", "POSTGRES_PASSWORD": "pg"}
 
 
 def compose_cmd() -> list[str] | None:
@@ -35,8 +35,14 @@ def test_compose_config_validates() -> None:
     out = run_config(SECRETS)
     assert out.returncode == 0, out.stderr
     cfg = yaml.safe_load(out.stdout)
-    assert set(cfg["services"]) == {"mosquitto", "postgres", "server", "edge"}
+    assert set(cfg["services"]) == {"broker-auth", "mosquitto", "postgres", "server", "edge"}
     assert all("healthcheck" in cfg["services"][s] for s in ("mosquitto", "postgres"))
+    # every MQTT client logs in: the server with its own identity, the edge as <hall>/<edge> with its token
+    services = cfg["services"]
+    assert services["mosquitto"]["depends_on"]["broker-auth"]["condition"] == "service_completed_successfully"
+    assert services["server"]["environment"]["HALLWATCH_MQTT_URL"] == "mqtt://hallwatch-server:m@mosquitto:1883"
+    assert services["edge"]["environment"]["HALLWATCH_MQTT_USERNAME"] == "zhegou/zhegou-edge-1"
+    assert services["edge"]["environment"]["HALLWATCH_MQTT_PASSWORD_ENV"] == "HALLWATCH_EDGE_TOKEN"
 
 
 def test_compose_refuses_missing_secrets() -> None:

@@ -177,3 +177,59 @@ def test_demo_broker_lets_the_simulator_feed_the_edge_and_nothing_else(tmp_path,
             c.disconnect()
     finally:
         broker.stop()
+
+
+def test_compose_bootstrap_admits_the_server_and_the_edge_and_nobody_else(tmp_path, monkeypatch, capsys,
+                                                                           demo_config_path) -> None:
+    """docker/compose.yml's broker-auth service, run here with the same commands and docker/mosquitto.conf's auth
+    lines: the provisioned token stays out of the logs, the files go to the broker's user, the server reads the
+    broker's uptime (the health check), the edge logs in with its token, an anonymous client is refused."""
+    import os
+    from pathlib import Path
+
+    from server.cli import main
+
+    need(shutil.which("mosquitto") is not None, "mosquitto binary not installed")
+    token, server_pw = uuid.uuid4().hex, uuid.uuid4().hex
+    for key, value in {"HALLWATCH_DATA_DIR": str(tmp_path / "server"),
+                       "HALLWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'hw.db'}",
+                       "HALLWATCH_MQTT_URL": f"mqtt://hallwatch-server:{server_pw}@127.0.0.1:1883",
+                       "HALLWATCH_EDGE_TOKEN": token}.items():
+        monkeypatch.setenv(key, value)
+    auth = tmp_path / "auth"
+    assert main(["import-site", str(demo_config_path)]) == 0
+    assert main(["create-edge", "zhegou", "zhegou-edge-1", "--token-env", "HALLWATCH_EDGE_TOKEN"]) == 0
+    assert main(["mqtt-acl", "--out", str(auth), "--owner", f"{os.getuid()}:{os.getgid()}"]) == 0
+    assert token not in capsys.readouterr().out
+    assert (auth / "passwd").stat().st_uid == os.getuid()
+    with pytest.raises(SystemExit):
+        main(["mqtt-acl", "--out", str(auth), "--owner", "mosquitto"])
+    shipped = (Path(__file__).resolve().parent.parent / "docker" / "mosquitto.conf").read_text()
+    assert "allow_anonymous false" in shipped and "allow_anonymous true" not in shipped
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"user root\npersistence false\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
+                    f"password_file {auth / 'passwd'}\nacl_file {auth / 'acl'}\n")
+    broker = Broker("127.0.0.1", port, conf=conf)
+    broker.start()
+    try:
+        server, events, _ = connect(broker, "hallwatch-server", server_pw)
+        server.subscribe("$SYS/broker/uptime", qos=0)
+        wait_for(lambda: any(e[0] == "message" and e[1] == "$SYS/broker/uptime" for e in _drain(events)),
+                 "the broker's uptime for the server (the compose health check)", timeout=30)
+        edge, _, _ = connect(broker, edge_username("zhegou", "zhegou-edge-1"), token)
+        for c in (server, edge):
+            c.loop_stop()
+            c.disconnect()
+        anonymous, _, rc = connect(broker, None, None, expect_ok=False)
+        anonymous.loop_stop()
+        assert rc.is_failure
+    finally:
+        broker.stop()
+
+
+def _drain(events: queue.Queue) -> list:
+    out = []
+    while not events.empty():
+        out.append(events.get_nowait())
+    return out

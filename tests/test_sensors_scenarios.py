@@ -162,3 +162,32 @@ def test_sim_clock_hub_ignores_device_messages_before_the_clock_announcement(dem
     assert clock.anchored
     hub._on_message(None, None, SimpleNamespace(topic=topic, payload=b"ON", retain=False))
     assert hub.counters["readings"] == 1
+
+
+def test_chart_words_are_chinese_with_every_glyph_drawn(monkeypatch):
+    """With a CJK font installed the chart speaks the console's language and no glyph is missing (matplotlib
+    warns for each one it cannot draw); without one it falls back to English, never to boxes."""
+    import importlib
+    import warnings
+
+    from edge.sensors import charts
+    from tests.conftest import need
+
+    annotate = importlib.import_module("edge.evidence.annotate")  # the package exports a function of that name
+    need(annotate.cjk_font_path() is not None, "no CJK font installed (apt-get install fonts-wqy-zenhei)")
+    f = Feeder(start=at(MONDAY, "17:40:00"))
+    for i, w in enumerate([90.0, 1500.0, 97.0]):
+        f.report("pc-w01", w, at(MONDAY, "17:40:00") + dt.timedelta(minutes=10 * i))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = f.hub.chart_png("pc-w01", at(MONDAY, "18:00:00"), rule="high_power_appliance")
+        empty = f.hub.chart_png("pc-w01", at(MONDAY, "23:00:00"))  # no readings: the Chinese notice
+    assert png.startswith(b"\x89PNG") and empty.startswith(b"\x89PNG")
+    assert not [str(w.message) for w in caught if "missing from" in str(w.message)]
+    assert charts.chart_words()[0]["limit"] == "限值"
+    charts.chart_font.cache_clear()
+    monkeypatch.setattr(annotate, "cjk_font_path", lambda: None)
+    try:
+        assert charts.chart_words() == (charts.EN, None)
+    finally:
+        charts.chart_font.cache_clear()

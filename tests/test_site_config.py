@@ -118,8 +118,11 @@ def test_env_overrides_for_deployments(demo_config_path: Path) -> None:
     cfg = site.load_site_config(demo_config_path)
     assert site.apply_env_overrides(cfg, {}) is cfg
     over = site.apply_env_overrides(cfg, {"HALLWATCH_MQTT_HOST": "mosquitto", "HALLWATCH_MQTT_PORT": "1884",
-                                          "HALLWATCH_SERVER_URL": "http://server:8000"})
+                                          "HALLWATCH_SERVER_URL": "http://server:8000",
+                                          "HALLWATCH_MQTT_USERNAME": "zhegou/zhegou-edge-1",
+                                          "HALLWATCH_MQTT_PASSWORD_ENV": "HALLWATCH_EDGE_TOKEN"})
     assert (over.mqtt.host, over.mqtt.port, over.edge.server_url) == ("mosquitto", 1884, "http://server:8000")
+    assert (over.mqtt.username, over.mqtt.password_env) == ("zhegou/zhegou-edge-1", "HALLWATCH_EDGE_TOKEN")
     assert over.windows == cfg.windows
     with pytest.raises(site.ConfigError, match="HALLWATCH_MQTT_PORT"):
         site.apply_env_overrides(cfg, {"HALLWATCH_MQTT_PORT": "eighteen"})

@@ -209,7 +209,9 @@ class SensorHub:
             mark = s.high_power_w or self.cfg.rules.high_power_appliance.watts
         elif s.kind in ("plug", "power_meter"):
             mark = safety.standby_w(self.cfg, s)
-        title = f"{s.id} ({s.adapter} {s.kind}) around {around.astimezone(self.cfg.tz):%Y-%m-%d %H:%M}"
+        local = around.astimezone(self.cfg.tz)
+        title = (f"{s.name}（{s.id}）{local:%Y-%m-%d %H:%M} 前后读数" if charts.chart_font()
+                 else f"{s.id} ({s.adapter} {s.kind}) around {local:%Y-%m-%d %H:%M}")
         return charts.chart_png(self.history, sensor_id, title, around, before_s=before_s, after_s=after_s,
                                 tz=self.cfg.tz, mark_w=mark)
 

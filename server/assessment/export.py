@@ -70,6 +70,17 @@ LABELS: dict[str, dict[str, str]] = {
     "window_kind": {"zh": "窗口", "en": "window"},
     "staff_kind": {"zh": "人员", "en": "staff"},
 }
+# notes the scoring writes (English ids, joined by "; "), as the console shows them
+NOTES = {
+    "duration unknown": {"zh": "时长未知", "en": "duration unknown"},
+    "below the shortest tier": {"zh": "未达最低档时长", "en": "below the shortest tier"},
+    "capped": {"zh": "已达上限", "en": "capped"},
+    "approved": {"zh": "已批准", "en": "approved"},
+}
+EVIDENCE_KINDS = {
+    "snapshot": {"zh": "标注截图", "en": "snapshot"}, "frame": {"zh": "原始画面", "en": "frame"},
+    "clip": {"zh": "视频片段", "en": "clip"}, "chart": {"zh": "读数曲线", "en": "chart"},
+}
 BASIS = {
     "roster_a": {"zh": "排班A岗", "en": "roster A post"}, "roster_b": {"zh": "排班B岗", "en": "roster B post"},
     "substitute": {"zh": "排班替岗", "en": "roster substitute"}, "edge": {"zh": "现场识别", "en": "edge"},
@@ -101,6 +112,23 @@ def basis_name(basis: str, lang: Lang) -> str:
     if basis.startswith("entered:"):
         return ("主管录入:" if lang == "zh" else "entered by ") + basis.split(":", 1)[1]
     return BASIS.get(basis, {}).get(lang, basis)
+
+
+def note_text(note: str, lang: Lang) -> str:
+    return "; ".join(NOTES.get(n, {}).get(lang, n) for n in note.split("; ")) if note else ""
+
+
+def tier_label(scheme: Scheme, item_id: str, label: str | None, lang: Lang) -> str:
+    """The tier's label in the language (a scheme's English label where it has one)."""
+    if not label:
+        return ""
+    item = scheme.deduction(item_id)
+    tier = next((x for x in item.tiers if x.label == label), None) if item is not None else None
+    return (tier.label_en or label) if (tier is not None and lang == "en") else label
+
+
+def evidence_kind(kind: str, lang: Lang) -> str:
+    return EVIDENCE_KINDS.get(kind, {}).get(lang, kind)
 
 
 def _names(sheet: dict[str, Any]) -> dict[str, str]:
@@ -138,10 +166,11 @@ def detail_rows(sheet: dict[str, Any], scheme: Scheme, lang: Lang) -> list[list[
                 names.get(w["id"], w["id"]), ln["at"][:16].replace("T", " "), ln["month"], t(f"{ln['kind']}_kind", lang),
                 category_name(scheme, ln["category_id"], lang), item_name(scheme, ln["item_id"], lang),
                 names.get(ln["staff_id"] or "", ln["staff_id"] or ""), basis_name(ln["attribution"], lang),
-                round(ln["duration_s"] / 60, 1) if ln["duration_s"] is not None else "", ln["tier"] or "",
+                round(ln["duration_s"] / 60, 1) if ln["duration_s"] is not None else "",
+                tier_label(scheme, ln["item_id"], ln["tier"], lang),
                 ln["base_points"], ln["multiplier"], ln["occurrence"] or "", sign * ln["points"], ln["ref_id"],
                 " ".join(h[:12] for h in ln["evidence"]),
-                approval_text(ln.get("approval"), lang) or ln["note"]])
+                approval_text(ln.get("approval"), lang) or note_text(ln["note"], lang)])
     return rows
 
 
@@ -195,7 +224,7 @@ def to_xlsx(sheet: dict[str, Any], scheme: Scheme, lang: Lang = "zh") -> bytes:
     ws = wb.create_sheet(t("evidence", lang))
     ws.append([t("sha256", lang), t("kind", lang), t("size", lang)])
     for e in sheet["evidence"]:
-        ws.append([e["sha256"], e["kind"], e["size"]])
+        ws.append([e["sha256"], evidence_kind(e["kind"], lang), e["size"]])
     ws.column_dimensions["A"].width = 68
 
     so = sheet.get("signoff")
