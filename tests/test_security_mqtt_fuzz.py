@@ -1,9 +1,9 @@
 """Hostile MQTT payloads against the real broker (issue 13): hypothesis publishes random bytes, invalid UTF-8,
 huge and deeply nested JSON, wrong types and extra fields in a finding.opened, NaN/Infinity literals, far-future
 times and control characters in ids, with QoS 1, to a registered edge's finding, window-state and sensor-reading
-topics. Every one ends acknowledged and counted (stored, duplicate or rejected), none as a server error (NUL and lone
-surrogates, which no database text holds, are refused by the contract as invalid); the broker redelivers nothing to the resumed session; the
-next valid finding is stored and /healthz stays healthy."""
+topics. Every one ends acknowledged and counted (stored, duplicate or rejected), none as a server error (NUL and
+lone surrogates, which no database text holds, are refused by the contract as invalid); the broker redelivers
+nothing to the resumed session; the next valid finding is stored and /healthz stays healthy."""
 
 from __future__ import annotations
 

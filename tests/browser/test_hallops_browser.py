@@ -70,7 +70,8 @@ def _pages(pw, srv, role: str = "supervisor"):
             _login(page, srv.base, f"{role}-{srv.hall_id}", f"{role}-password")
             if role == "admin":  # a global admin gets every hall's critical alarms (other tests' halls in a shared
                 # database): acknowledged whenever the pop-up stands in the way of the next action
-                page.add_locator_handler(page.locator("#critical-alarm"), lambda overlay: overlay.page.click("#ack-alarm"))
+                page.add_locator_handler(page.locator("#critical-alarm"),
+                                         lambda overlay: overlay.page.click("#ack-alarm"))
             yield name, page, errors
             page.close()
     finally:
