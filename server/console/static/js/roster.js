@@ -122,7 +122,8 @@ export async function renderRoster(main) {
   const body = h("div#roster-body", t("loading"));
   const seq = { n: 0, want: 0 };
   const go = (id) => { seq.want = ++seq.n; return load(body, id, seq); };
-  const pick = hallPicker("roster-hall", go);
+  // another hall: the previous hall's forms go at once, so no entry is added to it meanwhile
+  const pick = hallPicker("roster-hall", (id) => { mount(body, t("loading")); return go(id); });
   mount(main, h("div.page-head", h("h2", t("nav_roster")), pick), body);
   await go(pick.value);
   if (unsubscribe) unsubscribe();
