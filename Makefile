@@ -14,9 +14,11 @@ DEMO_LOCK := requirements/demo.txt
 TEST_LOCK := requirements/test.txt
 DEMO_STAMP := $(VENV)/.installed-demo-$(shell cat pyproject.toml $(DEMO_LOCK) | sha1sum | cut -c1-12)
 TEST_STAMP := $(VENV)/.installed-test-$(shell cat pyproject.toml $(TEST_LOCK) | sha1sum | cut -c1-12)
-# quick unit tables run first, then e2e, slow and browser tests (tests/conftest.py orders them); the slowest
-# fifteen are listed at the end
-PYTEST_ARGS ?= --durations=15
+# one pytest-xdist worker per CPU, a test file per worker at a time (each worker has its own throwaway broker
+# and SQLite, or its own PostgreSQL database next to HALLWATCH_TEST_DATABASE_URL); within a worker quick unit
+# tables run first, then e2e, slow and browser tests (tests/conftest.py orders them); the slowest fifteen are
+# listed at the end
+PYTEST_ARGS ?= -n auto --dist loadfile --durations=15
 
 .PHONY: demo test install tools system-deps lock bench accuracy clean schemas
 

@@ -2,7 +2,8 @@
 
 - ``HALLWATCH_TEST_MQTT=mqtt://host:port`` → the machine's broker (CI: Mosquitto on 127.0.0.1:1883);
   otherwise a throwaway ``mosquitto`` on a random port when the binary is installed.
-- ``HALLWATCH_TEST_DATABASE_URL`` → that database (CI: PostgreSQL ``test``); otherwise SQLite in tmp.
+- ``HALLWATCH_TEST_DATABASE_URL`` → that database (CI: PostgreSQL ``test``); otherwise SQLite in tmp. With
+  parallel workers (``make test`` runs pytest-xdist) each worker gets ``<database>_<worker>`` on the same server.
 - ``HALLWATCH_REQUIRE_SERVICES=1`` (set by .ci/run) turns every "service missing" skip into a failure.
 """
 
@@ -165,9 +166,30 @@ def topic_prefix() -> str:
     return f"hwtest-{uuid.uuid4().hex[:10]}"
 
 
+def worker_database(url: str, worker: str) -> str:
+    """The URL of ``<database>_<worker>`` next to ``url``, created when missing: parallel test workers (pytest-xdist)
+    each migrate and fill their own PostgreSQL database."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("HALLWATCH_TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url and worker and url.startswith("postgresql"):
+        return worker_database(url, worker)
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db')}/hallwatch-test.db"
