@@ -113,6 +113,41 @@ def test_dispatcher_sensor_finding_gets_camera_snapshot_chart_and_order(demo_con
     store.stop()
 
 
+# exit-east on cam-w04 spans x 0.40-0.72, y 0.12-0.24 of the frame (128x72 here: x 51-92, y 9-17)
+@pytest.mark.parametrize("boxes, labels, rule_open, cover, sees, line", [
+    ([], [], False, 0.0, False, "画面中未见遮挡物"),  # the sensor says blocked, the picture shows it clear
+    ([[50, 8, 93, 18]], ["suitcase"], False, 1.0, True, "物品遮挡出口 100%"),
+    ([[50, 8, 93, 18]], ["person"], False, 0.0, False, "画面中未见遮挡物"),  # a person is no obstruction
+    ([], [], True, 0.0, True, "疑似遮挡"),  # the camera's own exit rule sees the zone changed
+])
+def test_dispatcher_sensor_exit_blocked_is_cross_checked_by_the_camera(demo_config_path, tmp_path, boxes, labels,
+                                                                      rule_open, cover, sees, line):
+    cfg = load_site_config(demo_config_path)
+    store = Outbox(tmp_path)
+    writer = EvidenceWriter(store, {}, clip_pre_s=1, clip_post_s=1)
+    names = {0: "person", 1: "suitcase"}
+    dets = Detections(np.array(boxes, np.float32).reshape(-1, 4), np.full(len(boxes), 0.8, np.float32),
+                      np.array([0 if lb == "person" else 1 for lb in labels], np.int32), names)
+    pics = {"cam-w04": Pic(at(3), SCENE, dets)}
+    sink = Sink()
+    asked: list = []
+    d = FindingDispatcher(cfg, sink, writer, pics.get,
+                          exit_open=lambda cam, zone: asked.append((cam, zone)) or rule_open)
+    captions: list = []
+    real = writer.snapshot
+    writer.snapshot = lambda *a, **k: captions.append((a[4], k["highlight"])) or real(*a, **k)  # type: ignore
+    d.handle(RuleEvent("opened", "exit_blocked", uuid.uuid4(), at(2), severity="major",
+                       sensor_id="occupancy-exit-east", details={"value": True}))
+    (msg,) = sink.msgs
+    assert asked == [("cam-w04", "exit-east")]
+    assert msg.details["camera_cover"] == pytest.approx(cover, abs=0.05)
+    assert msg.details["camera_sees_block"] is sees and msg.details["value"] is True
+    (caption, highlight), = captions
+    assert any(line in c for c in caption) and list(highlight) == ["exit-east"]
+    assert [e.kind for e in msg.evidence] == ["snapshot", "frame"]
+    store.stop()
+
+
 def test_dispatcher_never_raises_on_bad_event(demo_config_path, tmp_path):
     cfg = load_site_config(demo_config_path)
     sink = Sink()

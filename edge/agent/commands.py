@@ -32,6 +32,7 @@ from edge.contract import (
 )
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
+from edge.rules.exit_blocked import object_cover
 from edge.site import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -100,13 +101,11 @@ def camera_items(agent: CommandContext, evidence: EvidenceWriter) -> list[Safety
         people = dets.of_class("person").above(PERSON_CONF)
         items.append(SafetyItem(item="nobody_present", subject=cam.id, passed=len(people) == 0,
                                 value=len(people), detail=f"{len(people)} person(s) seen", evidence=refs))
-        objects = dets.above(OBJECT_CONF)
-        objects = objects[[lbl != "person" for lbl in objects.labels]] if len(objects) else objects
         for z in cam.zones:
             if z.kind != "exit":
                 continue
             poly = geo.denormalize_polygon(z.polygon, pic.image.shape[:2])
-            cover = geo.polygon_coverage(poly, objects.xyxy) if len(objects) else 0.0
+            cover, _ = object_cover(dets, poly, OBJECT_CONF)
             blocked = agent.exit_finding_open(cam.id, z.id) or cover >= cfg.rules.exit_blocked.min_cover
             items.append(SafetyItem(item="exit_clear", subject=z.id, passed=not blocked, value=round(cover, 3),
                                     detail=f"objects cover {cover:.0%} of the exit zone", evidence=refs))

@@ -4,7 +4,10 @@
   picture of its camera exists), a clip request; then ``FindingOpened``.
 - ``updated`` / ``closed``: ``FindingUpdated`` / ``FindingClosed`` (with the episode's duration).
 - finished clips: ``FindingUpdated`` carrying the clip.
-- sensor events with a configured ``camera``: the snapshot comes from that camera's latest frame.
+- sensor events with a configured ``camera``: the snapshot comes from that camera's latest frame. For a
+  sensor's blocked exit the picture is cross-checked: the exit zone the sensor guards is highlighted and the
+  finding says whether the camera sees it blocked too (``camera_cover``, ``camera_sees_block``), so a snapshot
+  that shows a clear exit says so instead of silently contradicting its alert.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from typing import Callable, Protocol
 import numpy as np
 from pydantic import BaseModel
 
+from edge import geometry as geo
 from edge.agent.open_findings import OpenFindings
 from edge.contract import RULES, FindingClosed, FindingOpened, FindingUpdated, jsonable
 from edge.detections import Detections
 from edge.evidence.annotate import focus
 from edge.evidence.writer import EvidenceWriter, FinishedClip
 from edge.rules.base import RuleEvent
+from edge.rules.exit_blocked import object_cover
 from edge.site import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,7 @@ class FindingDispatcher:
         evidence: EvidenceWriter | None,
         latest_picture: Callable[[str], Picture | None],
         registry: OpenFindings | None = None,
+        exit_open: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.cfg = cfg
         self.sink = sink
@@ -60,6 +66,8 @@ class FindingDispatcher:
         self.log: list[BaseModel] = []  # every message sent (analyze prints them; bounded by the caller)
         self.keep_log = False
         self._sensor_camera = {s.id: s.camera for s in cfg.sensors if s.camera}
+        self._sensor_exit = {s.id: s.guards.exit_zone for s in cfg.sensors if s.guards.exit_zone}
+        self.exit_open = exit_open  # (camera, exit zone) -> the camera's exit rule has that exit blocked now
         self.registry: OpenFindings | None = registry
 
     def _send(self, msg: BaseModel) -> None:
@@ -81,6 +89,22 @@ class FindingDispatcher:
             sen = next((x for x in self.cfg.sensors if x.id == ev.sensor_id), None)
             parts.append(f"传感器 {sen.name if sen and sen.name else ev.sensor_id}")
         return parts
+
+    def _exit_cross_check(self, camera: str, zone_id: str, zones: list, pic: Picture) -> tuple[dict, str | None]:
+        """What the camera sees of the exit a sensor reports blocked: (facts for the finding, caption line)."""
+        zone = next((z for z in zones if z.id == zone_id and z.kind == "exit"), None)
+        if zone is None:
+            return {}, None
+        cover, _ = object_cover(pic.detections, geo.denormalize_polygon(zone.polygon, pic.image.shape[:2]))
+        rule_open = bool(self.exit_open is not None and self.exit_open(camera, zone_id))
+        sees = rule_open or cover >= self.cfg.rules.exit_blocked.min_cover
+        if cover >= self.cfg.rules.exit_blocked.min_cover:
+            line = f"摄像头核对：物品遮挡出口 {cover:.0%}"
+        elif rule_open:
+            line = "摄像头核对：出口画面与畅通时不同（疑似遮挡）"
+        else:
+            line = "摄像头核对：画面中未见遮挡物，请到现场核实"
+        return {"camera_cover": round(cover, 3), "camera_sees_block": sees}, line
 
     def handle(self, ev: RuleEvent, picture: Picture | None = None, extra_refs: list | None = None) -> None:
         """Turn one event into its message (with evidence for ``opened``; ``extra_refs`` e.g. a sensor chart).
@@ -111,8 +135,14 @@ class FindingDispatcher:
                 pic = picture or self.latest_picture(camera)
                 if pic is not None:
                     zones = self.cfg.camera(camera).zones if any(c.id == camera for c in self.cfg.cameras) else []
-                    classes, highlight = focus(ev.rule, zones, ev.window_id, ev.zone_id)
-                    refs += self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, self._caption(ev),
+                    zone_id = ev.zone_id or (self._sensor_exit.get(ev.sensor_id) if ev.sensor_id else None)
+                    classes, highlight = focus(ev.rule, zones, ev.window_id, zone_id)
+                    caption = self._caption(ev)
+                    if ev.sensor_id and ev.rule == "exit_blocked" and zone_id:
+                        facts, line = self._exit_cross_check(camera, zone_id, zones, pic)
+                        details.update(facts)
+                        caption += [line] if line else []
+                    refs += self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, caption,
                                                   extra=pic.extra, camera_id=camera, highlight=highlight,
                                                   classes=classes)
                     self.evidence.request_clip(ev.finding_id, ev.rule, camera, self._clip_anchor(ev, pic.ts))

@@ -128,7 +128,8 @@ class EdgeAgent:
                                        privacy={c.id: c.privacy for c in cfg.cameras}, stills=stills)
         self._camera_zones = {c.id: c.zones for c in cfg.cameras}
         self.open_findings = OpenFindings(self.data_dir / "open_findings.sqlite3")
-        self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings)
+        self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings,
+                                            exit_open=self.exit_finding_open)
         self._pictures: dict[str, Picture] = {}
         self._analysed: dict[str, deque[float]] = {c.id: deque(maxlen=512) for c in cams}
         self._lock = threading.RLock()  # pipeline state (rules, health) and pictures

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from edge import geometry as geo
+from edge.detections import Detections
 from edge.rules.base import FrameContext, RuleEvent, new_finding_id
 from edge.rules.common import PRESENCE_GAP_S, ZoneIndex, secs
 from edge.site import SiteConfig
@@ -40,6 +41,18 @@ PERSON_MIN_CONFIDENCE = 0.25  # lenient: masking a doubtful person is safer than
 PERSON_PAD = 0.15
 MIN_VISIBLE = 0.3
 REF_MIN, REF_KEEP, REF_BOOT_INTERVAL_S, REF_INTERVAL_S = 5, 15, 1.0, 30.0
+
+
+def object_cover(detections: Detections | None, polygon: np.ndarray,
+                 min_confidence: float = OBJECT_MIN_CONFIDENCE) -> tuple[float, list[str]]:
+    """(share of the zone ``polygon`` covered by the union of non-person boxes, their class names)."""
+    if detections is None or not len(detections):
+        return 0.0, []
+    d = detections.above(min_confidence)
+    objects = d[np.array([lbl != "person" for lbl in d.labels], bool)] if len(d) else d
+    if not len(objects):
+        return 0.0, []
+    return geo.polygon_coverage(polygon, objects.xyxy), sorted(set(objects.labels))
 
 
 def zone_patch(frame: np.ndarray, polygon: np.ndarray,
@@ -109,12 +122,8 @@ class ExitBlockedRule:
 
     def measure(self, ex: _Exit, ctx: FrameContext, polygon: np.ndarray) -> tuple[bool | None, dict]:
         """(blocked? None = unknown, facts) for one frame, learning the reference from clear frames."""
-        d = ctx.detections.above(OBJECT_MIN_CONFIDENCE)
-        is_person = np.array([lbl == "person" for lbl in d.labels], bool)
-        objects = d[~is_person]
-        obj_cover = geo.polygon_coverage(polygon, objects.xyxy) if len(objects) else 0.0
-        facts: dict = {"object_cover": round(obj_cover, 3),
-                       "objects": sorted(set(objects.labels)) if len(objects) else []}
+        obj_cover, labels = object_cover(ctx.detections, polygon)
+        facts: dict = {"object_cover": round(obj_cover, 3), "objects": labels}
         if obj_cover >= self.p.min_cover:
             return True, facts
         if ctx.frame is None:

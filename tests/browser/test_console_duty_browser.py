@@ -385,7 +385,9 @@ def test_alert_detail_has_one_chart_per_quantity_lock_states_and_details_in_word
     kettle.started_at = t0 + dt.timedelta(seconds=80)
     lock = _finding(srv, "exit_locked_during_hours", "major", sensor_id="lock-exit-east", details={"value": "LOCK"})
     lock.started_at = t0 + dt.timedelta(seconds=120)
-    for f in (kettle, lock):
+    exit_block = _finding(srv, "exit_blocked", "major", sensor_id="occupancy-exit-east",
+                          details={"min_s": 300, "camera_cover": 0.0, "camera_sees_block": False})
+    for f in (kettle, lock, exit_block):
         _ingest(srv, f)
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
@@ -411,6 +413,12 @@ def test_alert_detail_has_one_chart_per_quantity_lock_states_and_details_in_word
             expect(page.locator("#sensor-states-lock li").nth(1)).to_contain_text("未上锁")
             assert "Invalid Date" not in page.locator("main").inner_text()
             page.screenshot(path=str(ARTIFACTS / "17-lock-states.png"), full_page=True)
+            page.goto(f"{srv['base']}/console/#/feed")
+            page.locator("#alert-rows tr[data-rule='exit_blocked'] a.open").click()
+            details = page.locator("#alert-details")
+            expect(details).to_contain_text("摄像头画面可见堵塞")  # the sensor's alarm, the camera's view beside it
+            expect(details.locator("dd", has_text="否")).to_have_count(1)
+            assert "camera_" not in page.locator("main").inner_text()
         finally:
             browser.close()
     assert errors == []

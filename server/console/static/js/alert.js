@@ -107,7 +107,7 @@ function detailValue(k, v) {
   if (v === null || v === undefined || v === "") return null;
   if (typeof v === "boolean") return t(v ? "yes" : "no");
   if (typeof v === "number") {
-    if (k.endsWith("_ratio") || k === "cover" || k === "min_cover") return `${NUM(v * 100, 0)}%`;
+    if (k.endsWith("_ratio") || k.endsWith("cover") || k === "pixel_change" || k === "visible") return `${NUM(v * 100, 0)}%`;
     if (k.endsWith("_s") || k === "seconds") return `${NUM(v, 0)} ${t("unit_s")}`;
     if (k.includes("watts") || k === "peak") return `${NUM(v, 1)} W`;
     return NUM(v, 2);
