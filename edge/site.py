@@ -275,6 +275,12 @@ class PrivacyConfig(_Model):
         description="Person detections at or above this are masked (low on purpose: masking a shadow costs nothing).",
     )
     margin: float = Field(default=0.1, ge=0, le=1, description="Each masked box grows by this share of its size.")
+    mask_zones: list[Literal["public", "counter"]] = Field(
+        default_factory=lambda: ["public"],
+        description="Zone kinds masked whole in every picture, whoever the detector sees there: a citizen it misses "
+                    "in the waiting area is unreadable all the same (staff, seat and exit zones inside them stay "
+                    "visible). Only with mask_public.",
+    )
 
 
 def polygon_overlap(a: list[Point], b: list[Point], grid: int = 40) -> float:

@@ -240,3 +240,73 @@ def test_clip_frames_without_analysed_frames_nearby_are_masked_whole():
     out = mask_clip_frames([(TS, img)], BoxHistory(), PrivacyConfig())
     assert surviving(out[0][1], img, (0, 0, 300, 200)) < 0.2
     assert mask_clip_frames([(TS, img)], None, PrivacyConfig(mask_public=False))[0][1] is img
+
+
+RIGHT = [[0.5, 0], [1, 0], [1, 1], [0.5, 1]]
+WAIT_BOX = (170, 30, 290, 190)  # inside the right half, the waiting area below
+
+
+@pytest.mark.parametrize("name, zones, privacy, hidden, kept", [
+    ("the waiting area is masked whole, the staff zone kept", [zone("staff", LEFT), zone("public", RIGHT, None)], {},
+     [WAIT_BOX], [(20, 20, 130, 180)]),
+    ("a seat zone inside the waiting area stays visible",
+     [zone("public", [[0, 0], [1, 0], [1, 1], [0, 1]], None), zone("seat", LEFT)], {}, [WAIT_BOX],
+     [(20, 20, 130, 180)]),
+    ("an exit inside the waiting area stays visible (what blocks it is the evidence)",
+     [zone("public", RIGHT, None), zone("exit", [[0.5, 0], [1, 0], [1, 0.4], [0.5, 0.4]], None)], {},
+     [(170, 100, 290, 190)], [(170, 10, 290, 70)]),
+    ("zone masking off: only person boxes", [zone("public", RIGHT, None)], {"mask_zones": []}, [],
+     [WAIT_BOX]),
+    ("masking off for the camera", [zone("public", RIGHT, None)], {"mask_public": False}, [], [WAIT_BOX]),
+    ("a counter zone only when asked", [zone("counter", RIGHT)], {}, [], [WAIT_BOX]),
+    ("a counter zone when asked", [zone("counter", RIGHT)], {"mask_zones": ["counter"]}, [WAIT_BOX], []),
+])
+def test_zones_masked_whole_hide_whom_the_detector_missed(name, zones, privacy, hidden, kept):
+    from edge.evidence.privacy import mask_public
+
+    img = texture()
+    # nobody detected: a citizen the detector missed in the waiting area
+    out, n = mask_public(img, people(), zones, PrivacyConfig(**privacy))
+    assert n == 0
+    for box in hidden:
+        assert surviving(out, img, box) < 0.2, (name, box)
+    for box in kept:
+        assert surviving(out, img, box) > 0.99, (name, box)
+
+
+def test_clip_frames_mask_the_waiting_area_in_every_frame():
+    from edge.evidence.privacy import BoxHistory, mask_clip_frames
+
+    img = texture()
+    hist = BoxHistory()
+    hist.add(TS, np.zeros((0, 4), np.float32))  # analysed: nobody found outside the staff zones
+    zones = [zone("staff", LEFT), zone("public", RIGHT, None)]
+    (_, out), = mask_clip_frames([(TS, img)], hist, PrivacyConfig(), zones)
+    assert surviving(out, img, WAIT_BOX) < 0.2 and surviving(out, img, (20, 20, 130, 180)) > 0.99
+    (_, same), = mask_clip_frames([(TS, img)], hist, PrivacyConfig(), [zone("staff", LEFT)])
+    assert same is img  # nothing to mask: the frame as it was
+
+
+def test_live_pictures_leave_the_edge_masked():
+    from edge.agent.live import LiveUploader, masked_by_privacy
+
+    img = texture()
+    sent: list[bytes] = []
+
+    class Http:
+        def put(self, url, content, headers):  # noqa: ARG002
+            sent.append(content)
+            return type("R", (), {"status_code": 204})()
+
+    pic = type("P", (), {"ts": TS, "image": img, "detections": people(CITIZEN_BOX)})()
+    cfg = SiteConfig.model_validate({
+        "hall": {"id": "t", "name": "t"}, "windows": [{"id": "W01", "number": 1, "name": "一"}],
+        "cameras": [{"id": "cam", "name": "c", "source": "x.mp4",
+                     "zones": [{"id": "s", "kind": "staff", "window": "W01", "polygon": LEFT}]}],
+    })
+    up = LiveUploader(["cam"], lambda cam: pic, "http://server", None, max_width=300,
+                      prepare=masked_by_privacy(cfg))
+    assert up.push_once(Http()) == 1
+    live = cv2.imdecode(np.frombuffer(sent[0], np.uint8), cv2.IMREAD_COLOR)
+    inner = (CITIZEN_BOX[0] + 20, CITIZEN_BOX[1] + 20, CITIZEN_BOX[2] - 20, CITIZEN_BOX[3] - 20)
+    assert detail(live, inner) < 0.1 * detail(img, inner)

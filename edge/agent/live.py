@@ -1,6 +1,7 @@
 """Live pictures for the console: every ``edge.live_snapshot_s`` seconds the latest analysed picture of each
 camera, scaled down to ``edge.live_snapshot_width`` pixels wide and JPEG-encoded, is PUT to
-``{server_url}/api/v1/edges/live/{camera}``. Only the newest picture matters: a failed upload is not queued or
+``{server_url}/api/v1/edges/live/{camera}``, after ``prepare`` (the agent masks the public in it as in every
+stored picture: a live picture leaves the edge too). Only the newest picture matters: a failed upload is not queued or
 retried, the next period sends a fresh one."""
 
 from __future__ import annotations
@@ -14,7 +15,21 @@ import cv2
 import httpx
 import numpy as np
 
+from edge.evidence.privacy import mask_public
+from edge.site import SiteConfig
+
 log = logging.getLogger(__name__)
+
+
+def masked_by_privacy(cfg: SiteConfig) -> Callable[[str, Any], np.ndarray]:
+    """(camera id, picture) -> the picture with the public masked by the camera's privacy settings and zones."""
+    cameras = {c.id: c for c in cfg.cameras}
+
+    def prepare(camera_id: str, pic: Any) -> np.ndarray:
+        cam = cameras[camera_id]
+        return mask_public(pic.image, pic.detections, cam.zones, cam.privacy)[0]
+
+    return prepare
 
 
 def encode_small(image: np.ndarray, max_width: int = 640, quality: int = 70) -> bytes:
@@ -32,7 +47,8 @@ class LiveUploader:
     """Sends the latest picture of each camera to the server, one camera after the other, each period."""
 
     def __init__(self, cameras: list[str], latest_picture: Callable[[str], Any], server_url: str,
-                 token: str | None, interval_s: float = 5.0, max_width: int = 640, timeout_s: float = 10.0) -> None:
+                 token: str | None, interval_s: float = 5.0, max_width: int = 640, timeout_s: float = 10.0,
+                 prepare: Callable[[str, Any], np.ndarray] | None = None) -> None:
         self.cameras = cameras
         self.latest_picture = latest_picture
         self.base = server_url.rstrip("/")
@@ -40,6 +56,7 @@ class LiveUploader:
         self.interval_s = interval_s
         self.max_width = max_width
         self.timeout_s = timeout_s
+        self.prepare = prepare  # (camera, picture) -> the image to send
         self._sent: dict[str, Any] = {}
         self.counters = {"sent": 0, "failed": 0}
 
@@ -51,7 +68,8 @@ class LiveUploader:
             if pic is None or self._sent.get(cam) == pic.ts:
                 continue
             try:
-                data = encode_small(pic.image, self.max_width)
+                image = self.prepare(cam, pic) if self.prepare is not None else pic.image
+                data = encode_small(image, self.max_width)
                 r = http.put(f"{self.base}/api/v1/edges/live/{cam}", content=data,
                              headers={**self.headers, "Content-Type": "image/jpeg"})
             except (httpx.HTTPError, ValueError) as exc:

@@ -171,11 +171,11 @@ class EdgeAgent:
                              ("commands", self._command_loop), ("heartbeat", self._heartbeat_loop)):
             self.supervisor.add(Job(name, target))
         if self.cfg.edge.live_snapshot_s > 0:
-            from edge.agent.live import LiveUploader
+            from edge.agent.live import LiveUploader, masked_by_privacy
 
             self.live = LiveUploader(list(self.readers), self.latest_picture, self.cfg.edge.server_url,
                                      os.environ.get(self.cfg.edge.token_env), self.cfg.edge.live_snapshot_s,
-                                     self.cfg.edge.live_snapshot_width)
+                                     self.cfg.edge.live_snapshot_width, prepare=masked_by_privacy(self.cfg))
             self.supervisor.add(Job("live", self.live.run))
         if self.hub is not None:
             self.hub.start()

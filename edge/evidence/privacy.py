@@ -4,6 +4,10 @@ Evidence is about the staff, so a person in a ``staff`` or ``seat`` zone of the 
 person box (a citizen at the counter, the waiting area, a passer-by) is pixelated or blurred, per camera
 (``cameras[].privacy``: ``mask_public``, ``method``, ``person_min_confidence``, ``margin``).
 
+Zones of the kinds in ``privacy.mask_zones`` (default: ``public``, the waiting area) are masked whole as well, so a
+citizen the detector misses there is unreadable all the same; staff, seat and exit zones inside them stay
+visible (the staff and what blocks an exit are what evidence is about).
+
 Masks come from the person boxes of the detector (a face detector is not used: none ships with the project's
 packages); the whole body box is masked, grown by ``margin``, which covers the face whatever the pose. The
 masking is irreversible in what is stored: ``pixelate`` keeps one colour per block of at least
@@ -14,7 +18,8 @@ super-resolution model can bring a face back from the few values left.
 Pure functions on numpy pictures (BGR, HxWx3), no I/O:
 
 - ``public_boxes(detections, zones, shape, privacy)`` -> the boxes to mask in one picture;
-- ``mask_boxes(image, boxes, method)`` -> a masked copy;
+- ``zone_mask(zones, shape, privacy)`` -> the pixels masked whole in one picture (or None);
+- ``mask_boxes(image, boxes, method)`` / ``mask_region(image, mask, method)`` -> a masked copy;
 - ``mask_frames(frames, boxes_per_frame, method)`` -> masked copies of a clip's frames (each frame with its boxes);
 - ``BoxHistory``: the public boxes of a camera's analysed frames, so a clip cut from the frame ring (which keeps
   frames, not detections) is masked frame by frame with the boxes of the analysed frames around each one.
@@ -38,6 +43,7 @@ from edge.site import PrivacyConfig, ZoneConfig
 
 Method = Literal["pixelate", "blur"]
 STAFF_KINDS = ("staff", "seat")
+KEEP_KINDS = ("staff", "seat", "exit")  # never masked by ``mask_zones``
 MIN_BLOCK = 8  # pixels: the smallest block a masked region is reduced to
 BLOCKS_PER_SIDE = 6  # a masked box keeps at most this many blocks along its shorter side
 STAFF_OVERLAP = 0.5  # a person belongs to a staff zone when the box centre is in it or this share of the box is
@@ -70,6 +76,37 @@ def public_boxes(detections: Detections | None, zones: Sequence[ZoneConfig], sha
     if not len(boxes):
         return np.zeros((0, 4), np.float32)
     return geo.pad_boxes(boxes, privacy.margin, shape).astype(np.float32)
+
+
+def zone_mask(zones: Sequence[ZoneConfig], shape: tuple[int, int], privacy: PrivacyConfig) -> np.ndarray | None:
+    """Pixels (HxW bool) of the zones masked whole: the kinds in ``privacy.mask_zones`` less every staff, seat and
+    exit zone; None when there are none (or masking is off for the camera)."""
+    if not privacy.mask_public or not privacy.mask_zones:
+        return None
+    masked = [z for z in zones if z.kind in privacy.mask_zones]
+    if not masked:
+        return None
+    h, w = shape
+    out = np.zeros((h, w), np.uint8)
+    for z in masked:
+        cv2.fillPoly(out, [np.round(geo.denormalize_polygon(z.polygon, shape)).astype(np.int32)], 1)
+    for z in zones:
+        if z.kind in KEEP_KINDS:
+            cv2.fillPoly(out, [np.round(geo.denormalize_polygon(z.polygon, shape)).astype(np.int32)], 0)
+    return out.astype(bool) if out.any() else None
+
+
+def mask_region(image: np.ndarray, mask: np.ndarray | None, method: Method = "pixelate") -> np.ndarray:
+    """A copy of ``image`` with the pixels of ``mask`` (HxW bool) made unreadable; ``image`` itself when the mask
+    is None or empty."""
+    if mask is None or not mask.any():
+        return image
+    ys, xs = np.nonzero(mask)
+    box = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
+    hidden = mask_boxes(image, box, method)
+    out = image.copy()
+    out[mask] = hidden[mask]
+    return out
 
 
 def _block(w: int, h: int) -> int:
@@ -113,11 +150,13 @@ def mask_frames(frames: Sequence[np.ndarray], boxes_per_frame: Sequence[np.ndarr
 
 def mask_public(image: np.ndarray, detections: Detections | None, zones: Sequence[ZoneConfig],
                 privacy: PrivacyConfig) -> tuple[np.ndarray, int]:
-    """(picture with the public masked, number of boxes masked); the picture itself when nothing is masked."""
+    """(picture with the public masked, number of person boxes masked); the picture itself when nothing is
+    masked."""
     boxes = public_boxes(detections, zones, image.shape[:2], privacy)
+    out = mask_region(image, zone_mask(zones, image.shape[:2], privacy), privacy.method)
     if not len(boxes):
-        return image, 0
-    return mask_boxes(image, boxes, privacy.method), len(boxes)
+        return out, 0
+    return mask_boxes(out, boxes, privacy.method), len(boxes)
 
 
 @dataclass
@@ -154,16 +193,21 @@ class BoxHistory:
 
 
 def mask_clip_frames(frames: Sequence[tuple[dt.datetime, np.ndarray]], history: BoxHistory | None,
-                     privacy: PrivacyConfig) -> list[tuple[dt.datetime, np.ndarray]]:
-    """A clip's (ts, frame) list with the public masked from ``history``; a frame no analysed frame is near is
-    pixelated whole (without detections there is no telling who is in it)."""
+                     privacy: PrivacyConfig,
+                     zones: Sequence[ZoneConfig] = ()) -> list[tuple[dt.datetime, np.ndarray]]:
+    """A clip's (ts, frame) list with the public masked from ``history`` and the ``mask_zones`` of ``zones``; a
+    frame no analysed frame is near is pixelated whole (without detections there is no telling who is in it)."""
     if not privacy.mask_public:
         return list(frames)
     out = []
+    region: dict[tuple[int, int], np.ndarray | None] = {}
     for ts, img in frames:
         boxes = history.boxes_at(ts) if history is not None else None
+        h, w = img.shape[:2]
         if boxes is None:
-            h, w = img.shape[:2]
             boxes = np.array([[0, 0, w, h]], np.float32)
-        out.append((ts, mask_boxes(img, boxes, privacy.method) if len(boxes) else img))
+        if (h, w) not in region:
+            region[(h, w)] = zone_mask(zones, (h, w), privacy)
+        img2 = mask_region(img, region[(h, w)], privacy.method)
+        out.append((ts, mask_boxes(img2, boxes, privacy.method) if len(boxes) else img2))
     return out

@@ -6,11 +6,12 @@ camera's high-resolution still of the moment (``stills``) when it is larger than
 with the detections scaled onto it.
 
 Every snapshot and raw frame is masked first (``edge.evidence.privacy``): the people outside the camera's staff
-and seat zones are pixelated or blurred by the camera's ``privacy`` settings (``privacy``, by camera id; a
+and seat zones (and the zones of its ``mask_zones`` kinds, the waiting area by default) are pixelated or blurred
+by the camera's ``privacy`` settings (``privacy``, by camera id; a
 camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored. Clips
 are masked frame by frame before encoding, with the public boxes of the analysed frames around each frame
 (``note_analysed`` feeds them; ``BoxHistory``); a stream-copied clip with anyone to mask is decoded, masked
-and encoded again (scaled onto the record stream's size), one with nobody to mask stays the camera's own bytes.
+and encoded again (scaled onto the record stream's size), one with nothing to mask stays the camera's own bytes.
 
 Files go to a ``FileStore`` (the outbox: content-addressed by SHA-256, uploaded later). Clips need
 ``clip_post_s`` of video after the finding, so they are requested and finished later by ``poll``;
@@ -94,6 +95,7 @@ class EvidenceWriter:
     masked: int = 0  # person boxes masked in stored pictures so far
     _boxes: dict[str, BoxHistory] = field(default_factory=dict)
     _shapes: dict[str, tuple[int, int]] = field(default_factory=dict)  # analysed picture size, per camera
+    _zones: dict[str, Sequence[ZoneConfig]] = field(default_factory=dict)  # per camera, for masking its clips
     stills: dict[str, StillSource] = field(default_factory=dict)  # camera id -> high-resolution picture at a time
     _pending: list[ClipRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -137,6 +139,7 @@ class EvidenceWriter:
             hist = self._boxes.setdefault(camera_id, BoxHistory(keep_s=self.clip_pre_s + self.clip_post_s + 30))
             hist.add(ts, boxes)
             self._shapes[camera_id] = (int(shape[0]), int(shape[1]))
+            self._zones[camera_id] = zones
 
     def _hires(self, camera_id: str | None, image: np.ndarray, ts: dt.datetime, detections: Detections | None,
                extra: Detections | None) -> tuple[np.ndarray, Detections | None, Detections | None]:
@@ -207,7 +210,7 @@ class EvidenceWriter:
             return None
         with self._lock:
             hist = self._boxes.get(r.camera_id)
-            frames = mask_clip_frames(frames, hist, self._privacy(r.camera_id))
+            frames = mask_clip_frames(frames, hist, self._privacy(r.camera_id), self._zones.get(r.camera_id, ()))
         data = encode_mp4_bytes(frames)
         ref = self.store.put_file(data, "clip", "video/mp4", frames[0][0])
         seconds = (frames[-1][0] - frames[0][0]).total_seconds()
@@ -241,7 +244,8 @@ class EvidenceWriter:
         h, w = frames[0][1].shape[:2]
         with self._lock:
             hist = scaled_history(self._boxes.get(r.camera_id), self._shapes.get(r.camera_id), (h, w))
-        masked = mask_clip_frames(frames, hist, privacy)
+            zones = self._zones.get(r.camera_id, ())
+        masked = mask_clip_frames(frames, hist, privacy, zones)
         if all(m is f for (_, m), (_, f) in zip(masked, frames)):
             return None
         out = encode_mp4_bytes(masked)
