@@ -71,6 +71,63 @@ def test_live_pictures_need_an_edge_token_and_respect_the_hall(console):
     assert console.client.get(f"/api/v1/console/halls/{console.hall_id}/live").status_code == 401
 
 
+def test_live_video_streams_the_pictures_and_asks_the_edge_for_more_while_watched(console):
+    cam, hall = "cam-w03", console.hall_id
+    edge = {"Authorization": f"Bearer {console.edge_token}"}
+    first = console.client.put(f"/api/v1/edges/live/{cam}", content=_jpeg(), headers=edge)
+    assert first.status_code == 204 and "x-live-interval" not in first.headers  # nobody watches yet
+    r = console.get(f"/api/v1/console/halls/{hall}/live/{cam}.mjpeg?seconds=0.5")
+    assert r.status_code == 200
+    boundary = r.headers["content-type"].split("boundary=")[1]
+    assert r.headers["content-type"].startswith("multipart/x-mixed-replace")
+    parts = [p.split(b"\r\n\r\n", 1) for p in r.content.split(f"--{boundary}".encode()) if p.strip()]
+    assert all(b"Content-Type: image/jpeg" in head for head, _ in parts)
+    pictures = [body[:-2] for _, body in parts if body]  # each body ends with CRLF before the next boundary
+    assert pictures == [_jpeg()]  # the picture did not change during the stream: sent once
+    watched = console.client.put(f"/api/v1/edges/live/{cam}", content=_jpeg(), headers=edge)
+    assert watched.status_code == 204 and float(watched.headers["x-live-interval"]) <= 1.0
+    other = console.client.put("/api/v1/edges/live/cam-w01", content=_jpeg(), headers=edge)
+    assert "x-live-interval" not in other.headers  # only the camera being watched
+    for bad in ("seconds=0", "seconds=601", "seconds=abc"):
+        assert console.get(f"/api/v1/console/halls/{hall}/live/{cam}.mjpeg?{bad}").status_code == 422
+    assert console.get(f"/api/v1/console/halls/{hall}/live/cam-nowhere.mjpeg?seconds=0.2").status_code == 404
+    assert console.get(f"/api/v1/console/halls/other-hall/live/{cam}.mjpeg?seconds=0.2").status_code == 404
+    assert console.client.get(f"/api/v1/console/halls/{hall}/live/{cam}.mjpeg?seconds=0.2").status_code == 401
+
+
+class _Http:
+    """Answers uploads like the server: 204, with ``X-Live-Interval`` while ``watched``."""
+
+    def __init__(self) -> None:
+        self.watched, self.puts = False, []
+
+    def put(self, url, content, headers):  # noqa: ARG002
+        self.puts.append(url.rsplit("/", 1)[1])
+        return SimpleNamespace(status_code=204, headers={"X-Live-Interval": "1"} if self.watched else {})
+
+
+def test_uploader_sends_a_watched_camera_faster_and_goes_back_to_its_period():
+    pics = {c: SimpleNamespace(ts=dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc), image=np.zeros((90, 160, 3),
+                                                                                                       np.uint8))
+            for c in ("cam-a", "cam-b")}
+    up = LiveUploader(list(pics), pics.get, "", None, interval_s=5.0)
+    http = _Http()
+    assert up.push_once(http) == 2 and up.next_wait() == 5.0
+    http.watched = True
+    for p in pics.values():
+        p.ts += dt.timedelta(seconds=1)
+    up._sent_at = {c: t - 10 for c, t in up._sent_at.items()}  # both periods are up
+    assert up.push_once(http) == 2 and up.next_wait() == 1.0  # the server said someone watches
+    pics["cam-a"].ts += dt.timedelta(seconds=1)
+    up._sent_at["cam-a"] -= 1.0
+    assert up.push_once(http) == 1  # one second later: the watched camera again
+    up._fast = {c: (i, until - 60) for c, (i, until) in up._fast.items()}  # no answer said so for a while
+    assert up.next_wait() == 5.0
+    for asked in ("nan", "0", "-3", "x"):  # a strange answer never makes it spin or crash
+        up._watched("cam-b", asked, 0.0)
+        assert up._interval("cam-b", 0.0) >= 0.2
+
+
 # ----------------------------------------------------------------------------- hall map
 
 def floor_plan(w: int = 1200, h: int = 700) -> bytes:

@@ -296,7 +296,7 @@ def test_live_pictures_leave_the_edge_masked():
     class Http:
         def put(self, url, content, headers):  # noqa: ARG002
             sent.append(content)
-            return type("R", (), {"status_code": 204})()
+            return type("R", (), {"status_code": 204, "headers": {}})()
 
     pic = type("P", (), {"ts": TS, "image": img, "detections": people(CITIZEN_BOX)})()
     cfg = SiteConfig.model_validate({

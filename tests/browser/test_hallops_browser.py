@@ -90,6 +90,33 @@ def _no_horizontal_overflow(page) -> None:
     assert over <= 1, f"page wider than the viewport by {over} px"
 
 
+def _live_video(page, srv, pics, artifacts) -> None:
+    """A click on a camera opens its live video (MJPEG); the edge, told someone watches, sends pictures every
+    second, and a new picture shows in the open stream."""
+    import httpx
+    import numpy as np
+
+    expect, _ = playwright_api()
+    page.click("#live-grid figure[data-camera='cam-w03']")
+    expect(page.locator("#live-video h3")).to_contain_text("实时视频")
+    expect(page.locator("#live-stream-again")).to_be_hidden()  # offered only when the stream has ended
+    wait_js(page, "(() => { const i = document.querySelector('#live-stream'); return i && i.naturalWidth > 0; })()")
+    red = SimpleNamespace(ts=dt.datetime.now(dt.timezone.utc), image=np.zeros((360, 640, 3), np.uint8))
+    red.image[:, :, 2] = 230
+    up = LiveUploader(["cam-w03"], {"cam-w03": red}.get, srv.base, srv.edge_token, interval_s=1.0)
+    with httpx.Client() as http:
+        assert wait_until(lambda: up.push_once(http) >= 0 and "cam-w03" in up._fast, 30)  # asked for more
+    assert up.next_wait() <= 1.0
+    centre_red = ("(() => { const i = document.querySelector('#live-stream'); const c = document.createElement('canvas');"
+                  " c.width = i.naturalWidth; c.height = i.naturalHeight; const g = c.getContext('2d');"
+                  " g.drawImage(i, 0, 0); const [r, gr, b] = g.getImageData(c.width / 2, c.height / 2, 1, 1).data;"
+                  " return r > 180 && gr < 60 && b < 60; })()")
+    wait_js(page, centre_red)
+    page.screenshot(path=str(artifacts / "live-video.png"))
+    page.click("#live-video-close")
+    expect(page.locator("#live-video")).to_have_count(0)
+
+
 def test_live_view_shows_the_edge_pictures(live_server, media_dir, artifacts):
     expect, sync_playwright = playwright_api()
     srv = live_server
@@ -118,6 +145,8 @@ def test_live_view_shows_the_edge_pictures(live_server, media_dir, artifacts):
             expect(page.locator("#live-grid figure[data-camera='cam-w03'] figcaption")).to_contain_text("秒前")
             _no_horizontal_overflow(page)
             page.screenshot(path=str(artifacts / f"live-{name}.png"), full_page=name == "desktop")
+            if name == "desktop":
+                _live_video(page, srv, pics, artifacts)
             page.goto(f"{srv.base}/console/#/board")
             wait_js(page, "(() => { const i = document.querySelector('#live-strip a[data-camera=\"cam-w01\"] img');"
                           " return i && i.complete && i.naturalWidth > 0; })()")

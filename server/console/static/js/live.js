@@ -1,13 +1,38 @@
 // 实时画面: the latest picture of every camera of a hall (uploaded by the edge every few seconds), with its age,
-// health and the windows whose seats it sees; a click opens the picture large.
+// health and the windows whose seats it sees; a click opens the camera's live video large (MJPEG: the edge
+// sends a picture a second while someone watches), closed with the dialog.
 import { api, h, mount } from "./api.js";
 import { t } from "./i18n.js";
 import { ctx } from "./state.js";
 import { fmtAge, fmtNum, hallPicker, livePicture } from "./ops_util.js";
 
+const STREAM_S = 300;
+
+function openVideo(hallId, c) {
+  const url = `/api/v1/console/halls/${encodeURIComponent(hallId)}/live/${encodeURIComponent(c.id)}.mjpeg`;
+  const img = h("img#live-stream", { alt: `${t("ops_live_video")} ${c.name}` });
+  const again = h("button#live-stream-again", { type: "button", hidden: true,
+    onclick: () => { again.hidden = true; start(); } }, t("ops_live_again"));
+  const start = () => {
+    img.src = `${url}?seconds=${STREAM_S}&t=${Date.now()}`;
+    setTimeout(() => { if (dlg.open) again.hidden = false; }, STREAM_S * 1000);
+  };
+  const dlg = h("dialog.modal.live-video#live-video",
+    h("h3", `${t("ops_live_video")} · ${c.name}`),
+    h("div.live-box.has-pic", img),
+    h("p.muted.small", t("ops_live_video_hint")),
+    h("div.btns.dialog-btns", again,
+      h("button", { type: "button", id: "live-video-close", onclick: () => dlg.close() }, t("ops_live_close"))));
+  dlg.addEventListener("close", () => { img.removeAttribute("src"); dlg.remove(); });  // ends the stream
+  document.body.append(dlg);
+  dlg.showModal();
+  start();
+}
+
 function card(hallId, c) {
   const health = c.state === "ok" ? "ok" : c.state === "unknown" ? "unknown" : "bad";
-  return h("figure.live-card", { dataset: { camera: c.id, health } },
+  return h("figure.live-card", { dataset: { camera: c.id, health }, tabindex: 0, title: t("ops_live_open"),
+    onclick: () => openVideo(hallId, c), onkeydown: (e) => { if (e.key === "Enter") openVideo(hallId, c); } },
     livePicture(hallId, c.id),
     h("figcaption",
       h("div.live-name", h("span.dot", { class: health }, "●"), ` ${c.name}`),
