@@ -62,6 +62,8 @@ def bodies(b: dict) -> dict[str, dict]:
         "POST /api/v1/users": {"json": {"username": f"u{uuid.uuid4().hex[:8]}", "password": "password-123",
                                         "role": "admin", "hall_id": b["hall_id"]}},
         "PATCH /api/v1/users/{user_id}": {"json": {"password": "new-password-1"}},
+        # a live stream ends after ``seconds`` (a test client never disconnects)
+        "GET /api/v1/console/halls/{hall_id}/live/{camera_id}.mjpeg": {"params": {"seconds": 0.3}},
         "PUT /api/v1/county/users/{user_id}/region": {"json": {"region_id": "r-any"}},
         "POST /api/v1/edges": {"json": {"hall_id": b["hall_id"], "code": "edge-x"}},
         "POST /api/v1/alerts/{alert_id}/{action}": {"json": {"comment": "x"}},
@@ -191,6 +193,8 @@ def test_every_route_is_classified(app, hall_b) -> None:
 
 
 def call(client, method: str, url: str, headers: dict, spec: dict, params: dict | None = None):
+    spec = dict(spec)
+    params = {**spec.pop("params", {}), **(params or {})} or None
     return client.request(method, url, headers=headers, params=params, **spec)
 
 
