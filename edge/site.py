@@ -529,6 +529,11 @@ class EdgeConfig(_Model):
                                    "(latest picture of each camera, low resolution); 0 = off.")
     live_snapshot_width: int = Field(default=640, ge=160, le=1920, description="Width of the live pictures in pixels.")
 
+    def detector_options(self) -> dict[str, Any]:
+        """Backend options for every model the agent loads (detector, pose, cigarette): the OpenVINO device and
+        inference threads."""
+        return {"device": self.device, "threads": self.inference_threads} if self.backend == "openvino" else {}
+
 
 # --------------------------------------------------------------------------- seats
 

@@ -130,7 +130,8 @@ class FramePipeline:
         if pose is not None:
             return pose
         try:
-            return load_detector(POSE_MODEL, self.cfg.edge.backend, expand_env(self.cfg.edge.models_dir))
+            return load_detector(POSE_MODEL, self.cfg.edge.backend, expand_env(self.cfg.edge.models_dir),
+                                 **self.cfg.edge.detector_options())
         except (OSError, ValueError) as exc:
             log.warning("no pose model (%s): seats go without the pose cue, phone_use without the hand pass", exc)
             return None

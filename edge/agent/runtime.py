@@ -88,10 +88,8 @@ class EdgeAgent:
         if detector is None:
             from edge.detect.base import load_detector
 
-            options: dict[str, Any] = {}
-            if cfg.edge.backend == "openvino":
-                options = {"device": cfg.edge.device, "threads": cfg.edge.inference_threads}
-            detector = load_detector(cfg.edge.detector, cfg.edge.backend, expand_env(cfg.edge.models_dir), **options)
+            detector = load_detector(cfg.edge.detector, cfg.edge.backend, expand_env(cfg.edge.models_dir),
+                                     **cfg.edge.detector_options())
         self.outbox = Outbox(self.data_dir / "outbox", prefix=cfg.mqtt.topic_prefix, await_receipts=True)
         cams = [c for c in cfg.cameras if c.enabled]
         ring_s = cfg.edge.clip_pre_s + cfg.edge.clip_post_s + 2
