@@ -59,9 +59,25 @@ def test_batch_equals_one_by_one(coco, pose, stills, counter):
     for det in (coco, pose):
         together = det.detect(frames)
         alone = [det.detect([f])[0] for f in frames]
+        assert len(together) == len(frames)
         for a, b in zip(together, alone):
             np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
             np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-3)
+
+
+@pytest.mark.parametrize("model", ["yolo11n-coco-int8", "yolov8n-pose-int8"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_batch_gives_one_result_per_frame_with_inference_threads(models_dir, stills, counter, model, threads):
+    """With INFERENCE_NUM_THREADS set, a dynamic batch of YOLO11 (whose attention reshapes to batch 1 inside)
+    compiled and returned one result for three frames: the edge's analysis step then failed on every
+    multi-camera batch. The batch probe now checks the result count and falls back to batch 1 + async."""
+    det = load_detector(model, models_dir=models_dir, device="CPU", threads=threads)
+    frames = [*list(stills.values())[:2], counter]
+    together = det.detect(frames)
+    assert len(together) == len(frames)
+    for a, f in zip(together, frames):
+        b = det.detect([f])[0]
+        np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
 
 
 def test_class_filter_and_threshold(coco, stills):

@@ -108,7 +108,11 @@ class OpenVinoDetector:
                 model = core.read_model(str(self.path))
                 model.reshape([batch if batch else -1, 3, h_in, w_in])
                 compiled = core.compile_model(model, device, config)
-                compiled.create_infer_request().infer({0: np.zeros((2 if not batch else batch, 3, h_in, w_in), np.float32)})
+                probe = 2 if not batch else batch
+                out = compiled.create_infer_request().infer({0: np.zeros((probe, 3, h_in, w_in), np.float32)})
+                got = np.asarray(out[compiled.outputs[0]]).shape[0]
+                if got != probe:  # a batch-1 reshape inside the graph may compile and silently drop frames
+                    raise RuntimeError(f"a batch of {probe} gave {got} result(s)")
                 self._compiled, self._fixed_batch, self.batching = compiled, batch, "batch"
             except RuntimeError as exc:
                 log.info("%s: no batch dimension (%s); using batch 1 + async queue", self.path.name, str(exc)[:80])
@@ -198,6 +202,8 @@ class OpenVinoDetector:
         else:
             boxes_in = [letterbox(f, self.input_size) for f in frames]
             raw = self.infer_raw(to_tensor([b[0] for b in boxes_in]))
+        if len(raw) != len(frames):
+            raise RuntimeError(f"{self.path.name}: {len(frames)} frames gave {len(raw)} results")
         out: list[Detections] = []
         for (_, lb), head in zip(boxes_in, raw):
             xyxy, score, cls, kpts = decode(head, len(self.names), conf, iou, classes, self.num_keypoints)
