@@ -16,7 +16,6 @@ import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from edge import paths
 from edge.site import ConfigError, apply_env_overrides, expand_env, load_site_config
@@ -102,15 +101,14 @@ def calibrate_main(cfg, args) -> int:
     return 0
 
 
-def load_smoking(models_dir: str | None, **options: Any):  # noqa: ANN201
-    """The smoking analyser (pose + cigarette models, OpenVINO with ``options``: device, threads), or None when
-    the models are missing."""
+def load_smoking(models_dir: str | None):  # noqa: ANN201
+    """Helper A's smoking analyser (pose + cigarette models), or None when the models are missing."""
     try:
         from edge.detect.base import load_detector
         from edge.detect.smoking import SmokingAnalyser
 
-        cig = load_detector("cigarette-yolov8s", "openvino", models_dir, **options)
-        pose = load_detector("yolov8n-pose-int8", "openvino", models_dir, **options)
+        cig = load_detector("cigarette-yolov8s", "openvino", models_dir)
+        pose = load_detector("yolov8n-pose-int8", "openvino", models_dir)
         return SmokingAnalyser(cig, pose)
     except (ImportError, FileNotFoundError, ValueError, KeyError) as exc:
         logging.getLogger(__name__).warning("smoking analysis off: %s", exc)
@@ -132,8 +130,7 @@ def main(argv: list[str]) -> int:
     if args.cmd == "run":
         from edge.agent.runtime import EdgeAgent
 
-        ov = {"device": cfg.edge.device, "threads": cfg.edge.inference_threads}
-        smoking = load_smoking(expand_env(cfg.edge.models_dir), **ov) if args.smoking else None
+        smoking = load_smoking(expand_env(cfg.edge.models_dir)) if args.smoking else None
         return EdgeAgent(cfg, Path(args.config), smoking=smoking).run_forever()
     if not any(c.id == args.camera for c in cfg.cameras):
         print(f"unknown camera {args.camera!r}; cameras: {[c.id for c in cfg.cameras]}", file=sys.stderr)
