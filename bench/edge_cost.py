@@ -10,6 +10,7 @@ for a fixed time after a warm-up:
   per camera so the phone crop pass runs, the change gate, evidence to the outbox); each camera has a
   ``detect`` input (the substream, decoded) and a ``record``+``stills`` input (the main stream, packets only);
 - ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
+- ``agent, substream, hand pass every 2 s``: as the first with ``rules.phone_use.hand_pass_s: 2``;
 - ``agent, substream, phone crop pass off``: as the first with ``phone_use`` off (no pose + hand crops), the
   workload closest to the plain loop's;
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
@@ -183,7 +184,9 @@ class Meter:
 
 
 # --------------------------------------------------------------------------- configurations (child process)
-def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str, crops: bool = True) -> object:
+def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str, crops: bool | float = True
+                ) -> object:
+    """``crops``: True (the hand pass on every inferred frame), False (phone_use off) or the hand pass interval."""
     from edge.site import SiteConfig
 
     cams = []
@@ -202,14 +205,15 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         "hall": {"id": "bench-edgecost", "name": "bench"},
         "windows": [{"id": f"W{i:02d}", "number": i + 1, "name": f"w{i}"} for i in range(n)],
         "cameras": cams,
-        "rules": {} if crops else {"phone_use": {"enabled": False}},
+        "rules": ({"phone_use": {"hand_pass_s": crops}} if not isinstance(crops, bool)
+                  else {} if crops else {"phone_use": {"enabled": False}}),
         "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
         "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9",
                  "inference_threads": INFERENCE_THREADS},
     })
 
 
-def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool = True) -> dict:
+def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool | float = True) -> dict:
     from edge.agent.runtime import EdgeAgent
 
     pairs = camera_pairs()
@@ -347,6 +351,7 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
 # --------------------------------------------------------------------------- parent
 LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "agent, 1080p only (one input)",
           "agent-sub-nocrop": "agent, substream, phone crop pass off",
+          "agent-sub-hand2": "agent, substream, hand pass every 2 s",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 
 
@@ -361,7 +366,7 @@ def child(args: argparse.Namespace) -> None:
         res = run_capture_memory(args.child == "capture-main")
     else:
         res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup,
-                        crops=args.child != "agent-sub-nocrop")
+                        crops={"agent-sub-nocrop": False, "agent-sub-hand2": 2.0}.get(args.child, True))
     print("RESULT " + json.dumps(res))
 
 
@@ -389,7 +394,8 @@ def main() -> int:
     for item in args.configs.split(","):  # name or name:cameras
         name, _, count = item.partition(":")
         n = int(count) if count else {"agent-sub": args.cameras, "agent-sub-nocrop": args.cameras,
-                                      "agent-main": args.single_cameras, "plain": args.plain_cameras}[name]
+                                      "agent-sub-hand2": args.cameras, "agent-main": args.single_cameras,
+                                      "plain": args.plain_cameras}[name]
         cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--seconds", str(args.seconds),
                "--warmup", str(args.warmup)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())

@@ -45,6 +45,13 @@ class PhoneUseRule(_Model):
         description="Phone detection confidence threshold (the phone must also be in the clerk's hand, not at the ear).",
     )
     cooldown_s: float = Field(default=300, ge=0, description="Seconds after a finding before the next one for the window.")
+    hand_pass_s: float = Field(
+        default=0, ge=0, le=60,
+        description="Seconds between hand passes of a camera (the COCO detector on crops around the clerks' hands, "
+                    "the costliest part of analysis); between them the last pass's result stands, as for an "
+                    "unchanged frame. 0: every inferred frame. Raise it (e.g. 2) to fit more cameras on a box; "
+                    "phone detection then follows a phone more coarsely.",
+    )
 
 
 class AfterHoursPresenceRule(_Model):

@@ -106,6 +106,7 @@ class FramePipeline:
         for cam in self.cfg.cameras:
             self.health.setdefault(cam.id, CameraHealthMonitor(cam.id, self.cfg.rules.camera_health))
         self._last: dict[str, tuple[Detections, Detections | None, Detections | None]] = {}
+        self._hand_at: dict[str, tuple[dt.datetime, Detections | None, Detections | None]] = {}  # ts, small, pose
         ids = {n: i for i, n in self.detector.names.items()}
         self._phone_cls = [ids["cell phone"]] if "cell phone" in ids else []
         self._seats = {c.id: [z for z in c.zones if z.kind == "seat"] for c in self.cfg.cameras}
@@ -225,11 +226,23 @@ class FramePipeline:
                        ) -> tuple[Detections | None, Detections | None]:
         """(pose of the persons at seats, what the COCO detector sees in their hands). The seat-region pose is the
         frame's pose pass; without it (no seat-region pass) the pose model runs on crops around the persons at
-        seats, only for the hand pass."""
+        seats, only for the hand pass. With ``rules.phone_use.hand_pass_s`` a camera's hand pass runs at most that
+        often; in between its last result stands (as for a frame the change gate skips)."""
         if not self._seats.get(f.camera_id):
             return None, None
         if not self.phone_pass:
             return seat_pose, None
+        every = self.cfg.rules.phone_use.hand_pass_s
+        last = self._hand_at.get(f.camera_id)
+        if every > 0 and last is not None and 0 <= (f.ts - last[0]).total_seconds() < every:
+            self.counters["hand_passes_reused"] += 1
+            return (seat_pose if seat_pose is not None else last[2]), last[1]
+        pose, small = self._hand_pass(f, det, seat_pose)
+        self._hand_at[f.camera_id] = (f.ts, small, pose)
+        return pose, small
+
+    def _hand_pass(self, f: CameraFrame, det: Detections, seat_pose: Detections | None
+                   ) -> tuple[Detections | None, Detections | None]:
         shape = f.image.shape[:2]
         if seat_pose is None:
             people = det.of_class("person").above(PERSON_CROP_CONF)

@@ -1,0 +1,58 @@
+"""The hand pass's interval (``rules.phone_use.hand_pass_s``) on real footage with the real models: the texting
+clip of the demo's window 3, analysed as the agent does (``FramePipeline``, every frame inferred)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from edge.agent.pipeline import ChangeGate, FramePipeline
+from edge.capture.reader import CameraFrame
+from edge.site import load_site_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the hall: service hours
+
+
+@pytest.fixture(scope="module")
+def clip_frames(media_dir):
+    import av
+
+    out = []
+    with av.open(str(media_dir / "video" / "bwssytems_5977270-sd_640_360_25fps.mp4")) as c:
+        stream = c.streams.video[0]
+        due = 0.0
+        for f in c.decode(stream):
+            t = float(f.pts * stream.time_base)
+            if t + 1e-6 < due:
+                continue
+            due += 0.5
+            out.append((t, f.to_ndarray(format="bgr24")))
+            if len(out) == 12:  # 6 s at 2 fps
+                break
+    return out
+
+
+@pytest.fixture(scope="module")
+def detector(models_dir):
+    from edge.detect.base import load_detector
+
+    return load_detector("yolo11n-coco-int8", models_dir=models_dir)
+
+
+@pytest.mark.parametrize("every, max_passes", [(0, 12), (2.0, 3)])
+def test_hand_pass_interval(demo_config_path, clip_frames, detector, every, max_passes):
+    base = load_site_config(demo_config_path)
+    phone = base.rules.phone_use.model_copy(update={"hand_pass_s": every})
+    cfg = base.model_copy(update={"rules": base.rules.model_copy(update={"phone_use": phone})})
+    pipe = FramePipeline(cfg, detector, gate=ChangeGate(threshold=0))
+    phones = []
+    for i, (t, img) in enumerate(clip_frames):
+        (a,) = pipe.analyse([CameraFrame("cam-w03", T0 + dt.timedelta(seconds=t), img, i)])
+        small = a.ctx.small_objects
+        phones.append(small is not None and len(small.of_class("cell phone")) > 0)
+    passes, reused = pipe.counters["crop_passes"], pipe.counters["hand_passes_reused"]
+    assert passes + reused == len(clip_frames)  # every frame has a clerk at the seat: a pass or its last result
+    assert passes <= max_passes and (reused == 0) == (every == 0)
+    assert sum(phones) >= len(clip_frames) // 2, phones  # the texting phone is held in most frames either way
