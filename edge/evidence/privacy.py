@@ -8,8 +8,9 @@ Zones of the kinds in ``privacy.mask_zones`` (default: ``public``, the waiting a
 citizen the detector misses there is unreadable all the same; staff, seat and exit zones inside them stay
 visible (the staff and what blocks an exit are what evidence is about).
 
-Masks come from the person boxes of the detector (a face detector is not used: none ships with the project's
-packages); the whole body box is masked, grown by ``margin``, which covers the face whatever the pose. The
+Masks come from the person boxes of the detector, the whole body box grown by ``margin``, which covers the face
+whatever the pose, and, where a face detector runs (``privacy.faces``, ``edge.detect.faces``), from every face
+outside the staff and seat zones that no clerk's person box holds, grown by ``FACE_MARGIN``. The
 masking is irreversible in what is stored: ``pixelate`` keeps one colour per block of at least
 ``MIN_BLOCK`` pixels (a sixth of the box's shorter side for larger boxes), ``blur`` averages over a kernel of
 half the box's shorter side and then pixelates at half that block size, so neither a deconvolution nor a
@@ -17,7 +18,8 @@ super-resolution model can bring a face back from the few values left.
 
 Pure functions on numpy pictures (BGR, HxWx3), no I/O:
 
-- ``public_boxes(detections, zones, shape, privacy)`` -> the boxes to mask in one picture;
+- ``public_boxes(detections, zones, shape, privacy, faces)`` -> the boxes to mask in one picture;
+- ``public_faces(faces, staff_boxes, zones, shape, privacy)`` -> the face boxes among them;
 - ``zone_mask(zones, shape, privacy)`` -> the pixels masked whole in one picture (or None);
 - ``mask_boxes(image, boxes, method)`` / ``mask_region(image, mask, method)`` -> a masked copy;
 - ``mask_frames(frames, boxes_per_frame, method)`` -> masked copies of a clip's frames (each frame with its boxes);
@@ -47,6 +49,7 @@ KEEP_KINDS = ("staff", "seat", "exit")  # never masked by ``mask_zones``
 MIN_BLOCK = 8  # pixels: the smallest block a masked region is reduced to
 BLOCKS_PER_SIDE = 6  # a masked box keeps at most this many blocks along its shorter side
 STAFF_OVERLAP = 0.5  # a person belongs to a staff zone when the box centre is in it or this share of the box is
+FACE_MARGIN = 0.3  # a masked face box grows by this share of its size (hair, ears, a turned head)
 
 
 def staff_mask(boxes: np.ndarray, zones: Sequence[ZoneConfig], shape: tuple[int, int]) -> np.ndarray:
@@ -63,19 +66,50 @@ def staff_mask(boxes: np.ndarray, zones: Sequence[ZoneConfig], shape: tuple[int,
     return keep
 
 
-def public_boxes(detections: Detections | None, zones: Sequence[ZoneConfig], shape: tuple[int, int],
-                 privacy: PrivacyConfig) -> np.ndarray:
-    """Person boxes to mask (xyxy pixels, grown by the margin and clipped to the picture); empty when masking is
-    off for the camera or nobody outside the staff zones is seen."""
-    if not privacy.mask_public or detections is None or not len(detections):
+def public_faces(faces: np.ndarray | None, staff_boxes: np.ndarray, zones: Sequence[ZoneConfig],
+                 shape: tuple[int, int], privacy: PrivacyConfig) -> np.ndarray:
+    """Face boxes to mask (xyxy pixels, grown by FACE_MARGIN): faces (rows ``x1, y1, x2, y2[, score]``) at or above
+    ``privacy.face_min_confidence`` whose centre is neither in a staff/seat zone nor in a clerk's person box
+    (``staff_boxes``), so a clerk's own face stays visible and every other one is hidden."""
+    if not privacy.mask_public or not privacy.faces or faces is None or not len(faces):
         return np.zeros((0, 4), np.float32)
-    people = detections.of_class("person").above(privacy.person_min_confidence)
-    if not len(people):
-        return np.zeros((0, 4), np.float32)
-    boxes = people.xyxy[~staff_mask(people.xyxy, zones, shape)]
+    faces = np.asarray(faces, np.float32)
+    if faces.shape[1] > 4:
+        faces = faces[faces[:, 4] >= privacy.face_min_confidence]
+    boxes = faces[:, :4]
     if not len(boxes):
         return np.zeros((0, 4), np.float32)
-    return geo.pad_boxes(boxes, privacy.margin, shape).astype(np.float32)
+    centres = geo.box_anchors(boxes, "center")
+    keep = staff_mask(boxes, zones, shape)
+    for x1, y1, x2, y2 in np.asarray(staff_boxes, np.float32).reshape(-1, 4):
+        keep |= (centres[:, 0] >= x1) & (centres[:, 0] <= x2) & (centres[:, 1] >= y1) & (centres[:, 1] <= y2)
+    boxes = boxes[~keep]
+    if not len(boxes):
+        return np.zeros((0, 4), np.float32)
+    return geo.pad_boxes(boxes, FACE_MARGIN, shape).astype(np.float32)
+
+
+def public_boxes(detections: Detections | None, zones: Sequence[ZoneConfig], shape: tuple[int, int],
+                 privacy: PrivacyConfig, faces: np.ndarray | None = None) -> np.ndarray:
+    """Boxes to mask (xyxy pixels, grown by their margin and clipped to the picture): the person boxes outside the
+    staff zones and, with ``faces`` (the face detector's rows), the faces of ``public_faces``; empty when masking
+    is off for the camera or nobody outside the staff zones is seen."""
+    none = np.zeros((0, 4), np.float32)
+    if not privacy.mask_public:
+        return none
+    people = none
+    staff = none
+    if detections is not None and len(detections):
+        persons = detections.of_class("person").above(privacy.person_min_confidence)
+        if len(persons):
+            is_staff = staff_mask(persons.xyxy, zones, shape)
+            staff = persons.xyxy[is_staff]
+            if (~is_staff).any():
+                people = geo.pad_boxes(persons.xyxy[~is_staff], privacy.margin, shape).astype(np.float32)
+    face_boxes = public_faces(faces, staff, zones, shape, privacy)
+    if not len(face_boxes):
+        return people
+    return np.concatenate([people, face_boxes]).astype(np.float32)
 
 
 def zone_mask(zones: Sequence[ZoneConfig], shape: tuple[int, int], privacy: PrivacyConfig) -> np.ndarray | None:
@@ -149,10 +183,10 @@ def mask_frames(frames: Sequence[np.ndarray], boxes_per_frame: Sequence[np.ndarr
 
 
 def mask_public(image: np.ndarray, detections: Detections | None, zones: Sequence[ZoneConfig],
-                privacy: PrivacyConfig) -> tuple[np.ndarray, int]:
-    """(picture with the public masked, number of person boxes masked); the picture itself when nothing is
-    masked."""
-    boxes = public_boxes(detections, zones, image.shape[:2], privacy)
+                privacy: PrivacyConfig, faces: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """(picture with the public masked, number of person and face boxes masked); the picture itself when nothing
+    is masked. ``faces``: the face detector's rows for this picture (``public_faces``)."""
+    boxes = public_boxes(detections, zones, image.shape[:2], privacy, faces)
     out = mask_region(image, zone_mask(zones, image.shape[:2], privacy), privacy.method)
     if not len(boxes):
         return out, 0

@@ -6,9 +6,10 @@ camera's high-resolution still of the moment (``stills``) when it is larger than
 with the detections scaled onto it.
 
 Every snapshot and raw frame is masked first (``edge.evidence.privacy``): the people outside the camera's staff
-and seat zones (and the zones of its ``mask_zones`` kinds, the waiting area by default) are pixelated or blurred
-by the camera's ``privacy`` settings (``privacy``, by camera id; a
-camera not listed gets the defaults, masking on), so no unmasked picture of the public is ever stored. Clips
+and seat zones (and the zones of its ``mask_zones`` kinds, the waiting area by default, and, with a face
+detector, every face no clerk's box holds) are pixelated or blurred by the camera's ``privacy`` settings
+(``privacy``, by camera id; a camera not listed gets the defaults, masking on), so no unmasked picture of the
+public is ever stored. Clips
 are masked frame by frame before encoding, with the public boxes of the analysed frames around each frame
 (``note_analysed`` feeds them; ``BoxHistory``); a stream-copied clip with anyone to mask is decoded, masked
 and encoded again (scaled onto the record stream's size), one with nothing to mask stays the camera's own bytes.
@@ -68,6 +69,7 @@ class FinishedClip:
 
 
 StillSource = Callable[[dt.datetime], "tuple[dt.datetime, np.ndarray] | None"]
+FaceFinder = Callable[[np.ndarray, float], np.ndarray]  # (BGR picture, threshold) -> (N, 5) face rows
 
 
 def scale_detections(d: Detections | None, sx: float, sy: float) -> Detections | None:
@@ -97,6 +99,7 @@ class EvidenceWriter:
     _shapes: dict[str, tuple[int, int]] = field(default_factory=dict)  # analysed picture size, per camera
     _zones: dict[str, Sequence[ZoneConfig]] = field(default_factory=dict)  # per camera, for masking its clips
     stills: dict[str, StillSource] = field(default_factory=dict)  # camera id -> high-resolution picture at a time
+    faces: FaceFinder | None = None  # the face detector for masking (``edge.detect.faces``), None: persons only
     _pending: list[ClipRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -120,7 +123,8 @@ class EvidenceWriter:
         With ``camera_id``, the camera's still of the moment replaces ``image`` when it is larger.
         """
         image, detections, extra = self._hires(camera_id, image, ts, detections, extra)
-        image, n = mask_public(image, detections, zones, self._privacy(camera_id))
+        privacy = self._privacy(camera_id)
+        image, n = mask_public(image, detections, zones, privacy, self._faces(image, privacy))
         self.masked += n
         picture = annotate(image, detections, zones, caption, ts, self.tz, extra, highlight=highlight, classes=classes)
         refs = [self.store.put_file(jpeg(picture), "snapshot", "image/jpeg", ts)]
@@ -130,6 +134,16 @@ class EvidenceWriter:
 
     def _privacy(self, camera_id: str | None) -> PrivacyConfig:
         return self.privacy.get(camera_id or "", PrivacyConfig())
+
+    def _faces(self, image: np.ndarray, privacy: PrivacyConfig) -> np.ndarray | None:
+        """The face detector's rows for a picture about to be stored, when the camera masks faces."""
+        if self.faces is None or not (privacy.mask_public and privacy.faces):
+            return None
+        try:
+            return self.faces(image, privacy.face_min_confidence)
+        except Exception:  # noqa: BLE001 - a failing face pass leaves the person and zone masks in place
+            log.exception("privacy: the face pass failed; masking by person boxes and zones")
+            return None
 
     def note_analysed(self, camera_id: str, ts: dt.datetime, shape: tuple[int, int], detections: Detections | None,
                       zones: Sequence[ZoneConfig]) -> None:
