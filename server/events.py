@@ -1,16 +1,23 @@
 """In-process pub/sub for live events (the console's SSE stream subscribes here).
 
 ``broadcast(event)`` may be called from any thread (the MQTT consumer runs in one);
-``subscribe()`` is an async context manager yielding an ``asyncio.Queue`` of event dicts.
+``subscribe()`` is an async context manager yielding an ``EventQueue`` of event dicts.
 ``after_commit(session, event)`` queues an event that is broadcast only if the session's
 transaction commits (so nobody sees an alert that was rolled back).
+
+A subscriber that falls behind (a console stream while thousands of window states and heartbeats arrive a second)
+never loses an alert to them: live-state events are coalesced per subject in its queue (a window's newer state
+replaces the older one not yet sent, in its place), and a full queue gives way by dropping the oldest live-state
+event before anything else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,11 +27,69 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
+COALESCE: dict[str, tuple[str, ...]] = {  # live-state events: the newest per subject is all a subscriber needs
+    "window.state": ("hall_id", "window"),
+    "edge.heartbeat": ("hall_id", "edge"),
+    "edge.status": ("hall_id", "edge"),
+}
+
+
+class EventQueue:
+    """A subscriber's pending events, in order (used from its event loop's thread only).
+
+    ``put_nowait`` coalesces the events of ``COALESCE`` per subject and, at ``maxsize``, drops the oldest of them to
+    make room (raising ``asyncio.QueueFull`` only when nothing coalescible is pending); ``await get()`` takes the
+    oldest event."""
+
+    def __init__(self, maxsize: int = QUEUE_SIZE) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+        self._live: OrderedDict[Any, None] = OrderedDict()  # pending coalescible keys, oldest first
+        self._seq = itertools.count()
+        self._ready = asyncio.Event()
+        self.coalesced = 0
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, event: dict[str, Any]) -> None:
+        fields = COALESCE.get(str(event.get("type", "")))
+        key: Any = (event["type"], *(str(event.get(f)) for f in fields)) if fields else next(self._seq)
+        if fields and key in self._items:
+            self._items[key] = event  # newer state, same place in the line
+            self.coalesced += 1
+            return
+        if len(self._items) >= self.maxsize:
+            if not self._live:
+                raise asyncio.QueueFull
+            oldest, _ = self._live.popitem(last=False)
+            del self._items[oldest]
+        self._items[key] = event
+        if fields:
+            self._live[key] = None
+        self._ready.set()
+
+    def get_nowait(self) -> dict[str, Any]:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        key, event = self._items.popitem(last=False)
+        self._live.pop(key, None)
+        if not self._items:
+            self._ready.clear()
+        return event
+
+    async def get(self) -> dict[str, Any]:
+        while not self._items:
+            await self._ready.wait()
+        return self.get_nowait()
 
 
 class Broadcaster:
     def __init__(self) -> None:
-        self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]] = set()
+        self._subs: set[tuple[asyncio.AbstractEventLoop, EventQueue]] = set()
         self._lock = threading.Lock()
         self.dropped = 0
         self.relays: list[Any] = []  # callables that carry events to other server processes (server.live)
@@ -46,7 +111,7 @@ class Broadcaster:
                 with self._lock:
                     self._subs.discard((loop, queue))
 
-    def _put(self, queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+    def _put(self, queue: EventQueue, event: dict[str, Any]) -> None:
         try:
             queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -54,8 +119,8 @@ class Broadcaster:
             log.warning("live event dropped for a slow subscriber (%s)", event.get("type"))
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+    async def subscribe(self) -> AsyncIterator[EventQueue]:
+        queue = EventQueue(QUEUE_SIZE)
         key = (asyncio.get_running_loop(), queue)
         with self._lock:
             self._subs.add(key)

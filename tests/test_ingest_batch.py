@@ -103,3 +103,65 @@ def test_nothing_applied_when_the_database_is_down(committed_hall):
             ingest_batch(make_sessionmaker(dead), [BatchItem(c.encode(reading(committed_hall.hall.id, 1.0)))])
     finally:
         dead.dispose()
+
+
+def test_live_state_of_a_batch_is_what_the_newest_message_says(server_engine, committed_hall):
+    """The bulk path (on PostgreSQL: one UPDATE per table and column set, readings and window states by COPY) leaves
+    sensors, windows, the edge and its cameras exactly as the messages say, a late older reading changing nothing."""
+    from server.db import Camera, Edge, Sensor, Window, WindowStateRow
+
+    hall = committed_hall.hall.id
+    t0 = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(minutes=1)
+    edge = "zhegou-edge-1"
+
+    def at(s: float) -> dt.datetime:
+        return t0 + dt.timedelta(seconds=s)
+
+    def power(value: float, s: float, sensor: str = "plug-w01-pc") -> c.SensorReading:
+        return c.SensorReading(hall_id=hall, edge_id=edge, sensor_id=sensor, kind="power", value=value, unit="W",
+                               at=at(s))
+
+    batch = [
+        power(10.0, 0), power(20.0, 2), power(99.0, -10),  # the last one arrives late: older than what is stored
+        c.SensorReading(hall_id=hall, edge_id=edge, sensor_id="plug-w02-printer", kind="availability",
+                        value="offline", at=at(1)),
+        c.WindowState(hall_id=hall, edge_id=edge, window_id="W01", state="staffed", persons=1, camera_id="cam-w01",
+                      since=at(-30), sent_at=at(1)),
+        c.WindowState(hall_id=hall, edge_id=edge, window_id="W02", state="uncertain", persons=0,
+                      camera_id="cam-w02", since=at(-5), sent_at=at(1)),
+        c.Heartbeat(hall_id=hall, edge_id=edge, sent_at=at(2), outbox_pending=7, uptime_s=42.0,
+                    cameras=[c.CameraHealth(camera_id="cam-w01", state="ok", fps=1.5, lag_s=0.4),
+                             c.CameraHealth(camera_id="cam-w02", state="frozen", fps=0.0, lag_s=9.0)]),
+    ]
+    fast = service.INGEST_BATCHES.value(path="fast")
+    out = ingest_batch(make_sessionmaker(server_engine), [BatchItem(c.encode(m)) for m in batch])
+    assert [o.status for o in out] == ["accepted"] * len(batch)
+    assert service.INGEST_BATCHES.value(path="fast") == fast + 1
+    with Session(server_engine) as s:
+        def one(model, code):
+            return s.scalars(select(model).filter_by(hall_id=hall, code=code)).one()
+
+        pc = one(Sensor, "plug-w01-pc")
+        assert (pc.online, pc.last_seen, pc.last_value["value"], pc.last_value["unit"]) == (True, at(2), 20.0, "W")
+        printer = one(Sensor, "plug-w02-printer")
+        assert (printer.online, printer.last_seen) == (False, at(1))
+        w1, w2 = one(Window, "W01"), one(Window, "W02")
+        assert (w1.live_state, w1.live_persons, w1.live_since, w1.live_updated_at) == ("staffed", 1, at(-30), at(1))
+        assert (w2.live_state, w2.live_camera) == ("uncertain", "cam-w02")
+        e = one(Edge, edge)
+        assert (e.online, e.last_seen, e.outbox_pending, e.uptime_s) == (True, at(2), 7, 42.0)
+        c1, c2 = one(Camera, "cam-w01"), one(Camera, "cam-w02")
+        assert (c1.health, c1.fps, c1.lag_s, c1.last_seen) == ("ok", 1.5, 0.4, at(2))
+        assert (c2.health, c2.fps) == ("frozen", 0.0)
+        rows = s.execute(select(SensorReadingRow.sensor_code, SensorReadingRow.value_num, SensorReadingRow.value_text,
+                                SensorReadingRow.at).where(SensorReadingRow.hall_id == hall)
+                         .order_by(SensorReadingRow.at)).all()
+        assert [tuple(r) for r in rows] == [("plug-w01-pc", 99.0, None, at(-10)), ("plug-w01-pc", 10.0, None, at(0)),
+                                            ("plug-w02-printer", None, "offline", at(1)),
+                                            ("plug-w01-pc", 20.0, None, at(2))]
+        assert s.scalar(select(func.count()).select_from(WindowStateRow).where(WindowStateRow.hall_id == hall)) == 2
+    later = ingest_batch(make_sessionmaker(server_engine), [BatchItem(c.encode(power(30.0, 3)))])
+    assert [o.status for o in later] == ["accepted"]
+    with Session(server_engine) as s:
+        pc = s.scalars(select(Sensor).filter_by(hall_id=hall, code="plug-w01-pc")).one()
+        assert (pc.last_seen, pc.last_value["value"]) == (at(3), 30.0)

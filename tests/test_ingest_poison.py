@@ -154,3 +154,28 @@ def test_lanes_split_findings_from_bulk(mqtt_broker, mqtt_settings, server_engin
         pub.loop_stop()
         pub.disconnect()
         lanes.stop()
+
+
+def test_the_bulk_lane_lets_the_urgent_backlog_go_first(mqtt_settings, server_engine):
+    """Before each bulk batch the bulk worker waits (bounded) until the urgent lane has applied what it received."""
+    from server.ingest import mqtt as ingest_mqtt
+
+    lanes = ingest_mqtt.ConsumerLanes(mqtt_settings, make_sessionmaker(server_engine))
+    urgent, bulk = lanes.lanes
+    assert bulk.yield_to is urgent and urgent.yield_to is None
+    order: list[str] = []
+
+    class Idle:
+        def wait(self, timeout):
+            order.append(f"wait {timeout}")
+            return True
+
+    urgent.idle = Idle()
+    bulk._apply = lambda batch: (order.append(f"apply {len(batch)}"), setattr(bulk, "processed", len(batch)))
+    bulk._received = 1
+    bulk.idle.clear()  # as _on_message leaves it
+    bulk._queue.put(object())
+    bulk._queue.put(None)  # stop after this batch
+    bulk._work()
+    assert order == [f"wait {ingest_mqtt.YIELD_MAX_S}", "apply 1"]
+    assert bulk.idle.is_set()  # everything it received is applied

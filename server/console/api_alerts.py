@@ -281,6 +281,12 @@ def _lookup(factory: Any, fn: Any) -> Any:
     return None
 
 
+def _reads_database(ev: dict[str, Any]) -> bool:
+    """Whether ``_console_event`` looks rows up for this event (alerts, findings, duty checks)."""
+    etype = str(ev.get("type", ""))
+    return etype.startswith("alert.") or etype in ("finding.updated", "finding.closed", "duty_check.result")
+
+
 def _console_event(factory: Any, user_hall: str | None, ev: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """Map a core event to what the console shows; None to skip it."""
     hall_id = ev.get("hall_id")
@@ -330,7 +336,10 @@ async def stream(request: Request, user: ViewerUser) -> StreamingResponse:
                     yield "event: ping\ndata: {}\n\n"
                     continue
                 try:
-                    mapped = await run_in_threadpool(_console_event, factory, user_hall, ev)
+                    if _reads_database(ev):
+                        mapped = await run_in_threadpool(_console_event, factory, user_hall, ev)
+                    else:  # live state passes through as it is: no thread hop per window state or heartbeat
+                        mapped = _console_event(factory, user_hall, ev)
                 except Exception:  # noqa: BLE001 - one bad event must not end the stream
                     log.exception("console: could not render live event %s", ev.get("type"))
                     continue

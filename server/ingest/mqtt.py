@@ -85,6 +85,7 @@ class _Pending:
 
 # Lanes: findings and check results (alerts, what a duty officer waits for) get their own MQTT session and
 # worker, so they never queue behind thousands of readings and heartbeats in the broker or in a batch.
+YIELD_MAX_S = 1.0  # longest a bulk batch waits for the urgent lane's backlog (the bulk is never starved)
 LANES: dict[str, tuple[str, ...]] = {"urgent": ("finding", "result"), "bulk": ("window", "sensor", "status",
                                                                             "heartbeat")}
 
@@ -131,6 +132,9 @@ class MqttConsumer:
         self._last_progress = time.monotonic()  # last batch done, or first message after an idle spell
         self._worker: threading.Thread | None = None
         self._stopping = threading.Event()
+        self.idle = threading.Event()  # set while every received message has been applied
+        self.idle.set()
+        self.yield_to: MqttConsumer | None = None  # the bulk lane waits for the urgent lane to catch up
 
     # -- lifecycle
     def start(self) -> None:
@@ -200,6 +204,7 @@ class MqttConsumer:
         pending = _Pending(message, self._generation)
         if self._received == self.processed:
             self._last_progress = pending.received
+        self.idle.clear()
         self._received += 1
         self._queue.put(pending)
 
@@ -226,7 +231,11 @@ class MqttConsumer:
         while not self._stopping.is_set():
             batch = self._next_batch()
             if batch:
+                if self.yield_to is not None:  # findings first: the batch waits (a little) for their backlog
+                    self.yield_to.idle.wait(YIELD_MAX_S)
                 self._apply(batch)
+                if self._received == self.processed:
+                    self.idle.set()
 
     def _apply(self, batch: list[_Pending]) -> None:
         delay = 0.5
@@ -291,10 +300,13 @@ class _AllSet:
 
 class ConsumerLanes:
     """The app's MQTT consumers: an urgent lane (findings, check results) and a bulk lane (window states,
-    readings, heartbeats, status), each with its own session and batch worker; one face for /healthz."""
+    readings, heartbeats, status), each with its own session and batch worker; one face for /healthz. The bulk
+    lane's worker lets the urgent lane's backlog go first (up to YIELD_MAX_S per batch): the two share one
+    interpreter, and an alert should not wait behind thousands of readings."""
 
     def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
         self.lanes = [MqttConsumer(settings, factory, "urgent"), MqttConsumer(settings, factory, "bulk")]
+        self.lanes[1].yield_to = self.lanes[0]
         self.connected = _AllSet([c.connected for c in self.lanes])
         self.subscribed = _AllSet([c.subscribed for c in self.lanes])
 

@@ -200,6 +200,7 @@ def _fast(session: Session, msgs: list[tuple[int, Any]], via: str) -> dict[int, 
             seen.add(mid)
             _apply(session, msg, via)
             out[i] = IngestOutcome("accepted", None, None, msg.type, mid)
+        handlers.flush_live(session, handlers.LIVE_MODELS)
         session.flush()
         handlers.flush_rows(session)
     except handlers.Reject:
