@@ -21,6 +21,18 @@ class WindowUnstaffedRule(_Model):
     person_min_confidence: float = Field(
         default=0.4, gt=0, lt=1, description="Person detection threshold for seat and hall presence."
     )
+    placard_ocr: bool = Field(
+        default=True,
+        description="When an empty seat opens a finding, read the window's counter (its counter zones, else the seat "
+                    "zone and around it) with an OCR model and note a 暂停服务 sign on the finding as a hint for the "
+                    "supervisor (never a silent excuse: the finding opens all the same). Needs the 'rapidocr' package "
+                    "(make install); without it the agent warns once.",
+    )
+    placard_words: list[str] = Field(
+        default_factory=lambda: ["暂停服务", "暂停办理", "暂停受理", "暂停窗口", "暂停营业", "暂离", "临时离开",
+                                 "暂时离开", "稍候", "稍等"],
+        description="Words that make a counter sign a pause notice (matched in the recognised text, spaces ignored).",
+    )
 
 
 class AttendanceRule(_Model):

@@ -25,6 +25,7 @@ from edge.capture.buffer import FrameRing, Sampler
 from edge.capture.reader import CameraFrame
 from edge.capture.source import VideoSource
 from edge.detect.faces import face_finder
+from edge.detect.placard import placard_reader
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox
@@ -107,7 +108,7 @@ def analyze(
     pipeline = FramePipeline(cfg, detector, smoking=smoking, gate=gate)
     sink = _Collect()
     pictures: dict[str, _Picture] = {}
-    dispatcher = FindingDispatcher(cfg, sink, writer, lambda cid: pictures.get(cid))
+    dispatcher = FindingDispatcher(cfg, sink, writer, lambda cid: pictures.get(cid), placard=placard_reader(cfg))
     result = AnalyzeResult(camera_id, str(input_path), evidence_dir=str(store.files_dir))
 
     def step(frame: CameraFrame, media_s: float) -> None:

@@ -8,6 +8,9 @@
   sensor's blocked exit the picture is cross-checked: the exit zone the sensor guards is highlighted and the
   finding says whether the camera sees it blocked too (``camera_cover``, ``camera_sees_block``), so a snapshot
   that shows a clear exit says so instead of silently contradicting its alert.
+- an empty seat (``window_unstaffed``): with a ``placard`` reader, the window's counter is read with OCR in the
+  full-resolution picture; a pause sign (暂停服务, …) goes on the finding (``placard_text``, ``placard_word``,
+  ``placard_score``) and its caption as a hint for the supervisor. The finding opens all the same.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pydantic import BaseModel
 from edge import geometry as geo
 from edge.agent.open_findings import OpenFindings
 from edge.contract import RULES, FindingClosed, FindingOpened, FindingUpdated, jsonable
+from edge.detect.placard import PlacardReader
 from edge.detections import Detections
 from edge.evidence.annotate import focus
 from edge.evidence.writer import EvidenceWriter, FinishedClip
@@ -56,6 +60,7 @@ class FindingDispatcher:
         latest_picture: Callable[[str], Picture | None],
         registry: OpenFindings | None = None,
         exit_open: Callable[[str, str], bool] | None = None,
+        placard: PlacardReader | None = None,
     ) -> None:
         self.cfg = cfg
         self.sink = sink
@@ -69,6 +74,7 @@ class FindingDispatcher:
         self._sensor_exit = {s.id: s.guards.exit_zone for s in cfg.sensors if s.guards.exit_zone}
         self.exit_open = exit_open  # (camera, exit zone) -> the camera's exit rule has that exit blocked now
         self.registry: OpenFindings | None = registry
+        self.placard = placard  # reads a 暂停服务 sign on the counter of a window found empty (a hint, never an excuse)
 
     def _send(self, msg: BaseModel) -> None:
         self.sink.put(msg)
@@ -106,6 +112,21 @@ class FindingDispatcher:
             line = "摄像头核对：画面中未见遮挡物，请到现场核实"
         return {"camera_cover": round(cover, 3), "camera_sees_block": sees}, line
 
+    def _placard_check(self, camera: str, window_id: str, zones: list, pic: Picture) -> tuple[dict, str | None]:
+        """A pause sign read on the empty window's counter: (facts for the finding, caption line), or nothing."""
+        try:
+            image = self.evidence.best_picture(camera, pic.image, pic.ts) if self.evidence is not None else pic.image
+            found = self.placard.placard(image, zones, window_id, self.cfg.rules.window_unstaffed.placard_words)
+        except Exception:  # noqa: BLE001 - the hint is optional: the finding goes out without it
+            log.exception("reading the counter of %s failed", window_id)
+            return {}, None
+        self.counters["placard_reads"] += 1
+        if found is None:
+            return {}, None
+        self.counters["placards"] += 1
+        facts = {"placard_text": found.text, "placard_word": found.word, "placard_score": found.score}
+        return facts, f"柜台告示牌：「{found.text}」（文字识别，请督查核实是否已批准暂停服务）"
+
     def handle(self, ev: RuleEvent, picture: Picture | None = None, extra_refs: list | None = None) -> None:
         """Turn one event into its message (with evidence for ``opened``; ``extra_refs`` e.g. a sensor chart).
         Never raises."""
@@ -140,6 +161,10 @@ class FindingDispatcher:
                     caption = self._caption(ev)
                     if ev.sensor_id and ev.rule == "exit_blocked" and zone_id:
                         facts, line = self._exit_cross_check(camera, zone_id, zones, pic)
+                        details.update(facts)
+                        caption += [line] if line else []
+                    if ev.rule == "window_unstaffed" and ev.window_id and self.placard is not None:
+                        facts, line = self._placard_check(camera, ev.window_id, zones, pic)
                         details.update(facts)
                         caption += [line] if line else []
                     refs += self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, caption,

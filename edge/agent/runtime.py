@@ -38,6 +38,7 @@ from edge.capture.packets import PacketRing
 from edge.capture.reader import CameraFrame, CameraReader, LatestFrame, StillSlot
 from edge.contract import CameraHealth, EdgeAccel, Heartbeat, utcnow
 from edge.detect.faces import face_finder
+from edge.detect.placard import placard_reader
 from edge.detections import Detections
 from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox
@@ -129,7 +130,7 @@ class EdgeAgent:
         self._camera_zones = {c.id: c.zones for c in cfg.cameras}
         self.open_findings = OpenFindings(self.data_dir / "open_findings.sqlite3")
         self.dispatcher = FindingDispatcher(cfg, self.outbox, self.evidence, self.latest_picture, self.open_findings,
-                                            exit_open=self.exit_finding_open)
+                                            exit_open=self.exit_finding_open, placard=placard_reader(cfg))
         self._pictures: dict[str, Picture] = {}
         self._analysed: dict[str, deque[float]] = {c.id: deque(maxlen=512) for c in cams}
         self._lock = threading.RLock()  # pipeline state (rules, health) and pictures

@@ -155,6 +155,11 @@ class EvidenceWriter:
             self._shapes[camera_id] = (int(shape[0]), int(shape[1]))
             self._zones[camera_id] = zones
 
+    def best_picture(self, camera_id: str | None, image: np.ndarray, ts: dt.datetime) -> np.ndarray:
+        """The camera's high-resolution still of the moment when it is larger than ``image``, else ``image``
+        (unmasked: for reading on the edge, never stored as it is)."""
+        return self._hires(camera_id, image, ts, None, None)[0]
+
     def _hires(self, camera_id: str | None, image: np.ndarray, ts: dt.datetime, detections: Detections | None,
                extra: Detections | None) -> tuple[np.ndarray, Detections | None, Detections | None]:
         still = self.stills.get(camera_id) if camera_id is not None else None
