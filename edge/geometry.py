@@ -211,6 +211,15 @@ def polygon_mask(polygon: np.ndarray, shape: Shape) -> np.ndarray:
     return points_in_polygon(pts, polygon).reshape(h, w)
 
 
+def points_in_boxes(points: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+    """(N,) bool: which points (N, 2) lie inside (edges included) any of the boxes (M, 4)."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    inside = np.zeros(len(p), dtype=bool)
+    for b in np.asarray(xyxy, dtype=np.float64).reshape(-1, 4):
+        inside |= (p[:, 0] >= b[0]) & (p[:, 0] <= b[2]) & (p[:, 1] >= b[1]) & (p[:, 1] <= b[3])
+    return inside
+
+
 def polygon_coverage(polygon: np.ndarray, xyxy: np.ndarray, grid: int = 96) -> float:
     """Fraction of the polygon covered by the union of boxes, rasterised on a ``grid`` x ``grid`` sampling of the
     polygon's bounding box (error about 1/grid of the zone size; overlapping boxes are not double-counted)."""
@@ -227,8 +236,4 @@ def polygon_coverage(polygon: np.ndarray, xyxy: np.ndarray, grid: int = 96) -> f
     inside = points_in_polygon(pts, polygon)
     if not inside.any():
         return 0.0
-    p = pts[inside]
-    covered = np.zeros(len(p), dtype=bool)
-    for b in boxes:
-        covered |= (p[:, 0] >= b[0]) & (p[:, 0] <= b[2]) & (p[:, 1] >= b[1]) & (p[:, 1] <= b[3])
-    return float(covered.mean())
+    return float(points_in_boxes(pts[inside], boxes).mean())

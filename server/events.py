@@ -49,9 +49,6 @@ class EventQueue:
         self._ready = asyncio.Event()
         self.coalesced = 0
 
-    def qsize(self) -> int:
-        return len(self._items)
-
     def empty(self) -> bool:
         return not self._items
 

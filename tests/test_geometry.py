@@ -156,3 +156,13 @@ def test_boxes_intersect():
     a = np.array([[0, 0, 10, 10]])
     b = np.array([[9, 9, 12, 12], [10, 0, 20, 10], [20, 20, 30, 30]])
     assert g.boxes_intersect(a, b).tolist() == [[True, False, False]]
+
+
+@pytest.mark.parametrize("points, boxes, expected", [
+    ([[5, 5], [15, 5], [10, 10]], [[0, 0, 10, 10]], [True, False, True]),  # edges count as inside
+    ([[5, 5], [25, 25]], [[0, 0, 10, 10], [20, 20, 30, 30]], [True, True]),  # any of several boxes
+    ([[5, 5]], np.zeros((0, 4)), [False]),  # no boxes
+    (np.zeros((0, 2)), [[0, 0, 10, 10]], []),
+])
+def test_points_in_boxes(points, boxes, expected):
+    assert g.points_in_boxes(np.array(points, float), np.array(boxes, float)).tolist() == expected

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -23,6 +22,7 @@ from edge.evidence.writer import EvidenceWriter
 from edge.outbox import Outbox
 from edge.rules.base import RuleEvent
 from edge.site import SiteConfig, ZoneConfig, load_site_config
+from tests.test_agent_units import Pic, Sink
 
 T0 = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)
 WORDS = SiteConfig.model_fields["rules"].default_factory().window_unstaffed.placard_words
@@ -49,22 +49,6 @@ def test_counter_region_prefers_the_counter_zone_then_the_seat():
     assert counter_region([SEAT, COUNTER], "W01", shape) == pytest.approx((712, 616, 1328, 784), abs=1)
     assert counter_region([SEAT], "W01", shape) == pytest.approx((560, 280, 1440, 720), abs=1)
     assert counter_region([SEAT, COUNTER], "W02", shape) is None
-
-
-@dataclass
-class Pic:
-    ts: dt.datetime
-    image: np.ndarray
-    detections: Detections | None
-    extra: Detections | None = None
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.msgs: list = []
-
-    def put(self, m) -> None:  # noqa: ANN001
-        self.msgs.append(m)
 
 
 class ScriptedReader:

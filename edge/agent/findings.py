@@ -112,10 +112,10 @@ class FindingDispatcher:
             line = "摄像头核对：画面中未见遮挡物，请到现场核实"
         return {"camera_cover": round(cover, 3), "camera_sees_block": sees}, line
 
-    def _placard_check(self, camera: str, window_id: str, zones: list, pic: Picture) -> tuple[dict, str | None]:
-        """A pause sign read on the empty window's counter: (facts for the finding, caption line), or nothing."""
+    def _placard_check(self, window_id: str, zones: list, image: np.ndarray) -> tuple[dict, str | None]:
+        """A pause sign read on the empty window's counter in ``image`` (the camera's full-resolution picture):
+        (facts for the finding, caption line), or nothing."""
         try:
-            image = self.evidence.best_picture(camera, pic.image, pic.ts) if self.evidence is not None else pic.image
             found = self.placard.placard(image, zones, window_id, self.cfg.rules.window_unstaffed.placard_words)
         except Exception:  # noqa: BLE001 - the hint is optional: the finding goes out without it
             log.exception("reading the counter of %s failed", window_id)
@@ -163,13 +163,15 @@ class FindingDispatcher:
                         facts, line = self._exit_cross_check(camera, zone_id, zones, pic)
                         details.update(facts)
                         caption += [line] if line else []
+                    still = None
                     if ev.rule == "window_unstaffed" and ev.window_id and self.placard is not None:
-                        facts, line = self._placard_check(camera, ev.window_id, zones, pic)
+                        still = self.evidence.best_picture(camera, pic.image, pic.ts)  # read here, stored below
+                        facts, line = self._placard_check(ev.window_id, zones, still)
                         details.update(facts)
                         caption += [line] if line else []
                     refs += self.evidence.snapshot(pic.image, pic.ts, pic.detections, zones, caption,
                                                   extra=pic.extra, camera_id=camera, highlight=highlight,
-                                                  classes=classes)
+                                                  classes=classes, still=still)
                     self.evidence.request_clip(ev.finding_id, ev.rule, camera, self._clip_anchor(ev, pic.ts))
                 else:
                     self.counters["no_picture"] += 1

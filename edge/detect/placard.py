@@ -71,9 +71,7 @@ def counter_region(zones: Sequence[ZoneConfig], window_id: str,
     for kinds, pad in ((("counter",), COUNTER_PAD), (("seat",), SEAT_PAD)):
         polys = [geo.denormalize_polygon(z.polygon, shape) for z in zones if z.kind in kinds and z.window == window_id]
         if polys:
-            pts = np.concatenate([np.asarray(p, np.float32).reshape(-1, 2) for p in polys])
-            box = np.array([[pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()]], np.float32)
-            x1, y1, x2, y2 = geo.pad_boxes(box, pad, shape)[0]
+            x1, y1, x2, y2 = geo.pad_boxes(geo.polygon_bbox(np.concatenate(polys)), pad, shape)[0]
             if x2 - x1 >= 16 and y2 - y1 >= 16:
                 return int(x1), int(y1), int(np.ceil(x2)), int(np.ceil(y2))
     return None

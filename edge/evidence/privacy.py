@@ -79,10 +79,7 @@ def public_faces(faces: np.ndarray | None, staff_boxes: np.ndarray, zones: Seque
     boxes = faces[:, :4]
     if not len(boxes):
         return np.zeros((0, 4), np.float32)
-    centres = geo.box_anchors(boxes, "center")
-    keep = staff_mask(boxes, zones, shape)
-    for x1, y1, x2, y2 in np.asarray(staff_boxes, np.float32).reshape(-1, 4):
-        keep |= (centres[:, 0] >= x1) & (centres[:, 0] <= x2) & (centres[:, 1] >= y1) & (centres[:, 1] <= y2)
+    keep = staff_mask(boxes, zones, shape) | geo.points_in_boxes(geo.box_anchors(boxes, "center"), staff_boxes)
     boxes = boxes[~keep]
     if not len(boxes):
         return np.zeros((0, 4), np.float32)

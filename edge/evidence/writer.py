@@ -115,14 +115,16 @@ class EvidenceWriter:
         camera_id: str | None = None,
         highlight: Sequence[str] = (),
         classes: Sequence[str] | None = None,
+        still: np.ndarray | None = None,
     ) -> list[EvidenceRef]:
         """Annotated JPEG (kind snapshot) and, if ``raw``, the frame without drawings (kind frame); in both the
         public is masked by the camera's privacy settings. ``highlight`` and ``classes``: what the alert claims
         (see ``edge.evidence.annotate.focus``).
 
-        With ``camera_id``, the camera's still of the moment replaces ``image`` when it is larger.
+        With ``camera_id``, the camera's still of the moment replaces ``image`` when it is larger; ``still``: that
+        picture when the caller already has it (``best_picture``), so it is not fetched again.
         """
-        image, detections, extra = self._hires(camera_id, image, ts, detections, extra)
+        image, detections, extra = self._hires(camera_id, image, ts, detections, extra, still)
         privacy = self._privacy(camera_id)
         image, n = mask_public(image, detections, zones, privacy, self._faces(image, privacy))
         self.masked += n
@@ -161,18 +163,22 @@ class EvidenceWriter:
         return self._hires(camera_id, image, ts, None, None)[0]
 
     def _hires(self, camera_id: str | None, image: np.ndarray, ts: dt.datetime, detections: Detections | None,
-               extra: Detections | None) -> tuple[np.ndarray, Detections | None, Detections | None]:
-        still = self.stills.get(camera_id) if camera_id is not None else None
-        if still is None:
+               extra: Detections | None, big: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, Detections | None, Detections | None]:
+        if big is None:
+            source = self.stills.get(camera_id) if camera_id is not None else None
+            if source is None:
+                return image, detections, extra
+            try:
+                got = source(ts)
+            except Exception:
+                log.exception("evidence: still of %s at %s failed; using the analysed picture", camera_id, ts)
+                return image, detections, extra
+            if got is None:
+                return image, detections, extra
+            big = got[1]
+        if big.shape[1] <= image.shape[1]:
             return image, detections, extra
-        try:
-            got = still(ts)
-        except Exception:
-            log.exception("evidence: still of %s at %s failed; using the analysed picture", camera_id, ts)
-            return image, detections, extra
-        if got is None or got[1].shape[1] <= image.shape[1]:
-            return image, detections, extra
-        big = got[1]
         sx, sy = big.shape[1] / image.shape[1], big.shape[0] / image.shape[0]
         return big, scale_detections(detections, sx, sy), scale_detections(extra, sx, sy)
 

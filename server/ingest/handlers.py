@@ -100,15 +100,14 @@ def _copy_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None
                 copy.write_row([p(row[k]) if p is not None else row[k] for k, p in zip(keys, procs)])
 
 
-def _array_value(dialect: Any, col: Any, value: Any) -> Any:
-    """A value as an element of a typed array parameter: JSON as its text (cast back by the statement), everything
+def _array_values(dialect: Any, col: Any, values: list[Any]) -> list[Any]:
+    """Values as the elements of a typed array parameter: JSON as its text (cast back by the statement), everything
     else through the column type's bind processing."""
-    if value is None:
-        return None
     if isinstance(col.type, JSON):
-        return (dialect._json_serializer or json.dumps)(value)
-    proc = col.type.bind_processor(dialect)
-    return proc(value) if proc else value
+        proc = dialect._json_serializer or json.dumps
+    else:
+        proc = col.type.bind_processor(dialect)
+    return [None if v is None else proc(v) if proc else v for v in values]
 
 
 def _live_sql(dialect: Any, table: Any, pk: Any, cols: list[Any]) -> str:
@@ -154,7 +153,7 @@ def flush_live(session: Session, models: tuple[type, ...]) -> int:
         objs.sort(key=lambda o: getattr(o, pk.key))  # rows locked in one order by every server process
         params: dict[str, list[Any]] = {"pk": [getattr(o, pk.key) for o in objs]}
         for i, (k, col) in enumerate(zip(keys, cols)):
-            params[f"c{i}"] = [_array_value(dialect, col, getattr(o, k)) for o in objs]
+            params[f"c{i}"] = _array_values(dialect, col, [getattr(o, k) for o in objs])
         with session.no_autoflush:  # else the ORM would flush these very rows one UPDATE each first
             session.execute(text(_live_sql(dialect, mapper.local_table, pk, cols)), params)
         for o in objs:
