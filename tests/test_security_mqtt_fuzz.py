@@ -230,3 +230,15 @@ def test_strings_the_database_cannot_hold_are_refused_by_the_contract(path, valu
     with pytest.raises(c.ContractError) as err:
         c.parse_message(raw)
     assert err.value.reason == "invalid"
+
+
+@pytest.mark.parametrize("raw_text", ["\ud800".encode("utf-8", "surrogatepass"), b"\\u0000", b"\\uDFFF"],
+                         ids=["utf8-encoded-surrogate", "escaped-nul", "escaped-surrogate-upper"])
+def test_unstorable_bytes_are_refused_however_they_are_written(raw_text):
+    """json.loads decodes bytes with "surrogatepass": a surrogate written as raw UTF-8 bytes arrives as one too."""
+    raw = c.encode(opened("h1")).replace(b'"window_id":"W02"', b'"window_id":"W02' + raw_text + b'"')
+    assert raw != c.encode(opened("h1"))
+    with pytest.raises(c.ContractError) as err:
+        c.parse_message(raw)
+    assert err.value.reason == "invalid"
+

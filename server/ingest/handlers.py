@@ -12,7 +12,7 @@ from sqlalchemy import JSON, insert, inspect, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import get_history, set_committed_value
 
 from edge import contract as c
 from server import events
@@ -140,7 +140,7 @@ def flush_live(session: Session, models: tuple[type, ...]) -> int:
         if not state.persistent:
             continue
         columns = state.mapper.column_attrs
-        changed = tuple(sorted(k for k in state.committed_state if state.attrs[k].history.has_changes()))
+        changed = tuple(sorted(k for k in state.committed_state if get_history(obj, k).has_changes()))
         if not changed or any(k not in columns for k in changed):
             continue
         groups.setdefault((type(obj), changed), []).append(obj)
