@@ -37,14 +37,16 @@ def _conninfo(url: str) -> str:
 
 
 class PgRelay:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, listen: bool = True) -> None:
         self.conninfo = _conninfo(database_url)
         self._out: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self.listening = threading.Event()
         self.sent = self.received = 0
-        self._threads = [threading.Thread(target=self._send_loop, name="hallwatch-live-send", daemon=True),
-                         threading.Thread(target=self._listen_loop, name="hallwatch-live-listen", daemon=True)]
+        self._threads = [threading.Thread(target=self._send_loop, name="hallwatch-live-send", daemon=True)]
+        if listen:  # a process without consoles (the bulk ingest worker) only sends
+            self._threads.append(threading.Thread(target=self._listen_loop, name="hallwatch-live-listen",
+                                                  daemon=True))
 
     def start(self) -> None:
         broadcaster.relays.append(self.publish)
@@ -64,19 +66,23 @@ class PgRelay:
 
     # -- sender
     def _payloads(self, events: list[dict[str, Any]]) -> list[str]:
-        out, chunk = [], []
+        """The events as NOTIFY payloads under MAX_PAYLOAD bytes each, every event encoded once."""
+        head, tail = f'{{"o": "{ORIGIN}", "e": ['.encode(), b"]}"
+        out: list[str] = []
+        chunk: list[bytes] = []
+        size = len(head) + len(tail)
         for ev in events:
-            candidate = json.dumps({"o": ORIGIN, "e": [*chunk, ev]}, ensure_ascii=False, default=str)
-            if len(candidate.encode()) > MAX_PAYLOAD and chunk:
-                out.append(json.dumps({"o": ORIGIN, "e": chunk}, ensure_ascii=False, default=str))
-                chunk = [ev]
-            elif len(candidate.encode()) > MAX_PAYLOAD:
-                log.warning("live event %s too large to relay (%d bytes)", ev.get("type"), len(candidate))
-                chunk = []
-            else:
-                chunk.append(ev)
+            part = json.dumps(ev, ensure_ascii=False, default=str).encode()
+            if len(head) + len(part) + len(tail) > MAX_PAYLOAD:
+                log.warning("live event %s too large to relay (%d bytes)", ev.get("type"), len(part))
+                continue
+            if chunk and size + 2 + len(part) > MAX_PAYLOAD:
+                out.append((head + b", ".join(chunk) + tail).decode())
+                chunk, size = [], len(head) + len(tail)
+            size += len(part) + (2 if chunk else 0)
+            chunk.append(part)
         if chunk:
-            out.append(json.dumps({"o": ORIGIN, "e": chunk}, ensure_ascii=False, default=str))
+            out.append((head + b", ".join(chunk) + tail).decode())
         return out
 
     def _send_loop(self) -> None:

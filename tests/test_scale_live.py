@@ -122,3 +122,19 @@ def test_confirm_through_one_process_reaches_the_other_processes_console(tmp_pat
         a.stop()
         b.stop()
         drop_hall(server_engine, hall)
+
+
+@pytest.mark.parametrize("sizes", [[10], [100] * 500, [7000, 10, 7000], [9000, 20, 20], [3700, 3700, 3700]],
+                         ids=["one", "many-small", "near-limit", "oversized-dropped", "pairs-at-the-edge"])
+def test_relay_payloads_keep_every_event_in_order_under_the_notify_limit(sizes):
+    from server import live
+
+    relay = live.PgRelay("postgresql://relay-unused/db")  # payloads only: nothing connects
+    events = [{"type": "window.state", "n": i, "pad": "窗" * (size // 3)} for i, size in enumerate(sizes)]
+    payloads = relay._payloads(events)
+    assert all(len(p.encode()) <= live.MAX_PAYLOAD for p in payloads)
+    decoded = [json.loads(p) for p in payloads]
+    assert {d["o"] for d in decoded} == {live.ORIGIN}
+    kept = [e for d in decoded for e in d["e"]]
+    fits = [e for e in events if len(json.dumps(e, ensure_ascii=False).encode()) + 64 <= live.MAX_PAYLOAD]
+    assert kept == fits
