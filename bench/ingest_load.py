@@ -18,10 +18,17 @@ Measured:
 - ``lost``: published, neither stored nor rejected; ``dup``: rows stored twice (readings rows beyond those
   published, findings per finding id beyond one); ``rejected``: the servers' rejection counters.
 
+- ``cores``: CPU seconds per second of the run (first publish to last row) of the server processes (their
+  bulk ingest workers included), of PostgreSQL (all its processes) and of the rest (the broker and this
+  publisher), all on the same machine.
+
+A ``b`` after a process count (``--processes 1,1b``) runs each server with ``HALLWATCH_INGEST_BULK_PROCESS``:
+its bulk lane (window states, readings, heartbeats) in a worker process of its own.
+
 ``BENCH_NO_SSE=1`` runs without the console streams (the server's cost of live events shows in the difference).
 
     .venv/bin/python bench/ingest_load.py --db postgresql+psycopg://postgres@127.0.0.1:5432/hw_scale \\
-        [--messages 20000] [--processes 1,2] [--halls 50]
+        [--messages 20000] [--processes 1,1b,2] [--halls 50]
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing as mp
+import multiprocessing.synchronize
 import os
 import random
 import shutil
@@ -36,7 +45,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -45,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
 from sqlalchemy import delete, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
@@ -205,35 +214,69 @@ class Server:
         self.log.close()
 
 
-class SseListener(threading.Thread):
-    """Records the arrival time of each console ``alert`` event by the bench marker in its summary."""
+def _listen(url: str, token: str, ready: mp.synchronize.Event, stop: mp.synchronize.Event, out: mp.Queue) -> None:
+    """A console: records the arrival time of each ``alert`` event by the bench marker in its summary."""
+    headers = {"Authorization": f"Bearer {token}"}
+    arrivals: dict[str, float] = {}
+    with httpx.stream("GET", url + "/api/v1/events/stream", headers=headers, timeout=None) as r:
+        event = None
+        for line in r.iter_lines():
+            ready.set()
+            if stop.is_set():
+                break
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "alert":
+                t = time.time()
+                marker = (json.loads(line[5:]).get("summary") or "").split(" ")[0]
+                arrivals.setdefault(marker, t)
+    out.put(arrivals)
 
-    def __init__(self, url: str, token: str, arrivals: dict[str, float], lock: threading.Lock) -> None:
-        super().__init__(daemon=True)
-        self.url, self.token, self.arrivals, self.lock = url, token, arrivals, lock
-        self.ready = threading.Event()
-        self.stop = threading.Event()
 
-    def run(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        with httpx.stream("GET", self.url + "/api/v1/events/stream", headers=headers, timeout=None) as r:
-            event = None
-            for line in r.iter_lines():
-                self.ready.set()
-                if self.stop.is_set():
-                    return
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:") and event == "alert":
-                    t = time.time()
-                    data = json.loads(line[5:])
-                    marker = (data.get("summary") or "").split(" ")[0]
-                    with self.lock:
-                        self.arrivals.setdefault(marker, t)
+class SseListener:
+    """A console SSE stream read in a process of its own, so the publisher's GIL never delays its clock."""
+
+    def __init__(self, url: str, token: str) -> None:
+        ctx = mp.get_context("spawn")
+        self.ready, self._stop, self._out = ctx.Event(), ctx.Event(), ctx.Queue()
+        self.proc = ctx.Process(target=_listen, args=(url, token, self.ready, self._stop, self._out), daemon=True)
+
+    def start(self) -> None:
+        self.proc.start()
+
+    def stop(self) -> dict[str, float]:
+        """Stop at the next line of the stream (the server's keep-alive at the latest) and return the arrivals."""
+        self._stop.set()
+        try:
+            return self._out.get(timeout=60)
+        finally:
+            self.proc.join(5)
+            if self.proc.is_alive():
+                self.proc.terminate()
 
 
 # ------------------------------------------------------------------------------------------- one scenario
-def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path) -> dict:
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def process_groups(servers: list[Server], broker: Broker) -> dict[str, list[psutil.Process]]:
+    """The processes whose CPU the table reports, by group (a server's bulk worker counts as the server)."""
+    srv = [psutil.Process(s.proc.pid) for s in servers]
+    srv += [child for p in srv for child in p.children(recursive=True)]
+    pg = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+    rest = [psutil.Process(broker.proc.pid), psutil.Process()]
+    return {"server": srv, "postgresql": pg, "rest": rest}
+
+
+def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path, bulk_process: bool = False) -> dict:
     engine = make_engine(db)
     cfg0 = load_site_config(ROOT / "configs" / "demo-hall.yaml")
     run = uuid.uuid4().hex[:4]
@@ -242,15 +285,15 @@ def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path) -> dict
         for h in halls:
             import_site(s, cfg0.model_copy(update={"hall": cfg0.hall.model_copy(update={"id": h})}), actor="bench")
     broker = Broker(tmp)
-    servers = [Server(tmp, i, db, broker, {}) for i in range(n_proc)]
+    extra = {"HALLWATCH_INGEST_BULK_PROCESS": "true"} if bulk_process else {}
+    servers = [Server(tmp, i, db, broker, extra) for i in range(n_proc)]
     try:
         for srv in servers:
             srv.wait()
         token = httpx.post(servers[0].url + "/api/v1/auth/login", json={"username": ADMIN, "password": PASSWORD},
                            timeout=30).json()["access_token"]
         arrivals: dict[str, float] = {}
-        lock = threading.Lock()
-        listeners = [] if os.environ.get("BENCH_NO_SSE") else [SseListener(srv.url, token, arrivals, lock)
+        listeners = [] if os.environ.get("BENCH_NO_SSE") else [SseListener(srv.url, token)
                                                                for srv in servers]
         for li in listeners:
             li.start()
@@ -267,6 +310,8 @@ def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path) -> dict
         time.sleep(1.0)  # subscriptions settle (the servers said connected; their SUBACK follows at once)
         sent: dict[str, float] = {}
         infos = []
+        groups = process_groups(servers, broker)
+        cpu0 = {k: cpu_seconds(v) for k, v in groups.items()}
         t_first = time.time()
         for topic, body, mid in payloads:
             infos.append((mid, pub.publish(topic, body, qos=1)))
@@ -289,6 +334,8 @@ def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path) -> dict
                 elif time.monotonic() - stall > 30:
                     break
                 time.sleep(0.5)
+            t_done = time.time()
+            cpu = {k: cpu_seconds(v) - cpu0[k] for k, v in groups.items()}
             rows = s.execute(select(ProcessedMessage.message_id, ProcessedMessage.received_at)
                              .where(ProcessedMessage.hall_id.in_(halls))).all()
             readings = s.scalar(select(func.count()).select_from(SensorReadingRow)
@@ -298,7 +345,8 @@ def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path) -> dict
                      and str(m.id) in {r[0] for r in rows}})
         time.sleep(1.0)  # the last alerts reach SSE
         for li in listeners:
-            li.stop.set()
+            for marker, t in li.stop().items():
+                arrivals[marker] = min(t, arrivals.get(marker, t))
         pub.loop_stop()
         pub.disconnect()
         got = {mid: at.timestamp() for mid, at in rows}
@@ -309,7 +357,10 @@ def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path) -> dict
         alert_lat = [arrivals[str(m.details["bench"])] - sent[str(m.id)] for m in stream
                      if m.type == "finding.opened" and str(m.details["bench"]) in arrivals]
         n_readings = sum(1 for m in stream if m.type == "sensor.reading" and str(m.id) in got)
-        return {"processes": n_proc, "messages": len(stream), "stored": len(got), "rejected": rejected,
+        span = max(1e-9, t_done - t_first)
+        return {"processes": f"{n_proc}{' + bulk worker' if bulk_process else ''}",
+                "cores": {k: v / span for k, v in cpu.items()}, "messages": len(stream), "stored": len(got),
+                "rejected": rejected,
                 "lost": len(expected) - len(got) - rejected, "dup": max(0, readings - n_readings) + finding_dups,
                 "publish_s": t_published - t_first, "rate": len(got) / max(1e-9, t_last - t_first),
                 "p50": pct(lat, 0.5) * 1000, "p95": pct(lat, 0.95) * 1000,
@@ -343,22 +394,24 @@ def main() -> None:
     upgrade(engine)
     engine.dispose()
     results = []
-    for n in (int(x) for x in a.processes.split(",")):
+    for spec in a.processes.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            results.append(scenario(a.db, n, a.messages, a.halls, Path(tmp)))
+            results.append(scenario(a.db, int(spec.rstrip("b")), a.messages, a.halls, Path(tmp),
+                                    bulk_process=spec.endswith("b")))
     print(f"\nmixed stream, {a.halls} halls, {a.messages} messages, PostgreSQL, {os.cpu_count()} CPUs")
     head = ("processes", "stored msg/s", "pub→row p50 ms", "p95 ms", "finding pub→row p95 ms", "alert pub→SSE p50 ms",
             "p95 ms", "alerts seen",
-            "stored", "rejected", "lost", "dup", "publish s")
+            "stored", "rejected", "lost", "dup", "publish s", "cores: server", "PostgreSQL", "rest")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in results:
         print(f"| {r['processes']} | {r['rate']:,.0f} | {r['p50']:,.0f} | {r['p95']:,.0f} | {r['f95']:,.0f} | "
               f"{r['a50']:,.0f} | "
               f"{r['a95']:,.0f} | {r['alerts']} | {r['stored']:,} | {r['rejected']} | {r['lost']} | {r['dup']} | "
-              f"{r['publish_s']:.1f} |")
-    if len(results) == 2:
-        print(f"\ntwo processes / one: {results[1]['rate'] / results[0]['rate']:.2f}x")
+              f"{r['publish_s']:.1f} | {r['cores']['server']:.2f} | {r['cores']['postgresql']:.2f} | "
+              f"{r['cores']['rest']:.2f} |")
+    for r in results[1:]:
+        print(f"{r['processes']} / {results[0]['processes']}: {r['rate'] / results[0]['rate']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ class Counter:
     def __init__(self, name: str, help_: str) -> None:
         self.name, self.help = name, help_
         self._values: dict[tuple[tuple[str, str], ...], float] = defaultdict(float)
+        self._remote: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}  # other processes' counts
         self._lock = threading.Lock()
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
@@ -27,16 +28,33 @@ class Counter:
         with self._lock:
             self._values[key] += amount
 
+    def snapshot(self) -> dict[tuple[tuple[str, str], ...], float]:
+        """This process's own counts (for a worker process to report)."""
+        with self._lock:
+            return dict(self._values)
+
+    def absorb(self, source: str, values: dict[tuple[tuple[str, str], ...], float]) -> None:
+        """Add a worker process's counts (its latest snapshot replaces the previous one from ``source``)."""
+        with self._lock:
+            self._remote[source] = dict(values)
+
+    def _merged(self) -> dict[tuple[tuple[str, str], ...], float]:
+        with self._lock:
+            merged = defaultdict(float, self._values)
+            for values in self._remote.values():
+                for k, v in values.items():
+                    merged[k] += v
+        return merged
+
     def value(self, **labels: str) -> float:
-        return self._values.get(tuple(sorted(labels.items())), 0.0)
+        return self._merged().get(tuple(sorted(labels.items())), 0.0)
 
     def total(self) -> float:
-        return sum(self._values.values())
+        return sum(self._merged().values())
 
     def render(self) -> str:
         lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
-        with self._lock:
-            items = sorted(self._values.items())
+        items = sorted(self._merged().items())
         lines += [f"{self.name}{_labels(k)} {v:g}" for k, v in items]
         return "\n".join(lines)
 

@@ -143,12 +143,16 @@ class Settings(BaseSettings):
     live_events: Literal["auto", "local", "postgresql"] = Field(
         default="auto", description="How live console events reach users on other server processes: postgresql "
         "(LISTEN/NOTIFY on the database), local (this process only), auto (postgresql when the database is).")
-    ingest_batch_max: int = Field(default=200, ge=1, description="Most MQTT messages applied in one transaction.")
+    ingest_batch_max: int = Field(default=1000, ge=1, description="Most MQTT messages applied in one transaction.")
     ingest_batch_wait_ms: float = Field(
         default=20, ge=0, description="How long the MQTT consumer waits to fill a batch after its first message.")
     ingest_stuck_after_s: float = Field(
         default=60, gt=0, description="/healthz reports the MQTT consumer stuck (503) when a received message "
         "has waited this long without being acknowledged.")
+    ingest_bulk_process: bool = Field(
+        default=False, description="Apply the bulk MQTT lane (window states, sensor readings, heartbeats, status) "
+        "in a worker process of its own, on a second core; findings and the console keep this process. Needs "
+        "PostgreSQL (its live events reach the consoles by LISTEN/NOTIFY).")
 
     # ------------------------------------------------------------------ derived
     @property

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -44,6 +45,9 @@ from server.db import Edge, Hall
 from server.ingest.service import BatchItem, DatabaseUnavailable, IngestOutcome, ingest_batch
 from server.metrics import INGEST_REJECTED, MQTT_CONNECTS
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.ingest.worker import BulkProcess
 
 log = logging.getLogger(__name__)
 
@@ -302,11 +306,21 @@ class ConsumerLanes:
     """The app's MQTT consumers: an urgent lane (findings, check results) and a bulk lane (window states,
     readings, heartbeats, status), each with its own session and batch worker; one face for /healthz. The bulk
     lane's worker lets the urgent lane's backlog go first (up to YIELD_MAX_S per batch): the two share one
-    interpreter, and an alert should not wait behind thousands of readings."""
+    interpreter, and an alert should not wait behind thousands of readings. With ``ingest_bulk_process`` the bulk
+    lane runs in a worker process instead (``server.ingest.worker``)."""
 
     def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
-        self.lanes = [MqttConsumer(settings, factory, "urgent"), MqttConsumer(settings, factory, "bulk")]
-        self.lanes[1].yield_to = self.lanes[0]
+        urgent = MqttConsumer(settings, factory, "urgent")
+        bulk: MqttConsumer | BulkProcess
+        if settings.ingest_bulk_process:  # its own interpreter: nothing to yield
+            from server.ingest import worker
+
+            worker.check(settings, factory.kw["bind"].dialect.name)
+            bulk = worker.BulkProcess(settings)
+        else:
+            bulk = MqttConsumer(settings, factory, "bulk")
+            bulk.yield_to = urgent
+        self.lanes: list[MqttConsumer | BulkProcess] = [urgent, bulk]
         self.connected = _AllSet([c.connected for c in self.lanes])
         self.subscribed = _AllSet([c.subscribed for c in self.lanes])
 
