@@ -7,17 +7,16 @@ transaction commits (so nobody sees an alert that was rolled back).
 
 A subscriber that falls behind (a console stream while thousands of window states and heartbeats arrive a second)
 never loses an alert to them: live-state events are coalesced per subject in its queue (a window's newer state
-replaces the older one not yet sent, in its place), and a full queue gives way by dropping the oldest live-state
-event before anything else.
+replaces the older one not yet sent, in its place), a full queue gives way by dropping the oldest live-state
+event before anything else, and alerts (every event that is not live state) are taken before pending live state.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,51 +34,53 @@ COALESCE: dict[str, tuple[str, ...]] = {  # live-state events: the newest per su
 
 
 class EventQueue:
-    """A subscriber's pending events, in order (used from its event loop's thread only).
+    """A subscriber's pending events (used from its event loop's thread only).
 
-    ``put_nowait`` coalesces the events of ``COALESCE`` per subject and, at ``maxsize``, drops the oldest of them to
-    make room (raising ``asyncio.QueueFull`` only when nothing coalescible is pending); ``await get()`` takes the
-    oldest event."""
+    ``put_nowait`` coalesces the events of ``COALESCE`` (live state) per subject and, at ``maxsize``, drops the oldest
+    of them to make room (raising ``asyncio.QueueFull`` only when nothing coalescible is pending). ``await get()``
+    takes the oldest pending event that is not live state (alerts, findings, checks: in their order) before any
+    live state, then the live state in its order: an alert never waits behind a backlog of window states."""
 
     def __init__(self, maxsize: int = QUEUE_SIZE) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[Any, dict[str, Any]] = OrderedDict()
-        self._live: OrderedDict[Any, None] = OrderedDict()  # pending coalescible keys, oldest first
-        self._seq = itertools.count()
+        self._events: deque[dict[str, Any]] = deque()  # alerts and every other event that is not live state
+        self._live: OrderedDict[Any, dict[str, Any]] = OrderedDict()  # live state by subject, oldest first
         self._ready = asyncio.Event()
         self.coalesced = 0
 
     def empty(self) -> bool:
-        return not self._items
+        return not self._events and not self._live
 
     def put_nowait(self, event: dict[str, Any]) -> None:
         fields = COALESCE.get(str(event.get("type", "")))
-        key: Any = (event["type"], *(str(event.get(f)) for f in fields)) if fields else next(self._seq)
-        if fields and key in self._items:
-            self._items[key] = event  # newer state, same place in the line
+        key = (event["type"], *(str(event.get(f)) for f in fields)) if fields else None
+        if key is not None and key in self._live:
+            self._live[key] = event  # newer state, same place in the line
             self.coalesced += 1
             return
-        if len(self._items) >= self.maxsize:
+        if len(self._events) + len(self._live) >= self.maxsize:
             if not self._live:
                 raise asyncio.QueueFull
-            oldest, _ = self._live.popitem(last=False)
-            del self._items[oldest]
-        self._items[key] = event
-        if fields:
-            self._live[key] = None
+            self._live.popitem(last=False)
+        if key is None:
+            self._events.append(event)
+        else:
+            self._live[key] = event
         self._ready.set()
 
     def get_nowait(self) -> dict[str, Any]:
-        if not self._items:
+        if self._events:
+            event = self._events.popleft()
+        elif self._live:
+            _, event = self._live.popitem(last=False)
+        else:
             raise asyncio.QueueEmpty
-        key, event = self._items.popitem(last=False)
-        self._live.pop(key, None)
-        if not self._items:
+        if self.empty():
             self._ready.clear()
         return event
 
     async def get(self) -> dict[str, Any]:
-        while not self._items:
+        while self.empty():
             await self._ready.wait()
         return self.get_nowait()
 

@@ -1,4 +1,5 @@
-"""A subscriber's event queue: live state coalesced per subject, alerts never lost to a flood of it."""
+"""A subscriber's event queue: live state coalesced per subject, alerts never lost to a flood of it and never
+behind it."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def test_a_newer_state_replaces_the_pending_one_in_its_place():
     for ev in (window("W01", "staffed"), alert(1), window("W02", "empty"), window("W01", "empty"),
                window("W01", "staffed", hall="h2")):
         q.put_nowait(ev)
-    assert drain(q) == [window("W01", "empty"), alert(1), window("W02", "empty"), window("W01", "staffed", "h2")]
+    assert drain(q) == [alert(1), window("W01", "empty"), window("W02", "empty"), window("W01", "staffed", "h2")]
     assert q.coalesced == 1
     q.put_nowait(window("W01", "uncertain"))  # sent already: queued again
     assert drain(q) == [window("W01", "uncertain")]
@@ -58,6 +59,18 @@ def test_flood_of_states_never_pushes_out_an_alert():
     got = drain(q)
     assert [e["alert_id"] for e in got if e["type"] == "alert.opened"] == list(range(0, 10_000, 1000))
     assert len(got) <= 50
+
+
+def test_an_alert_behind_a_backlog_of_live_state_is_taken_first_and_alerts_keep_their_order():
+    q = EventQueue()
+    for i in range(400):
+        q.put_nowait(window(f"W{i:03d}", "staffed"))
+    q.put_nowait(alert(1))
+    q.put_nowait({"type": "alert.updated", "hall_id": "h1", "alert_id": 1})
+    q.put_nowait(window("W999", "empty"))
+    got = drain(q)
+    assert [e["type"] for e in got[:2]] == ["alert.opened", "alert.updated"]
+    assert [e["window"] for e in got[2:]] == [f"W{i:03d}" for i in range(400)] + ["W999"]
 
 
 def test_get_waits_for_an_event_and_can_be_cancelled():
