@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from edge.detect import ov_rect
 from edge.detect.postprocess import decode, letterbox, to_tensor
 from edge.detections import Detections
 
@@ -62,6 +63,32 @@ def resolve_device(available: list[str], wanted: str) -> str:
     return "CPU"
 
 
+RECT_SIZES_MAX = 4  # rebuilt input sizes kept compiled per model (one per frame shape the cameras send)
+
+
+class _RectNet:
+    """A compiled rebuilt network: one request for a frame, a queue of two for several."""
+
+    def __init__(self, compiled) -> None:
+        self.compiled = compiled
+        self.request = compiled.create_infer_request()
+        self.queue = None
+
+    def infer(self, tensors: list[np.ndarray]) -> np.ndarray:
+        if len(tensors) == 1:
+            return np.asarray(self.request.infer({0: tensors[0]})[self.compiled.outputs[0]]).copy()
+        import openvino as ov
+
+        if self.queue is None:
+            self.queue = ov.AsyncInferQueue(self.compiled, 2)
+        results: dict[int, np.ndarray] = {}
+        self.queue.set_callback(lambda request, i: results.__setitem__(i, request.get_output_tensor(0).data.copy()))
+        for i, t in enumerate(tensors):
+            self.queue.start_async({0: t}, i)
+        self.queue.wait_all()
+        return np.concatenate([results[i] for i in range(len(tensors))])
+
+
 class OpenVinoDetector:
     """A YOLOv8/YOLO11 detect or pose IR run with ``openvino.Core``."""
 
@@ -74,9 +101,12 @@ class OpenVinoDetector:
         batch: int | None = None,
         threads: int | None = None,
         imgsz: int | None = None,
+        rect: bool = True,
     ) -> None:
         """``imgsz`` overrides the input size; static Ultralytics exports bake their anchors for the
-        export size and refuse any other (ValueError)."""
+        export size and refuse any other (ValueError). ``rect``: a detect model runs a frame that is not square
+        at the smallest input that holds it at the square's scale (640x384 for 16:9; ``edge.detect.ov_rect``),
+        instead of letterboxing it into the square."""
         import openvino as ov
 
         self.path = _find_xml(Path(path))
@@ -107,6 +137,10 @@ class OpenVinoDetector:
             try:
                 model = core.read_model(str(self.path))
                 model.reshape([batch if batch else -1, 3, h_in, w_in])
+                out_batch = model.output(0).get_partial_shape()[0]
+                if out_batch.is_static and (not batch or out_batch.get_length() != batch):
+                    # never run it: a batch fed to a graph that fixes batch 1 inside writes past its buffers
+                    raise RuntimeError(f"the graph fixes the output batch at {out_batch}")
                 compiled = core.compile_model(model, device, config)
                 probe = 2 if not batch else batch
                 out = compiled.create_infer_request().infer({0: np.zeros((probe, 3, h_in, w_in), np.float32)})
@@ -134,6 +168,9 @@ class OpenVinoDetector:
         self._request = self._compiled.create_infer_request()
         self._queue = None  # AsyncInferQueue, created on first multi-frame call
         self.bad_frames = 0  # frames refused by detect() (wrong shape/dtype), for health reporting
+        self._core, self._config = core, config
+        self.rect = rect and self.task == "detect" and self.input_size[0] == self.input_size[1]
+        self._rect_nets: dict[tuple[int, int], _RectNet] = {}
 
     def __repr__(self) -> str:
         return f"OpenVinoDetector({self.path.name}, task={self.task}, classes={len(self.names)})"
@@ -190,17 +227,59 @@ class OpenVinoDetector:
             for i, r in zip(good, results):
                 out[i] = r
             return out
-        if self.batching == "async" and len(frames) > 1:
-            boxes_in: list = []
+        sizes = [self.input_for(f) for f in frames]
+        if all(size == self.input_size for size in sizes):
+            return self._detect_at(frames, self.input_size, conf, iou, classes)
+        found: dict[int, Detections] = {}
+        for size in dict.fromkeys(sizes):
+            idx = [i for i, s in enumerate(sizes) if s == size]
+            found.update(zip(idx, self._detect_at([frames[i] for i in idx], size, conf, iou, classes)))
+        return [found[i] for i in range(len(frames))]
+
+    def input_for(self, frame: np.ndarray) -> tuple[int, int]:
+        """The network input (width, height) this frame is analysed at."""
+        if not self.rect:
+            return self.input_size
+        size = ov_rect.fit_input(frame.shape[:2], self.input_size[0])
+        if size != self.input_size and self._rect_net(size) is None:
+            return self.input_size
+        return size
+
+    def _rect_net(self, size: tuple[int, int]) -> _RectNet | None:
+        """The network rebuilt for ``size`` (compiled once; None, and rect off, where the export is not a
+        YOLOv8/YOLO11 detect head the rebuild knows)."""
+        if size not in self._rect_nets:
+            if len(self._rect_nets) >= RECT_SIZES_MAX:
+                return None
+            try:
+                model = ov_rect.rect_model(self._core.read_model(str(self.path)), len(self.names), *size)
+                self._rect_nets[size] = _RectNet(self._core.compile_model(model, self.device, self._config))
+                log.info("%s: frames of this shape analysed at %dx%d instead of %dx%d", self.path.name, *size,
+                         *self.input_size)
+            except (ValueError, RuntimeError) as exc:
+                log.warning("%s: no rectangular input (%s); frames are letterboxed into %dx%d", self.path.name,
+                            str(exc)[:200], *self.input_size)
+                self.rect = False
+                return None
+        return self._rect_nets[size]
+
+    def _detect_at(self, frames: list[np.ndarray], size: tuple[int, int], conf: float, iou: float,
+                   classes: list[int] | None) -> list[Detections]:
+        boxes_in: list = []
+        if size != self.input_size:
+            net = self._rect_nets[size]
+            boxes_in = [letterbox(f, size) for f in frames]
+            raw = net.infer([to_tensor([b[0]]) for b in boxes_in])
+        elif self.batching == "async" and len(frames) > 1:
 
             def prepared():
                 for f in frames:
-                    boxes_in.append(letterbox(f, self.input_size))
+                    boxes_in.append(letterbox(f, size))
                     yield to_tensor([boxes_in[-1][0]])
 
             raw = self._infer_async(prepared())
         else:
-            boxes_in = [letterbox(f, self.input_size) for f in frames]
+            boxes_in = [letterbox(f, size) for f in frames]
             raw = self.infer_raw(to_tensor([b[0] for b in boxes_in]))
         if len(raw) != len(frames):
             raise RuntimeError(f"{self.path.name}: {len(frames)} frames gave {len(raw)} results")
