@@ -11,6 +11,8 @@ for a fixed time after a warm-up:
   ``detect`` input (the substream, decoded) and a ``record``+``stills`` input (the main stream, packets only);
 - ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
 - ``agent, substream, hand pass every 2 s``: as the first with ``rules.phone_use.hand_pass_s: 2``;
+- ``agent, substream, letterboxed into 640x640``: as the first with ``edge.rect_input: false`` (the 640x360
+  substream analysed in the exported square instead of at 640x384);
 - ``agent, substream, phone crop pass off``: as the first with ``phone_use`` off (no pose + hand crops), the
   workload closest to the plain loop's;
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
@@ -184,9 +186,10 @@ class Meter:
 
 
 # --------------------------------------------------------------------------- configurations (child process)
-def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str, crops: bool | float = True
-                ) -> object:
-    """``crops``: True (the hand pass on every inferred frame), False (phone_use off) or the hand pass interval."""
+def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str, crops: bool | float = True,
+                rect: bool = True) -> object:
+    """``crops``: True (the hand pass on every inferred frame), False (phone_use off) or the hand pass interval;
+    ``rect``: ``edge.rect_input``."""
     from edge.site import SiteConfig
 
     cams = []
@@ -209,16 +212,17 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
                   else {} if crops else {"phone_use": {"enabled": False}}),
         "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
         "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9",
-                 "inference_threads": INFERENCE_THREADS},
+                 "inference_threads": INFERENCE_THREADS, "rect_input": rect},
     })
 
 
-def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool | float = True) -> dict:
+def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool | float = True,
+              rect: bool = True) -> dict:
     from edge.agent.runtime import EdgeAgent
 
     pairs = camera_pairs()
     with tempfile.TemporaryDirectory(prefix="hallwatch-bench-") as tmp:
-        cfg = site_config(pairs, n, single, tmp, crops)
+        cfg = site_config(pairs, n, single, tmp, crops, rect)
         agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False)
         base_rss = rss_mb()
         agent.start()
@@ -352,6 +356,7 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
 LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "agent, 1080p only (one input)",
           "agent-sub-nocrop": "agent, substream, phone crop pass off",
           "agent-sub-hand2": "agent, substream, hand pass every 2 s",
+          "agent-sub-square": "agent, substream, letterboxed into 640x640 (rect_input off)",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 
 
@@ -366,7 +371,8 @@ def child(args: argparse.Namespace) -> None:
         res = run_capture_memory(args.child == "capture-main")
     else:
         res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup,
-                        crops={"agent-sub-nocrop": False, "agent-sub-hand2": 2.0}.get(args.child, True))
+                        crops={"agent-sub-nocrop": False, "agent-sub-hand2": 2.0}.get(args.child, True),
+                        rect=args.child != "agent-sub-square")
     print("RESULT " + json.dumps(res))
 
 
@@ -394,7 +400,8 @@ def main() -> int:
     for item in args.configs.split(","):  # name or name:cameras
         name, _, count = item.partition(":")
         n = int(count) if count else {"agent-sub": args.cameras, "agent-sub-nocrop": args.cameras,
-                                      "agent-sub-hand2": args.cameras, "agent-main": args.single_cameras,
+                                      "agent-sub-hand2": args.cameras, "agent-sub-square": args.cameras,
+                                      "agent-main": args.single_cameras,
                                       "plain": args.plain_cameras}[name]
         cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--seconds", str(args.seconds),
                "--warmup", str(args.warmup)]
