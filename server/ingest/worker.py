@@ -81,8 +81,6 @@ class BulkProcess:
         self.settings = settings
         self.connected = threading.Event()
         self.subscribed = threading.Event()
-        self.idle = threading.Event()
-        self.idle.set()
         self.restarts = 0
         self._state: dict[str, Any] = {}
         self._processed_before = 0  # by workers that died
