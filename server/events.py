@@ -33,6 +33,28 @@ COALESCE: dict[str, tuple[str, ...]] = {  # live-state events: the newest per su
 }
 
 
+def live_key(event: dict[str, Any]) -> tuple[str, ...] | None:
+    """The subject of a live-state event (``COALESCE``), None for every other event."""
+    fields = COALESCE.get(str(event.get("type", "")))
+    return (event["type"], *(str(event.get(f)) for f in fields)) if fields else None
+
+
+def coalesce(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` with each subject's live state only once: its newest, in the place of its first."""
+    out: list[dict[str, Any]] = []
+    where: dict[tuple[str, ...], int] = {}
+    for event in events:
+        key = live_key(event)
+        if key is None:
+            out.append(event)
+        elif key in where:
+            out[where[key]] = event
+        else:
+            where[key] = len(out)
+            out.append(event)
+    return out
+
+
 class EventQueue:
     """A subscriber's pending events (used from its event loop's thread only).
 
@@ -52,8 +74,7 @@ class EventQueue:
         return not self._events and not self._live
 
     def put_nowait(self, event: dict[str, Any]) -> None:
-        fields = COALESCE.get(str(event.get("type", "")))
-        key = (event["type"], *(str(event.get(f)) for f in fields)) if fields else None
+        key = live_key(event)
         if key is not None and key in self._live:
             self._live[key] = event  # newer state, same place in the line
             self.coalesced += 1

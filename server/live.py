@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from server.events import broadcaster
+from server.events import broadcaster, coalesce
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class PgRelay:
             try:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
-                for payload in self._payloads(events):
+                for payload in self._payloads(coalesce(events)):  # a window's states of one burst: the newest
                     conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
                 self.sent += len(events)
             except Exception:  # noqa: BLE001 - database away: these events stay local

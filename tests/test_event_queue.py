@@ -87,3 +87,19 @@ def test_get_waits_for_an_event_and_can_be_cancelled():
         assert (await asyncio.wait_for(q.get(), 60))["alert_id"] == 2  # nothing was taken by the cancelled get
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("events, want", [
+    ([], []),
+    ([alert(1), alert(2)], [alert(1), alert(2)]),
+    ([window("W01", "staffed"), alert(1), window("W01", "empty")], [window("W01", "empty"), alert(1)]),
+    ([window("W01", "staffed"), window("W01", "staffed", hall="h2"), window("W02", "empty"), window("W01", "empty")],
+     [window("W01", "empty"), window("W01", "staffed", hall="h2"), window("W02", "empty")]),
+    ([{"type": "edge.heartbeat", "hall_id": "h1", "edge": "e1", "n": 1}, alert(1),
+      {"type": "edge.heartbeat", "hall_id": "h1", "edge": "e1", "n": 2}],
+     [{"type": "edge.heartbeat", "hall_id": "h1", "edge": "e1", "n": 2}, alert(1)]),
+], ids=["empty", "alerts-kept", "newest-state-first-place", "per-subject", "heartbeats"])
+def test_a_burst_keeps_each_subjects_newest_state_once(events, want):
+    from server.events import coalesce
+
+    assert coalesce(events) == want
