@@ -57,7 +57,8 @@ def _unmatched(a, b) -> list[str]:
 @pytest.mark.parametrize("model", ["yolo11n-coco-int8", "yolov8n-pose-int8", "cigarette-yolov8s"])
 def test_openvino_and_ultralytics_agree(model, frames, models_dir):
     need(importlib.util.find_spec("ultralytics") is not None, "ultralytics extra not installed (make tools)")
-    ov = load_detector(model, backend="openvino", models_dir=models_dir)
+    # the same input for both: the square letterbox (the rectangular input has its own tests, test_detect_rect)
+    ov = load_detector(model, backend="openvino", models_dir=models_dir, rect=False)
     ul = load_detector(model, backend="ultralytics", models_dir=models_dir)
     a_all = ov.detect(frames, conf=0.2)
     b_all = ul.detect(frames, conf=0.2)
