@@ -179,3 +179,29 @@ def test_the_bulk_lane_lets_the_urgent_backlog_go_first(mqtt_settings, server_en
     bulk._work()
     assert order == [f"wait {ingest_mqtt.YIELD_MAX_S}", "apply 1"]
     assert bulk.idle.is_set()  # everything it received is applied
+
+
+def test_the_urgent_lane_waits_for_no_batch_to_fill(mqtt_settings, server_engine):
+    """A finding is applied with whatever is queued already; only the bulk lane waits ``ingest_batch_wait_ms``."""
+    import threading
+
+    from server.ingest import mqtt as ingest_mqtt
+
+    hour = mqtt_settings.model_copy(update={"ingest_batch_wait_ms": 3_600_000})
+    lanes = ingest_mqtt.ConsumerLanes(hour, make_sessionmaker(server_engine))
+    urgent, bulk = lanes.lanes
+    got: dict[str, list] = {}
+    for lane in (urgent, bulk):
+        lane._queue.put("first")
+        lane._queue.put("queued")
+    took = threading.Thread(target=lambda: got.setdefault("urgent", urgent._next_batch()), daemon=True)
+    took.start()
+    took.join(60)  # an urgent lane that waited for its batch to fill would sit here for the hour
+    assert not took.is_alive() and got["urgent"] == ["first", "queued"]
+    waiting = threading.Thread(target=lambda: got.setdefault("bulk", bulk._next_batch()), daemon=True)
+    waiting.start()
+    waiting.join(0.5)
+    assert waiting.is_alive()  # the bulk lane is still filling its batch
+    bulk._queue.put(None)  # stop: the batch so far is handed out
+    waiting.join(60)
+    assert got["bulk"] == ["first", "queued"]

@@ -218,7 +218,9 @@ class MqttConsumer:
         if first is None:
             return []
         batch = [first]
-        deadline = time.monotonic() + self.settings.ingest_batch_wait_ms / 1000
+        # findings wait for nothing: their batch is what is queued already
+        wait_ms = 0 if self.lane == "urgent" else self.settings.ingest_batch_wait_ms
+        deadline = time.monotonic() + wait_ms / 1000
         while len(batch) < self.settings.ingest_batch_max:
             try:
                 left = deadline - time.monotonic()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -28,6 +29,7 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 REPORT_S = 0.5  # how often the worker reports its state
+BULK_NICE = 5  # the worker's scheduling priority below the server's: findings and the console first on a busy box
 RESTART_MAX_S = 30.0  # longest back-off between restarts of a worker that keeps dying
 
 
@@ -47,6 +49,8 @@ def _counters() -> dict[str, dict[Any, float]]:
 def _worker_main(settings: Settings, conn: Connection, log_level: int) -> None:
     """The worker process: the bulk lane's consumer until the server says stop or goes away."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s [bulk] %(name)s: %(message)s")
+    if hasattr(os, "nice"):
+        os.nice(BULK_NICE)
     from server import live
     from server.app import create_app
     from server.ingest.mqtt import MqttConsumer
