@@ -66,6 +66,23 @@ def resolve_device(available: list[str], wanted: str) -> str:
 RECT_SIZES_MAX = 4  # rebuilt input sizes kept compiled per model (one per frame shape the cameras send)
 
 
+def _run_queue(queue, tensors) -> np.ndarray:
+    """Batch-1 requests on an AsyncInferQueue: one infers while Python prepares the next (``tensors`` may be a
+    generator); the outputs in order."""
+    results: dict[int, np.ndarray] = {}
+
+    def done(request, i: int) -> None:
+        results[i] = request.get_output_tensor(0).data.copy()
+
+    queue.set_callback(done)
+    n = 0
+    for i, t in enumerate(tensors):
+        queue.start_async({0: t if t.ndim == 4 else t[None]}, i)
+        n += 1
+    queue.wait_all()
+    return np.concatenate([results[i] for i in range(n)])
+
+
 class _RectNet:
     """A compiled rebuilt network: one request for a frame, a queue of two for several."""
 
@@ -81,12 +98,7 @@ class _RectNet:
 
         if self.queue is None:
             self.queue = ov.AsyncInferQueue(self.compiled, 2)
-        results: dict[int, np.ndarray] = {}
-        self.queue.set_callback(lambda request, i: results.__setitem__(i, request.get_output_tensor(0).data.copy()))
-        for i, t in enumerate(tensors):
-            self.queue.start_async({0: t}, i)
-        self.queue.wait_all()
-        return np.concatenate([results[i] for i in range(len(tensors))])
+        return _run_queue(self.queue, tensors)
 
 
 class OpenVinoDetector:
@@ -191,18 +203,7 @@ class OpenVinoDetector:
 
         if self._queue is None:
             self._queue = ov.AsyncInferQueue(self._compiled, 2)
-        results: dict[int, np.ndarray] = {}
-
-        def done(request: ov.InferRequest, i: int) -> None:
-            results[i] = request.get_output_tensor(0).data.copy()
-
-        self._queue.set_callback(done)
-        n = 0
-        for i, t in enumerate(tensors):  # a generator lets preprocessing overlap inference
-            self._queue.start_async({0: t if t.ndim == 4 else t[None]}, i)
-            n += 1
-        self._queue.wait_all()
-        return np.concatenate([results[i] for i in range(n)])
+        return _run_queue(self._queue, tensors)
 
     def detect(
         self,
