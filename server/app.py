@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
+from server import events
 from server.db.migrate import upgrade
 from server.db.session import make_engine, make_sessionmaker, unit_of_work
 from server.settings import Settings
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 continue  # package not there (yet)
             raise
         app.include_router(getattr(module, attr))
+        for render in getattr(module, "LIVE_RENDERERS", ()):  # see server.events: views built at commit
+            events.broadcaster.add_renderer(render)
         log.info("included router %s.%s", module_name, attr)
     from server.web_security import SecurityMiddleware, out_of_range
 

@@ -3,7 +3,10 @@
 ``broadcast(event)`` may be called from any thread (the MQTT consumer runs in one);
 ``subscribe()`` is an async context manager yielding an ``EventQueue`` of event dicts.
 ``after_commit(session, event)`` queues an event that is broadcast only if the session's
-transaction commits (so nobody sees an alert that was rolled back).
+transaction commits (so nobody sees an alert that was rolled back). Just before that transaction commits, every
+function in ``broadcaster.renderers`` gets the session and the pending events and may add what subscribers would
+otherwise read from the database for each of them (the console's alert view): built once, in the transaction that
+made the change, instead of once per subscriber and process after it.
 
 A subscriber that falls behind (a console stream while thousands of window states and heartbeats arrive a second)
 never loses an alert to them: live-state events are coalesced per subject in its queue (a window's newer state
@@ -19,6 +22,7 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -112,6 +116,11 @@ class Broadcaster:
         self._lock = threading.Lock()
         self.dropped = 0
         self.relays: list[Any] = []  # callables that carry events to other server processes (server.live)
+        self.renderers: list[Callable[[Session, list[dict[str, Any]]], None]] = []  # see the module docstring
+
+    def add_renderer(self, fn: Callable[[Session, list[dict[str, Any]]], None]) -> None:
+        if fn not in self.renderers:
+            self.renderers.append(fn)
 
     def broadcast(self, event: dict[str, Any]) -> None:
         """Deliver to this process's subscribers and hand to the relays."""
@@ -174,6 +183,22 @@ def _within(tx: Any, ancestor: Any) -> bool:
             return True
         tx = tx.parent
     return False
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _render_events(session: Session) -> None:
+    """Let the renderers add to the events of the outermost transaction while it can still be read. A renderer
+    that fails leaves its events as they are (subscribers then read the rows themselves)."""
+    if session.in_nested_transaction() or not broadcaster.renderers:
+        return
+    pending = [ev for _, ev in session.info.get(_PENDING, [])]
+    if not pending:
+        return
+    for render in list(broadcaster.renderers):
+        try:
+            render(session, pending)
+        except Exception:  # noqa: BLE001 - the commit goes on; the console falls back to its own lookup
+            log.exception("live event renderer %s failed", getattr(render, "__name__", render))
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -16,7 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Text, and_, case, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
 
 from edge.contract import RULES
@@ -281,10 +281,46 @@ def _lookup(factory: Any, fn: Any) -> Any:
     return None
 
 
-def _reads_database(ev: dict[str, Any]) -> bool:
-    """Whether ``_console_event`` looks rows up for this event (alerts, findings, duty checks)."""
+_ROW_EVENTS = ("finding.updated", "finding.closed")  # with an alert_id, like every alert.* event
+
+
+def _names_rows(ev: dict[str, Any]) -> bool:
+    """Whether the console shows this event from rows it names (an alert, a finding's alert, a duty check)."""
     etype = str(ev.get("type", ""))
-    return etype.startswith("alert.") or etype in ("finding.updated", "finding.closed", "duty_check.result")
+    if etype == "duty_check.result":
+        return True
+    return (etype.startswith("alert.") or etype in _ROW_EVENTS) and ev.get("alert_id") is not None
+
+
+def _reads_database(ev: dict[str, Any]) -> bool:
+    """Whether ``_console_event`` looks rows up for this event: one that names rows and was not rendered when its
+    transaction committed (``render_console_events``)."""
+    return _names_rows(ev) and "console" not in ev
+
+
+def _row_view(s: Session, ev: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(SSE event name, data) for an event that names rows, read with ``s``; None while the row is not there (or
+    the duty check is still pending)."""
+    etype = str(ev.get("type", ""))
+    if etype == "duty_check.result":
+        chk = s.scalars(select(DutyCheck).where(DutyCheck.request_id == ev.get("request_id"))).first()
+        if chk is None or chk.status == "pending":
+            return None
+        return "duty_check", {"id": chk.id, "hall_id": chk.hall_id, "status": chk.status}
+    alert = s.get(Alert, ev["alert_id"])
+    if alert is None:
+        return None
+    return ("alert" if etype == "alert.opened" else "alert.updated"), alert_view(s, alert)
+
+
+def render_console_events(session: Session, pending: list[dict[str, Any]]) -> None:
+    """Renderer for ``server.events``: the console's view of each event that names rows, built in the transaction
+    that commits it, so no console stream in any server process reads the database for it."""
+    for ev in pending:
+        if _reads_database(ev):
+            view = _row_view(session, ev)
+            if view is not None:
+                ev["console"] = list(view)
 
 
 def _console_event(factory: Any, user_hall: str | None, ev: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -293,27 +329,15 @@ def _console_event(factory: Any, user_hall: str | None, ev: dict[str, Any]) -> t
     if user_hall is not None and hall_id is not None and hall_id != user_hall:
         return None
     etype = str(ev.get("type", ""))
-
-    def alert_of(s: Any) -> dict[str, Any] | None:
-        alert = s.get(Alert, ev["alert_id"])
-        return alert_view(s, alert) if alert is not None else None
-
-    if etype.startswith("alert.") and ev.get("alert_id") is not None:
-        view = _lookup(factory, alert_of)
-        return None if view is None else ("alert" if etype == "alert.opened" else "alert.updated", view)
-    if etype in ("finding.updated", "finding.closed") and ev.get("alert_id") is not None:
-        view = _lookup(factory, alert_of)
-        return None if view is None else ("alert.updated", view)
+    if _names_rows(ev):
+        if "console" in ev:
+            name, data = ev["console"]
+            return name, data
+        return _lookup(factory, lambda s: _row_view(s, ev))
     if etype == "window.state":
         return "window", ev
     if etype in ("edge.heartbeat", "edge.status"):
         return "health", {"hall_id": hall_id, "edge": ev.get("edge")}
-    if etype == "duty_check.result":
-        def duty(s: Any) -> dict[str, Any] | None:
-            chk = s.scalars(select(DutyCheck).where(DutyCheck.request_id == ev.get("request_id"))).first()
-            return {"id": chk.id, "hall_id": chk.hall_id, "status": chk.status} if chk and chk.status != "pending" else None
-        data = _lookup(factory, duty)
-        return ("duty_check", data) if data else None
     if etype == "console.safety_check":
         return "safety_check", ev
     return None

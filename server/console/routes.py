@@ -64,6 +64,7 @@ router = APIRouter(lifespan=lifespan)
 router.include_router(api_alerts.router)
 router.include_router(api_checks.router)
 router.include_router(api_patrol.router)
+LIVE_RENDERERS = (api_alerts.render_console_events,)  # server.app registers them with server.events
 install_hooks()
 
 
