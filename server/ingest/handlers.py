@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, insert, inspect, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import get_history, set_committed_value
 
 from edge import contract as c
@@ -180,6 +180,13 @@ def _wanted(msg: Any) -> list[tuple[type, str | None]]:
     return []
 
 
+FINDING_TYPES = frozenset({"finding.opened", "finding.updated", "finding.closed"})
+
+
+def _finding_key(finding_id: Any) -> tuple[type, str, str]:
+    return (Finding, "", str(finding_id))
+
+
 def prefetch(session: Session, msgs: list[Any]) -> dict[tuple[type, str, str | None], Any]:
     """Load, in one query per model, the rows a batch of messages looks up by code; the returned dict (kept in
     ``session.info[CACHE]``) also keeps them referenced for the batch. A code absent from its hall is cached as
@@ -194,7 +201,24 @@ def prefetch(session: Session, msgs: list[Any]) -> dict[tuple[type, str, str | N
         cache.update({(model, h, c): None for h, c in pairs})
         for row in session.scalars(select(model).where(tuple_(model.hall_id, model.code).in_(list(pairs)))):
             cache[(model, row.hall_id, row.code)] = row
+    # the findings the batch opens, updates or closes, with their alert and evidence links: one query each for the
+    # batch instead of a duplicate check, a lookup and two lazy loads per message
+    fids = {str(m.finding_id) for m in msgs if m.type in FINDING_TYPES}
+    if fids:
+        cache.update({_finding_key(f): None for f in fids})
+        for row in session.scalars(select(Finding).where(Finding.finding_id.in_(fids))
+                                   .options(selectinload(Finding.alert), selectinload(Finding.evidence_links))):
+            cache[_finding_key(row.finding_id)] = row
     return cache
+
+
+_NOT_CACHED = object()
+
+
+def _cached(session: Session, key: tuple[type, str, str]) -> Any:
+    """The batch cache's row for ``key`` (None: known not to exist), ``_NOT_CACHED`` outside a batch."""
+    cache = session.info.get(CACHE)
+    return cache.get(key, _NOT_CACHED) if cache is not None else _NOT_CACHED
 
 
 def newer(incoming: dt.datetime, stored: dt.datetime | None) -> bool:
@@ -223,8 +247,8 @@ def register_evidence(session: Session, refs: list[c.EvidenceRef]) -> None:
 
 
 def _link_evidence(session: Session, finding: Finding, refs: list[c.EvidenceRef]) -> None:
+    have = {link.sha256 for link in finding.evidence_links}  # first: a new finding's (empty) links load nothing
     register_evidence(session, refs)
-    have = {link.sha256 for link in finding.evidence_links}
     for ref in refs:
         if ref.sha256 not in have:
             finding.evidence_links.append(FindingEvidence(sha256=ref.sha256, kind=ref.kind))
@@ -232,7 +256,9 @@ def _link_evidence(session: Session, finding: Finding, refs: list[c.EvidenceRef]
 
 
 def _finding(session: Session, msg: Any) -> Finding:
-    f = session.scalars(select(Finding).where(Finding.finding_id == str(msg.finding_id))).first()
+    f = _cached(session, _finding_key(msg.finding_id))
+    if f is _NOT_CACHED:
+        f = session.scalars(select(Finding).where(Finding.finding_id == str(msg.finding_id))).first()
     if f is None:
         raise Reject("unknown_finding", f"finding {msg.finding_id} was never opened")
     if f.hall_id != msg.hall_id:
@@ -241,7 +267,10 @@ def _finding(session: Session, msg: Any) -> Finding:
 
 
 def finding_opened(session: Session, msg: c.FindingOpened) -> Finding:
-    if session.scalars(select(Finding.id).where(Finding.finding_id == str(msg.finding_id))).first() is not None:
+    known = _cached(session, _finding_key(msg.finding_id))
+    if known is _NOT_CACHED:
+        known = session.scalars(select(Finding.id).where(Finding.finding_id == str(msg.finding_id))).first()
+    if known is not None:
         raise Reject("duplicate_finding", f"finding {msg.finding_id} already opened")
     h = msg.hall_id
     refs = {"window": (Window, msg.window_id), "camera": (Camera, msg.camera_id), "sensor": (Sensor, msg.sensor_id),
@@ -259,10 +288,12 @@ def finding_opened(session: Session, msg: c.FindingOpened) -> Finding:
     f = Finding(finding_id=str(msg.finding_id), hall_id=h, edge_code=msg.edge_id, rule=msg.rule,
                 severity=msg.severity, window_id=resolved["window"], camera_id=resolved["camera"],
                 sensor_id=resolved["sensor"], staff_id=resolved["staff"], zone_code=msg.zone_id,
-                confidence=msg.confidence, started_at=msg.started_at, details=details, status="open")
-    session.add(f)
-    session.flush()
+                confidence=msg.confidence, started_at=msg.started_at, details=details, status="open",
+                evidence_links=[], alert=None)  # known empty: nothing to load when links and the alert are added
+    session.add(f)  # no flush yet: evidence links and the alert attach to the pending finding without a lookup
     _link_evidence(session, f, msg.evidence)
+    if session.info.get(CACHE) is not None:
+        session.info[CACHE][_finding_key(f.finding_id)] = f  # an update of it later in the batch finds it
     open_alert(session, f, actor=f"edge:{h}/{msg.edge_id}")
     return f
 

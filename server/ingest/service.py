@@ -208,7 +208,6 @@ def _fast(session: Session, msgs: list[tuple[int, Any]], via: str) -> dict[int, 
     except IntegrityError:
         return None
     finally:
-        session.info.pop(handlers.CACHE, None)
         session.info.pop(handlers.ROWS, None)
     return out
 
@@ -251,11 +250,14 @@ def ingest_batch(factory: sessionmaker[Session], items: Sequence[BatchItem], *, 
 def _store(factory: sessionmaker[Session], msgs: list[tuple[int, Any]], via: str) -> dict[int, IngestOutcome]:
     try:
         with factory() as session:
-            out = _fast(session, msgs, via)
-            if out is not None:
-                session.commit()
-                INGEST_BATCHES.inc(path="fast")
-                return out
+            try:  # the batch's rows stay referenced (and in the identity map) until the commit has run its hooks
+                out = _fast(session, msgs, via)
+                if out is not None:
+                    session.commit()
+                    INGEST_BATCHES.inc(path="fast")
+                    return out
+            finally:
+                session.info.pop(handlers.CACHE, None)
             session.rollback()
             out = {}
             for i, msg in msgs:

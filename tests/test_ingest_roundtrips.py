@@ -1,0 +1,61 @@
+"""A batch of findings costs the database a fixed number of lookups, not a few per message: the findings a batch
+opens, updates or closes are loaded once with their alerts and evidence links, and a new finding gets its links and
+its alert without any lookup. (Under a flood each round trip of the urgent lane is an alert's latency.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+from sqlalchemy import event
+
+from edge import contract as c
+from server.ingest.service import BatchItem, ingest_batch
+from tests.test_console_helpers import console  # noqa: F401
+
+LOOKUPS = re.compile(r"^\s*SELECT\b.*?\bFROM (findings|alerts|finding_evidence)\b", re.S | re.I)
+
+
+def _lookups(console, msgs) -> tuple[list[str], int]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        m = LOOKUPS.match(statement)
+        if m:
+            seen.append(m.group(1))
+
+    engine = console.app.state.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        out = ingest_batch(console.app.state.sessionmaker, [BatchItem(c.encode(m)) for m in msgs])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [o.status for o in out] == ["accepted"] * len(msgs), [o.detail for o in out]
+    return seen, len(msgs)
+
+
+@pytest.mark.parametrize("n", [1, 12])
+def test_finding_lookups_per_batch_do_not_grow_with_the_batch(console, n):
+    now = dt.datetime.now(dt.timezone.utc)
+    hall, edge = console.hall_id, console.edge_id
+    old = [console.open_finding(window=f"W0{1 + k % 3}", started_at=now - dt.timedelta(minutes=5)) for k in range(n)]
+    new = [c.FindingOpened(hall_id=hall, edge_id=edge, finding_id=uuid.uuid4(), rule="window_unstaffed",
+                           severity="major", window_id="W02", started_at=now,
+                           evidence=[c.EvidenceRef(sha256=f"{k:064x}", kind="snapshot",
+                                                   content_type="image/jpeg", size=10, captured_at=now)])
+           for k in range(n)]
+    msgs = [*new,
+            *[c.FindingUpdated(hall_id=hall, edge_id=edge, finding_id=f.finding_id, rule=f.rule, at=now,
+                               details={"k": k}) for k, f in enumerate(new)],
+            *[c.FindingUpdated(hall_id=hall, edge_id=edge, finding_id=f.finding_id, rule=f.rule, at=now,
+                               details={"k": k}) for k, f in enumerate(old)],
+            *[c.FindingClosed(hall_id=hall, edge_id=edge, finding_id=f.finding_id, rule=f.rule, ended_at=now,
+                              duration_s=300.0) for f in old]]
+    seen, count = _lookups(console, msgs)
+    # one query for the batch's findings, one each for their alerts and evidence links (selectin loads)
+    assert sorted(seen) == ["alerts", "finding_evidence", "findings"], (count, seen)
+    rows = console.get("/api/v1/console/alerts", params={"hall_id": hall}).json()
+    assert sum(1 for a in rows if a["finding_status"] == "closed") == n
+    assert sum(1 for a in rows if a["window_id"] == "W02" and a["finding_status"] == "open") == n
