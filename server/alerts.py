@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server import events
@@ -35,6 +36,7 @@ TRANSITIONS: dict[str, Transition] = {
 }
 TRANSITION_HOOKS: list[Callable[[Session, Alert, str, User | None], None]] = []
 _AUDIT_FIELDS = ("status", "escalated", "acknowledged_at", "decided_at", "closed_at")
+ALERT_IDS = "hallwatch_alert_ids"  # session.info: alert ids reserved by reserve_alert_ids, taken by open_alert
 
 
 class AlertTransitionError(Exception):
@@ -51,10 +53,25 @@ def alert_event_dict(alert: Alert, finding: Finding, action: str) -> dict:
             "finding_id": finding.finding_id, "escalated": alert.escalated, "at": utcnow().isoformat()}
 
 
+def reserve_alert_ids(session: Session, n: int) -> None:
+    """Reserve ``n`` ids from the alerts' sequence (PostgreSQL; one round trip) for the alerts this session is about
+    to open: ``open_alert`` then needs no flush to learn an alert's id, and a batch's findings, alerts, their events
+    and audit rows are inserted together at its end. Ids left unused are gaps, as after any rollback."""
+    if n <= 0 or session.get_bind().dialect.name != "postgresql":
+        return
+    ids = session.scalars(text("SELECT nextval(pg_get_serial_sequence('alerts', 'id')) FROM generate_series(1, :n)"),
+                          {"n": n}).all()
+    session.info.setdefault(ALERT_IDS, []).extend(ids)
+
+
 def open_alert(session: Session, finding: Finding, actor: str) -> Alert:
-    alert = Alert(finding=finding, hall_id=finding.hall_id, status="open")
+    alert = Alert(finding=finding, hall_id=finding.hall_id, status="open", escalated=False)
+    reserved = session.info.get(ALERT_IDS)
+    if reserved:
+        alert.id = reserved.pop(0)
     session.add(alert)
-    session.flush()
+    if alert.id is None:
+        session.flush()
     session.add(AlertEvent(alert=alert, action="opened", from_status=None, to_status="open", actor=actor))
     audit(session, actor=actor, action="alert.open", entity_type="alert", entity_id=alert.id,
           after=snapshot(alert, _AUDIT_FIELDS))

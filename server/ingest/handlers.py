@@ -236,6 +236,11 @@ def register_evidence(session: Session, refs: list[c.EvidenceRef]) -> None:
     if not refs:
         return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    with session.no_autoflush:  # evidence rows depend on nothing pending: no flush of the batch for them
+        _insert_evidence(session, insert, refs)
+
+
+def _insert_evidence(session: Session, insert: Any, refs: list[c.EvidenceRef]) -> None:
     for ref in refs:
         stmt = insert(Evidence).values(sha256=ref.sha256, kind=ref.kind, content_type=ref.content_type,
                                        size=ref.size, captured_at=ref.captured_at, stored=False,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edge.contract import TOPIC_OF, ContractError, parse_message
 from server import metrics
+from server.alerts import ALERT_IDS, reserve_alert_ids
 from server.db import Edge, Hall, ProcessedMessage
 from server.ingest import handlers
 from server.metrics import INGEST_ACCEPTED, INGEST_DUPLICATE, INGEST_REJECTED
@@ -188,6 +189,7 @@ def _fast(session: Session, msgs: list[tuple[int, Any]], via: str) -> dict[int, 
         return None
     session.info[handlers.CACHE] = handlers.prefetch(session, [m for _, m in msgs])
     session.info[handlers.ROWS] = {}
+    reserve_alert_ids(session, sum(1 for _, m in msgs if m.type == "finding.opened"))
     # Findings and check results first: their queries then autoflush little. Live state (window, sensor, edge)
     # never depends on them, and each kind keeps its own order.
     ordered = [x for x in msgs if x[1].type not in _BULK] + [x for x in msgs if x[1].type in _BULK]
@@ -209,6 +211,7 @@ def _fast(session: Session, msgs: list[tuple[int, Any]], via: str) -> dict[int, 
         return None
     finally:
         session.info.pop(handlers.ROWS, None)
+        session.info.pop(ALERT_IDS, None)
     return out
 
 

@@ -305,7 +305,8 @@ def on_finding_opened(session: Session, msg: Any, finding: Finding) -> None:
     """Ingest hook: a presence finding for a paused window is suppressed at once."""
     if finding.rule not in PAUSE_SUPPRESSES or finding.window_id is None:
         return
-    pause = active_pause(session, finding.window_id, finding.started_at)
+    with session.no_autoflush:  # pauses depend on nothing an ingest batch has pending: no flush per finding
+        pause = active_pause(session, finding.window_id, finding.started_at)
     if pause is not None:
         window = session.get(Window, finding.window_id)
         if excuse(session, finding, pause, window.code if window else "?"):
