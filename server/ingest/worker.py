@@ -63,7 +63,7 @@ def _worker_main(settings: Settings, conn: Connection, log_level: int) -> None:
     try:
         while True:
             conn.send({"connected": consumer.connected.is_set(), "subscribed": consumer.subscribed.is_set(),
-                       "stuck": consumer.stuck, "processed": consumer.processed, "batches": consumer.batches,
+                       "stuck": consumer.stuck, "processed": consumer.processed,
                        "counters": _counters()})
             if conn.poll(REPORT_S):
                 conn.recv()  # the only message is "stop"
@@ -93,7 +93,7 @@ class BulkProcess:
         self._last_report = time.monotonic()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._source = f"bulk-{id(self)}"
+        self._source = f"bulk-{id(self)}"  # counters of this handle (a process may build several apps)
 
     @property
     def processed(self) -> int:
