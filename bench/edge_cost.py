@@ -229,12 +229,14 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool |
         try:
             time.sleep(warmup)
             c0, m0, r0 = dict(agent.pipeline.counters), Meter(), reader_counts(agent)
+            h0 = getattr(agent.pipeline.hands, "crops", 0)
             lags = []
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 time.sleep(1.0)
                 lags += [h.lag_s for h in agent.camera_health()]
             m1, c1, r1 = Meter(), dict(agent.pipeline.counters), reader_counts(agent)
+            hand_crops = getattr(agent.pipeline.hands, "crops", 0) - h0
             decoded = sum(r.counters["decoded"] for r in agent.all_readers())
             rss = rss_mb()
         finally:
@@ -251,7 +253,7 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool |
             "per_frame": frame, "projected": decode + record + 2.0 * frame,
             "realtime": d["detect_packets"] / FPS_OUT / wall / n,
             "fps": analysed / wall / n, "inferences": (c1.get("inferences", 0) - c0.get("inferences", 0)) / wall / n,
-            "crops": c1.get("crop_passes", 0) - c0.get("crop_passes", 0),
+            "crops": c1.get("crop_passes", 0) - c0.get("crop_passes", 0), "hand_crops": hand_crops,
             "lag_mean": sum(lags) / max(1, len(lags)), "lag_max": max(lags or [0.0]),
             "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": decoded}
 
@@ -426,11 +428,14 @@ def main() -> int:
     print("\nCost per unit of work (CPU seconds, from the same run), and cores per camera projected at 2 analysed "
           "fps with the camera's video decoded in real time:\n")
     print("| configuration | cameras | decode, cores per camera in real time | record (demux only) | "
-          "analysis CPU s per analysed frame | projected cores/camera at 2 fps | cameras per 2 cores |")
-    print("|---|---|---|---|---|---|---|")
+          "analysis CPU s per analysed frame | hand crops per inference | projected cores/camera at 2 fps | "
+          "cameras per 2 cores |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows.values():
+        inferred = r["inferences"] * r["wall"] * r["cameras"]
+        crops = f"{r.get('hand_crops', 0) / inferred:.1f}" if inferred and r["config"] != "plain" else "–"
         print(f"| {LABELS[r['config']]} | {r['cameras']} | {r['decode']:.3f} | {r['record']:.4f} | "
-              f"{r['per_frame']:.3f} | {r['projected']:.3f} | {2.0 / r['projected']:.0f} |")
+              f"{r['per_frame']:.3f} | {crops} | {r['projected']:.3f} | {2.0 / r['projected']:.0f} |")
     plain = [r for r in rows.values() if r["config"] == "plain"]
     for a in [r for r in rows.values() if r["config"] != "plain"] if plain else []:
         p = plain[0]

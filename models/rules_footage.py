@@ -20,6 +20,7 @@ import numpy as np
 from edge import geometry as geo
 from edge.detect.base import Detector
 from edge.rules.base import FrameContext, RuleEvent
+from edge.rules.phone_use import seat_clerks
 from edge.site import SiteConfig
 
 TRUTH_DIR = Path(__file__).resolve().parent / "truth" / "rules"
@@ -119,12 +120,13 @@ def contexts(item: dict, media: Path, cfg: SiteConfig, coco: Detector, hands: An
         pose = small = None
         if hands is not None:
             people = det.of_class("person").above(PERSON_CROP_CONF)
+            polygons = [geo.denormalize_polygon(z.polygon, img.shape[:2]) for z in seats]
             near = np.zeros(len(people), bool)
-            for z in seats:
-                near |= geo.box_fraction_in_polygon(people.xyxy, geo.denormalize_polygon(z.polygon, img.shape[:2])) > 0
+            for poly in polygons:
+                near |= geo.box_fraction_in_polygon(people.xyxy, poly) > 0
             if near.any():
                 pose = hands.pose_of(img, people.xyxy[near])
-                small = hands.analyse(img, pose)
+                small = hands.analyse(img, pose, seat_clerks(pose, polygons))
         local = START + dt.timedelta(seconds=t)
         yield FrameContext(camera_id="cam", ts=local.replace(tzinfo=TZ).astimezone(dt.UTC), local=local,
                            shape=img.shape[:2], detections=det, small_objects=small, pose=pose, frame=img)

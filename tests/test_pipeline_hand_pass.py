@@ -56,3 +56,37 @@ def test_hand_pass_interval(demo_config_path, clip_frames, detector, every, max_
     assert passes + reused == len(clip_frames)  # every frame has a clerk at the seat: a pass or its last result
     assert passes <= max_passes and (reused == 0) == (every == 0)
     assert sum(phones) >= len(clip_frames) // 2, phones  # the texting phone is held in most frames either way
+
+
+def test_hand_crops_only_around_each_seats_clerk(media_dir, models_dir, detector, tmp_path):
+    """Office CCTV with several people inside two wide seat zones: the hand pass crops around the clerk of each
+    seat (the person the phone and eating rules judge), not around everybody near a seat."""
+    import cv2
+    import numpy as np
+
+    from edge import geometry as geo
+    from edge.rules.phone_use import seat_clerks
+    from edge.site import SiteConfig
+
+    img = cv2.imread(str(media_dir / "images" / "desks" / "pgplarosa_sample_frame.png"))
+    halves = {"left": [[0.0, 0.25], [0.5, 0.25], [0.5, 1.0], [0.0, 1.0]],
+              "right": [[0.5, 0.25], [1.0, 0.25], [1.0, 1.0], [0.5, 1.0]]}
+    cfg = SiteConfig.model_validate({
+        "hall": {"id": "hands", "name": "hands"},
+        "windows": [{"id": "W01", "number": 1, "name": "a"}, {"id": "W02", "number": 2, "name": "b"}],
+        "cameras": [{"id": "cam", "name": "cam", "source": "unused.mp4", "zones": [
+            {"id": f"seat-{k}", "kind": "seat", "window": w, "polygon": poly}
+            for (k, poly), w in zip(halves.items(), ("W01", "W02"))]}],
+        "edge": {"data_dir": str(tmp_path), "models_dir": str(models_dir)},
+    })
+    pipe = FramePipeline(cfg, detector, gate=ChangeGate(threshold=0))
+    (a,) = pipe.analyse([CameraFrame("cam", T0, img, 0)])
+    pose = a.ctx.pose
+    polygons = [geo.denormalize_polygon(p, img.shape[:2]) for p in halves.values()]
+    clerks = seat_clerks(pose, polygons)
+    near = [i for i in range(len(pose)) if any(geo.box_fraction_in_polygon(pose.xyxy[i:i + 1], p)[0] > 0
+                                              for p in polygons)]
+    assert 1 <= len(clerks) <= 2 and len(near) > len(clerks), (clerks, near)  # more people than clerks here
+    assert pipe.hands.crops == len(pipe.hands.squares(img.shape, pose, clerks))
+    assert pipe.hands.crops < len(pipe.hands.squares(img.shape, pose, near))
+    assert np.all(np.isin(clerks, near))

@@ -243,27 +243,26 @@ class FramePipeline:
 
     def _hand_pass(self, f: CameraFrame, det: Detections, seat_pose: Detections | None
                    ) -> tuple[Detections | None, Detections | None]:
+        """Pose (the seat pose, or pose on crops around the persons at seats) and the COCO detections in the hands
+        of each seat's clerk (``phone_use.seat_clerks``): the phone and eating rules judge no other hands."""
+        from edge.rules.phone_use import seat_clerks
+
         shape = f.image.shape[:2]
-        if seat_pose is None:
+        polygons = [geo.denormalize_polygon(z.polygon, shape) for z in self._seats[f.camera_id]]
+        pose = seat_pose
+        if pose is None:
             people = det.of_class("person").above(PERSON_CROP_CONF)
             near = np.zeros(len(people), bool)
-            for z in self._seats[f.camera_id]:
-                poly = geo.denormalize_polygon(z.polygon, shape)
+            for poly in polygons:
                 near |= geo.box_fraction_in_polygon(people.xyxy, poly) > 0
             if not near.any():
                 return None, Detections.empty(self.detector.names)
-            self.counters["crop_passes"] += 1
             pose = self.hands.pose_of(f.image, people.xyxy[near])
-            return pose, self.hands.analyse(f.image, pose)
-        seated = seat_pose.above(self.hands.pose_conf)
-        near = np.zeros(len(seated), bool)
-        for z in self._seats[f.camera_id]:
-            poly = geo.denormalize_polygon(z.polygon, shape)
-            near |= geo.box_fraction_in_polygon(seated.xyxy, poly) > 0
-        if not near.any():
-            return seat_pose, Detections.empty(self.detector.names)
+        clerks = seat_clerks(pose, polygons)
+        if not clerks:
+            return pose, Detections.empty(self.detector.names)
         self.counters["crop_passes"] += 1
-        return seat_pose, self.hands.analyse(f.image, seated, people=np.flatnonzero(near).tolist())
+        return pose, self.hands.analyse(f.image, pose, people=clerks)
 
     def _apply(self, f: CameraFrame, det: Detections, small: Detections | None, pose: Detections | None,
                inferred: bool, infer_ms: float) -> Analysis:

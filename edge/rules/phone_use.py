@@ -69,6 +69,15 @@ def clerk_of(pose: Detections | None, polygon: np.ndarray, min_conf: float = POS
     return int(np.flatnonzero(ok)[np.argmax(pose.confidence[ok])])
 
 
+def seat_clerks(pose: Detections | None, polygons: list[np.ndarray], min_conf: float = POSE_MIN_CONFIDENCE
+                ) -> list[int]:
+    """The clerk (``clerk_of``) of each seat polygon, each index once, in order: the only people whose hands the
+    phone and eating rules judge (a phone or a cup in anybody else's hand only has to be seen as not the clerk's,
+    which the pose alone tells)."""
+    found = {clerk_of(pose, poly, min_conf) for poly in polygons}
+    return sorted(i for i in found if i is not None)
+
+
 def looking_down(kpts: np.ndarray) -> bool:
     """The head is bent down: shoulders seen, nose not (a camera above sees the top of the head)."""
     return not visible(kpts, NOSE) and shoulder_line(kpts) is not None
