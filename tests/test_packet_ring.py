@@ -174,3 +174,36 @@ def test_stopping_readers_mid_read_is_safe(media_dir):
             r.stop()
         assert not any(r.alive() for r in readers) and all(r.state == "stopped" for r in readers)
         assert not any(r.counters["errors"] for r in readers)
+
+
+@pytest.mark.parametrize("moment_s, expect_clip", [(-20.0, True), (-90.0, False)])
+def test_a_record_input_that_started_after_the_clips_window_still_gives_a_clip(media_dir, tmp_path, moment_s,
+                                                                                expect_clip):
+    """A finding at the agent's first frames while the main stream connects seconds later: the clip is as long,
+    from the record input's first keyframe (its own start time says so); much later than LATE_START_S, none."""
+    from edge.evidence.writer import LATE_START_S
+
+    _, ring = _record(media_dir)  # the ring begins at T0
+    assert moment_s + 3 < 0 and (-moment_s - 3 > LATE_START_S) != expect_clip
+    store = Outbox(tmp_path)
+    writer = EvidenceWriter(store, {"cam": ring}, clip_pre_s=2, clip_post_s=3, wait_slack_s=0)
+    assert writer.request_clip(uuid.uuid4(), "window_unstaffed", "cam", at(moment_s))
+    clips = writer.poll()
+    if expect_clip:
+        (clip,) = clips
+        assert clip.ref.captured_at == T0, "from the record input's first keyframe"
+        assert 5.0 - 0.2 <= clip.seconds <= 5.0 + 76 / 25, clip.seconds  # the window's length (first to last frame)
+    else:
+        assert clips == [] and writer.pending_clips == 0
+    store.stop()
+
+
+def test_a_clip_waits_for_a_record_input_that_has_not_started(tmp_path):
+    """Nothing recorded yet at the deadline: the request waits (up to LATE_START_S more) instead of giving up."""
+    ring = PacketRing(30)
+    store = Outbox(tmp_path)
+    writer = EvidenceWriter(store, {"cam": ring}, clip_pre_s=1, clip_post_s=1, wait_slack_s=0)
+    writer.request_clip(uuid.uuid4(), "window_unstaffed", "cam", at(0.0))
+    assert writer.poll() == [] and writer.pending_clips == 1
+    assert writer.poll(flush=True) == [] and writer.pending_clips == 0  # flushing gives up (nothing to cut)
+    store.stop()

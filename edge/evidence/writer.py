@@ -16,7 +16,10 @@ and encoded again (scaled onto the record stream's size), one with nothing to ma
 
 Files go to a ``FileStore`` (the outbox: content-addressed by SHA-256, uploaded later). Clips need
 ``clip_post_s`` of video after the finding, so they are requested and finished later by ``poll``;
-a camera that stops delivering frames still gets its clip with what was recorded, after a deadline.
+a camera that stops delivering frames still gets its clip with what was recorded, after a deadline. When the
+record input started after a clip's window (a finding at the agent's first frames, the main stream connecting
+seconds after the substream), the clip is the same length from the record input's first keyframe, if that came
+within ``LATE_START_S`` of the window; the clip's own start time says so.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -41,6 +44,7 @@ from edge.evidence.privacy import BoxHistory, mask_clip_frames, mask_public, pub
 from edge.site import PrivacyConfig, ZoneConfig
 
 log = logging.getLogger(__name__)
+LATE_START_S = 60.0  # a record input that began this long after a clip's window still gives that clip
 
 
 class FileStore(Protocol):
@@ -203,8 +207,11 @@ class EvidenceWriter:
         with self._lock:
             ready, waiting = [], []
             for r in self._pending:
-                newest = self.rings[r.camera_id].newest_ts
-                done = flush or now >= r.deadline_mono or (newest is not None and newest >= r.end)
+                ring = self.rings[r.camera_id]
+                newest, (_, end) = ring.newest_ts, self._window(r, ring)
+                # nothing recorded yet at the deadline: the record input may still be starting
+                late = newest is None and now < r.deadline_mono + LATE_START_S
+                done = flush or (now >= r.deadline_mono and not late) or (newest is not None and newest >= end)
                 (ready if done else waiting).append(r)
             self._pending = waiting
         finished = []
@@ -243,8 +250,22 @@ class EvidenceWriter:
                  seconds, len(data))
         return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, len(frames), seconds)
 
+    @staticmethod
+    def _window(r: ClipRequest, ring: Any) -> tuple[dt.datetime, dt.datetime]:
+        """The clip's span: as requested, or as long from the ring's first picture when the ring began after the
+        requested span (within ``LATE_START_S``)."""
+        first = getattr(ring, "oldest_ts", None)
+        if first is not None and r.end < first <= r.end + dt.timedelta(seconds=LATE_START_S):
+            return first, first + (r.end - r.start)
+        return r.start, r.end
+
     def _copy(self, r: ClipRequest, ring: PacketRing) -> FinishedClip | None:
-        clip = ring.cut(r.start, r.end)
+        start, end = self._window(r, ring)
+        if start != r.start:
+            log.warning("evidence: the record input of %s began %.1f s after the %s clip's window; the clip runs "
+                        "from its first keyframe (%s)", r.camera_id, (start - r.end).total_seconds(), r.rule,
+                        start.isoformat())
+        clip = ring.cut(start, end)
         if clip is None:
             log.warning("evidence: no packets of %s between %s and %s for the %s clip", r.camera_id,
                         r.start.isoformat(), r.end.isoformat(), r.rule)
