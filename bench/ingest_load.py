@@ -11,16 +11,21 @@ Measured:
 
 - ``stored msg/s``: messages stored / (last row stored - first publish);
 - ``p50/p95 pub→row``: the broker's PUBACK of the message (it is in the broker) to
-  ``processed_messages.received_at`` (same machine clock), and the p95 of
-  ``finding.opened`` alone (the urgent lane);
-- ``alert p50/p95 pub→SSE``: ``finding.opened`` publish to the ``alert`` event on a console SSE stream
-  (one stream per process, an admin; the first arrival counts);
+  ``processed_messages.received_at`` (same machine clock), and the p95 of ``finding.opened`` alone (the urgent
+  lane) from its publish call;
+- ``alert p50/p95 pub→SSE``: ``finding.opened`` publish call to the ``alert`` event on a console SSE stream
+  (one stream per process, an admin; the first arrival counts).
+
+The finding messages come, as from the edges of halls of their own, from a second MQTT client in a process of its
+own, one every ``--finding-interval-ms`` (the flood's 2 % share at about 5,000 messages a second) while the flood
+runs; their clock is the publish call. (Timed by the flood's own PUBACKs they read up to ~70 ms early: the
+flooding client handles its acknowledgements late.)
 - ``lost``: published, neither stored nor rejected; ``dup``: rows stored twice (readings rows beyond those
   published, findings per finding id beyond one); ``rejected``: the servers' rejection counters.
 
 - ``cores``: CPU seconds per second of the run (first publish to last row) of the server processes (their
-  bulk ingest workers included), of PostgreSQL (all its processes) and of the rest (the broker and this
-  publisher), all on the same machine.
+  bulk ingest workers included), of PostgreSQL (all its processes) and of the rest (the broker and the two
+  publishers), all on the same machine.
 
 A ``b`` after a process count (``--processes 1,1b``) runs each server with ``HALLWATCH_INGEST_BULK_PROCESS``:
 its bulk lane (window states, readings, heartbeats) in a worker process of its own.
@@ -233,6 +238,48 @@ def _listen(url: str, token: str, ready: mp.synchronize.Event, stop: mp.synchron
     out.put(arrivals)
 
 
+def _publish_findings(port: int, items: list[tuple[str, bytes, str]], interval: float, ready: mp.synchronize.Event,
+                      go: mp.synchronize.Event, out: mp.Queue) -> None:
+    """The halls' edges sending findings: one client of their own, one message every ``interval`` seconds once
+    ``go`` is set, each message's clock read at its publish call."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-edges-{uuid.uuid4().hex[:6]}",
+                         protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    ready.set()
+    go.wait(300)
+    sent: dict[str, float] = {}
+    infos = []
+    due = time.monotonic()
+    for topic, body, mid in items:
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)  # pacing: the findings are spread over the flood, as halls send them
+        due += interval
+        sent[mid] = time.time()
+        infos.append(client.publish(topic, body, qos=1))
+    for info in infos:
+        info.wait_for_publish(120)
+    client.loop_stop()
+    client.disconnect()
+    out.put(sent)
+
+
+class FindingPublisher:
+    def __init__(self, port: int, items: list[tuple[str, bytes, str]], interval: float) -> None:
+        ctx = mp.get_context("spawn")
+        self.ready, self.go, self._out = ctx.Event(), ctx.Event(), ctx.Queue()
+        self.proc = ctx.Process(target=_publish_findings, args=(port, items, interval, self.ready, self.go,
+                                                                self._out), daemon=True)
+        self.proc.start()
+
+    def result(self) -> dict[str, float]:
+        try:
+            return self._out.get(timeout=300)
+        finally:
+            self.proc.join(10)
+
+
 class SseListener:
     """A console SSE stream read in a process of its own, so the publisher's GIL never delays its clock."""
 
@@ -256,6 +303,10 @@ class SseListener:
 
 
 # ------------------------------------------------------------------------------------------- one scenario
+def _finding(m: c._Msg) -> bool:
+    return m.type.startswith("finding.")
+
+
 def cpu_seconds(procs: list[psutil.Process]) -> float:
     total = 0.0
     for p in procs:
@@ -267,16 +318,17 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
     return total
 
 
-def process_groups(servers: list[Server], broker: Broker) -> dict[str, list[psutil.Process]]:
+def process_groups(servers: list[Server], broker: Broker, publishers: list[int]) -> dict[str, list[psutil.Process]]:
     """The processes whose CPU the table reports, by group (a server's bulk worker counts as the server)."""
     srv = [psutil.Process(s.proc.pid) for s in servers]
     srv += [child for p in srv for child in p.children(recursive=True)]
     pg = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
-    rest = [psutil.Process(broker.proc.pid), psutil.Process()]
+    rest = [psutil.Process(broker.proc.pid), psutil.Process(), *(psutil.Process(pid) for pid in publishers)]
     return {"server": srv, "postgresql": pg, "rest": rest}
 
 
-def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path, bulk_process: bool = False) -> dict:
+def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path, bulk_process: bool = False,
+             finding_interval: float = 0.01) -> dict:
     engine = make_engine(db)
     cfg0 = load_site_config(ROOT / "configs" / "demo-hall.yaml")
     run = uuid.uuid4().hex[:4]
@@ -299,7 +351,10 @@ def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path, bulk_pr
             li.start()
             li.ready.wait(30)
         stream = build_stream(halls, cfg0, n_msgs)
-        payloads = [(c.topic_for(m, PREFIX), c.encode(m), str(m.id)) for m in stream]
+        payloads = [(c.topic_for(m, PREFIX), c.encode(m), str(m.id)) for m in stream if not _finding(m)]
+        findings = FindingPublisher(broker.port, [(c.topic_for(m, PREFIX), c.encode(m), str(m.id))
+                                                  for m in stream if _finding(m)], finding_interval)
+        findings.ready.wait(60)
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{run}", protocol=mqtt.MQTTv5)
         acked: dict[int, float] = {}  # packet id → when the broker acknowledged it (the message is in the broker)
         pub.on_publish = lambda client, userdata, mid, rc, props: acked.__setitem__(mid, time.time())
@@ -310,9 +365,10 @@ def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path, bulk_pr
         time.sleep(1.0)  # subscriptions settle (the servers said connected; their SUBACK follows at once)
         sent: dict[str, float] = {}
         infos = []
-        groups = process_groups(servers, broker)
+        groups = process_groups(servers, broker, [findings.proc.pid])
         cpu0 = {k: cpu_seconds(v) for k, v in groups.items()}
         t_first = time.time()
+        findings.go.set()
         for topic, body, mid in payloads:
             infos.append((mid, pub.publish(topic, body, qos=1)))
         for mid, info in infos:
@@ -320,6 +376,8 @@ def scenario(db: str, n_proc: int, n_msgs: int, n_halls: int, tmp: Path, bulk_pr
         t_published = time.time()
         for mid, info in infos:  # packet ids are unique below 65,535 messages per run
             sent[mid] = acked.get(info.mid, t_published)
+        sent.update(findings.result())
+        t_published = max(t_published, time.time())
         expected = set(sent)
         with Session(engine) as s:
             last, stall = -1, time.monotonic()
@@ -394,6 +452,8 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=20000)
     ap.add_argument("--halls", type=int, default=50)
     ap.add_argument("--processes", default="1,2")
+    ap.add_argument("--finding-interval-ms", type=float, default=10.0,
+                    help="one finding message this often from the findings' own client (default 10)")
     a = ap.parse_args()
     if not a.db:
         sys.exit("give --db postgresql+psycopg://… (or HALLWATCH_BENCH_DATABASE_URL)")
@@ -407,7 +467,7 @@ def main() -> None:
     for spec in a.processes.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             results.append(scenario(a.db, int(spec.rstrip("b")), a.messages, a.halls, Path(tmp),
-                                    bulk_process=spec.endswith("b")))
+                                    bulk_process=spec.endswith("b"), finding_interval=a.finding_interval_ms / 1000))
     print(f"\nmixed stream, {a.halls} halls, {a.messages} messages, PostgreSQL, {os.cpu_count()} CPUs")
     head = ("processes", "stored msg/s", "pub→row p50 ms", "p95 ms", "finding pub→row p95 ms", "alert pub→SSE p50 ms",
             "p95 ms", "alerts seen",
