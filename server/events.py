@@ -130,21 +130,28 @@ class Broadcaster:
 
     def deliver(self, event: dict[str, Any]) -> None:
         """Deliver to this process's subscribers only (events relayed from another process)."""
+        self.deliver_many([event])
+
+    def deliver_many(self, events: list[dict[str, Any]]) -> None:
+        """``deliver`` for several events in their order, with one wake-up of each subscriber's loop."""
+        if not events:
+            return
         with self._lock:
             subs = list(self._subs)
         for loop, queue in subs:
             try:
-                loop.call_soon_threadsafe(self._put, queue, event)
+                loop.call_soon_threadsafe(self._put, queue, events)
             except RuntimeError:  # loop closed
                 with self._lock:
                     self._subs.discard((loop, queue))
 
-    def _put(self, queue: EventQueue, event: dict[str, Any]) -> None:
-        try:
-            queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.dropped += 1
-            log.warning("live event dropped for a slow subscriber (%s)", event.get("type"))
+    def _put(self, queue: EventQueue, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self.dropped += 1
+                log.warning("live event dropped for a slow subscriber (%s)", event.get("type"))
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[EventQueue]:

@@ -144,10 +144,9 @@ class PgRelay:
             return
         if data.get("o") == ORIGIN:
             return
-        for ev in data.get("e", []):
-            if isinstance(ev, dict):
-                self.received += 1
-                broadcaster.deliver(ev)
+        events = [ev for ev in data.get("e", []) if isinstance(ev, dict)]
+        self.received += len(events)
+        broadcaster.deliver_many(events)
 
 
 _relays: dict[str, tuple[PgRelay, int]] = {}  # one relay per database in a process, shared by its apps

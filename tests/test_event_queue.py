@@ -103,3 +103,25 @@ def test_a_burst_keeps_each_subjects_newest_state_once(events, want):
     from server.events import coalesce
 
     assert coalesce(events) == want
+
+
+def test_a_relayed_burst_reaches_each_subscriber_in_one_hand_over_in_order():
+    """``deliver_many`` (a NOTIFY payload of the bulk worker's events) wakes each subscriber's loop once for the
+    whole burst; the queue then coalesces and puts alerts first, as for events delivered one by one."""
+    from server.events import Broadcaster
+
+    async def main() -> list[dict]:
+        b = Broadcaster()
+        hand_overs = []
+        real = b._put
+        b._put = lambda queue, evs: (hand_overs.append(len(evs)), real(queue, evs))  # type: ignore[method-assign]
+        async with b.subscribe() as q:
+            burst = [window("W01", "staffed"), window("W02", "empty"), alert(7), window("W01", "empty")]
+            await asyncio.get_running_loop().run_in_executor(None, b.deliver_many, burst)
+            while q.empty():
+                await asyncio.sleep(0)
+            assert hand_overs == [4]
+            return drain(q)
+
+    got = asyncio.run(main())
+    assert got == [alert(7), window("W01", "empty"), window("W02", "empty")]

@@ -31,6 +31,7 @@ from server.evidence_access import evidence_response
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["console"])
 KEEPALIVE_S = 5.0  # a 'ping' event this often: the console marks the stream dead after 3 missed ones
+SSE_WRITE_MAX = 200  # events sent in one write when a burst is waiting
 
 
 class MeOut(BaseModel):
@@ -348,6 +349,20 @@ async def stream(request: Request, user: ViewerUser) -> StreamingResponse:
     factory = request.app.state.sessionmaker
     user_hall = user.hall_id
 
+    async def render(ev: dict[str, Any]) -> str:
+        try:
+            if _reads_database(ev):
+                mapped = await run_in_threadpool(_console_event, factory, user_hall, ev)
+            else:  # live state and views rendered at commit pass through: no thread hop
+                mapped = _console_event(factory, user_hall, ev)
+        except Exception:  # noqa: BLE001 - one bad event must not end the stream
+            log.exception("console: could not render live event %s", ev.get("type"))
+            return ""
+        if mapped is None:
+            return ""
+        name, data = mapped
+        return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
     async def gen():
         async with events.subscribe() as queue:
             yield "retry: 3000\n: connected\n\n"
@@ -359,17 +374,13 @@ async def stream(request: Request, user: ViewerUser) -> StreamingResponse:
                         return
                     yield "event: ping\ndata: {}\n\n"
                     continue
-                try:
-                    if _reads_database(ev):
-                        mapped = await run_in_threadpool(_console_event, factory, user_hall, ev)
-                    else:  # live state passes through as it is: no thread hop per window state or heartbeat
-                        mapped = _console_event(factory, user_hall, ev)
-                except Exception:  # noqa: BLE001 - one bad event must not end the stream
-                    log.exception("console: could not render live event %s", ev.get("type"))
-                    continue
-                if mapped is not None:
-                    name, data = mapped
-                    yield f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+                # what else is already waiting goes out in the same write (alerts first, as the queue hands them)
+                parts = [await render(ev)]
+                while not queue.empty() and len(parts) < SSE_WRITE_MAX:
+                    parts.append(await render(queue.get_nowait()))
+                text = "".join(parts)
+                if text:
+                    yield text
 
     return StreamingResponse(gen(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
