@@ -29,7 +29,7 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 REPORT_S = 0.5  # how often the worker reports its state
-BULK_NICE = 5  # the worker's scheduling priority below the server's: findings and the console first on a busy box
+BULK_NICE = 10  # the worker's scheduling priority below the server's: findings and the console first on a busy box
 RESTART_MAX_S = 30.0  # longest back-off between restarts of a worker that keeps dying
 
 
