@@ -73,6 +73,10 @@ class PgRelay:
         size = len(head) + len(tail)
         for ev in events:
             part = json.dumps(ev, ensure_ascii=False, default=str).encode()
+            if len(head) + len(part) + len(tail) > MAX_PAYLOAD and "console" in ev:
+                # without the view rendered at commit: the other processes' consoles read the rows instead
+                part = json.dumps({k: v for k, v in ev.items() if k != "console"}, ensure_ascii=False,
+                                  default=str).encode()
             if len(head) + len(part) + len(tail) > MAX_PAYLOAD:
                 log.warning("live event %s too large to relay (%d bytes)", ev.get("type"), len(part))
                 continue

@@ -138,3 +138,15 @@ def test_relay_payloads_keep_every_event_in_order_under_the_notify_limit(sizes):
     kept = [e for d in decoded for e in d["e"]]
     fits = [e for e in events if len(json.dumps(e, ensure_ascii=False).encode()) + 64 <= live.MAX_PAYLOAD]
     assert kept == fits
+
+
+def test_an_alert_whose_rendered_view_is_too_large_is_relayed_without_it():
+    """The other processes' consoles then read the alert's rows; the alert itself is never dropped for its view."""
+    from server import live
+
+    relay = live.PgRelay("postgresql://relay-unused/db")
+    alert = {"type": "alert.opened", "alert_id": 7, "hall_id": "h1",
+             "console": ["alert", {"id": 7, "summary": "窗" * 4000}]}
+    small = {"type": "alert.opened", "alert_id": 8, "hall_id": "h1", "console": ["alert", {"id": 8}]}
+    kept = [e for p in relay._payloads([alert, small]) for e in json.loads(p)["e"]]
+    assert kept == [{k: v for k, v in alert.items() if k != "console"}, small]
