@@ -64,6 +64,14 @@ class PhoneUseRule(_Model):
                     "unchanged frame. 0: every inferred frame. Raise it (e.g. 2) to fit more cameras on a box; "
                     "phone detection then follows a phone more coarsely.",
     )
+    hand_pass_idle_s: float = Field(
+        default=2.0, ge=0, le=60,
+        description="Seconds between hand passes of a camera while none of its passes has seen a phone (or, with "
+                    "the eating rule, food or a drink) in the last window_s seconds; once one is seen the pass runs "
+                    "as hand_pass_s says again, so a phone in use is followed on every inferred frame and a start "
+                    "of use is seen at most this late. 0: no idle spacing. Not applied while the smoking analyser "
+                    "runs (its look-alike check needs every pass).",
+    )
 
 
 class AfterHoursPresenceRule(_Model):

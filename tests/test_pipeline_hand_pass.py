@@ -41,21 +41,49 @@ def detector(models_dir):
     return load_detector("yolo11n-coco-int8", models_dir=models_dir)
 
 
-@pytest.mark.parametrize("every, max_passes", [(0, 12), (2.0, 3)])
-def test_hand_pass_interval(demo_config_path, clip_frames, detector, every, max_passes):
-    base = load_site_config(demo_config_path)
-    phone = base.rules.phone_use.model_copy(update={"hand_pass_s": every})
-    cfg = base.model_copy(update={"rules": base.rules.model_copy(update={"phone_use": phone})})
+def _run(cfg, detector, frames) -> tuple[FramePipeline, list[bool]]:
     pipe = FramePipeline(cfg, detector, gate=ChangeGate(threshold=0))
     phones = []
-    for i, (t, img) in enumerate(clip_frames):
+    for i, (t, img) in enumerate(frames):
         (a,) = pipe.analyse([CameraFrame("cam-w03", T0 + dt.timedelta(seconds=t), img, i)])
         small = a.ctx.small_objects
         phones.append(small is not None and len(small.of_class("cell phone")) > 0)
+    return pipe, phones
+
+
+def _with_phone_rule(base, **kw):
+    phone = base.rules.phone_use.model_copy(update=kw)
+    return base.model_copy(update={"rules": base.rules.model_copy(update={"phone_use": phone})})
+
+
+@pytest.mark.parametrize("every, idle, max_passes", [(0, 0, 12), (2.0, 0, 3), (0, 2.0, 12)])
+def test_hand_pass_interval(demo_config_path, clip_frames, detector, every, idle, max_passes):
+    """hand_pass_s spaces the passes always; hand_pass_idle_s only while no phone was seen: once the texting phone
+    is seen, with the idle spacing alone every frame gets its pass."""
+    cfg = _with_phone_rule(load_site_config(demo_config_path), hand_pass_s=every, hand_pass_idle_s=idle)
+    pipe, phones = _run(cfg, detector, clip_frames)
     passes, reused = pipe.counters["crop_passes"], pipe.counters["hand_passes_reused"]
     assert passes + reused == len(clip_frames)  # every frame has a clerk at the seat: a pass or its last result
-    assert passes <= max_passes and (reused == 0) == (every == 0)
+    assert passes <= max_passes
+    if every > 0:
+        assert reused > 0
+    elif idle > 0:  # idle only until the first pass that sees the phone (within a window_s it stays seen)
+        assert reused <= 3, reused
+    else:
+        assert reused == 0
     assert sum(phones) >= len(clip_frames) // 2, phones  # the texting phone is held in most frames either way
+
+
+def test_hand_pass_idles_while_no_phone_or_food_is_seen(demo_config_path, clip_frames, detector):
+    """The same clip with nothing counting as held (phone threshold 0.99, eating off): one pass per
+    hand_pass_idle_s (2 s: 3 passes in 6 s) instead of one per frame."""
+    base = _with_phone_rule(load_site_config(demo_config_path), hand_pass_s=0, hand_pass_idle_s=2.0,
+                            min_confidence=0.99)
+    eating = base.rules.eating.model_copy(update={"enabled": False})
+    cfg = base.model_copy(update={"rules": base.rules.model_copy(update={"eating": eating})})
+    pipe, _ = _run(cfg, detector, clip_frames)
+    passes, reused = pipe.counters["crop_passes"], pipe.counters["hand_passes_reused"]
+    assert passes + reused == len(clip_frames) and passes <= 3 and reused >= len(clip_frames) - 3
 
 
 def test_hand_crops_only_around_each_seats_clerk(media_dir, models_dir, detector, tmp_path):

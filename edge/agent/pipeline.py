@@ -107,6 +107,7 @@ class FramePipeline:
             self.health.setdefault(cam.id, CameraHealthMonitor(cam.id, self.cfg.rules.camera_health))
         self._last: dict[str, tuple[Detections, Detections | None, Detections | None]] = {}
         self._hand_at: dict[str, tuple[dt.datetime, Detections | None, Detections | None]] = {}  # ts, small, pose
+        self._held_at: dict[str, dt.datetime] = {}  # when a camera's hand pass last saw a phone or food
         ids = {n: i for i, n in self.detector.names.items()}
         self._phone_cls = [ids["cell phone"]] if "cell phone" in ids else []
         self._seats = {c.id: [z for z in c.zones if z.kind == "seat"] for c in self.cfg.cameras}
@@ -227,19 +228,37 @@ class FramePipeline:
         """(pose of the persons at seats, what the COCO detector sees in their hands). The seat-region pose is the
         frame's pose pass; without it (no seat-region pass) the pose model runs on crops around the persons at
         seats, only for the hand pass. With ``rules.phone_use.hand_pass_s`` a camera's hand pass runs at most that
-        often; in between its last result stands (as for a frame the change gate skips)."""
+        often, and at most every ``hand_pass_idle_s`` while none of its passes saw a phone or food in the last
+        ``window_s``; in between its last result stands (as for a frame the change gate skips)."""
         if not self._seats.get(f.camera_id):
             return None, None
         if not self.phone_pass:
             return seat_pose, None
-        every = self.cfg.rules.phone_use.hand_pass_s
+        rule = self.cfg.rules.phone_use
+        held_at = self._held_at.get(f.camera_id)
+        # the smoking analyser's look-alike check (a phone or pen in the same hand) needs every pass's result
+        idle = self.smoking is None and (held_at is None or not 0 <= (f.ts - held_at).total_seconds() < rule.window_s)
+        every = max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s
         last = self._hand_at.get(f.camera_id)
         if every > 0 and last is not None and 0 <= (f.ts - last[0]).total_seconds() < every:
             self.counters["hand_passes_reused"] += 1
             return (seat_pose if seat_pose is not None else last[2]), last[1]
         pose, small = self._hand_pass(f, det, seat_pose)
         self._hand_at[f.camera_id] = (f.ts, small, pose)
+        if self._holds(small):
+            self._held_at[f.camera_id] = f.ts
         return pose, small
+
+    def _holds(self, small: Detections | None) -> bool:
+        """Whether a hand pass saw what the phone or eating rule looks for (at the rule's threshold)."""
+        if small is None or not len(small):
+            return False
+        rules = self.cfg.rules
+        names = np.array([small.names.get(int(c), "") for c in small.class_id])
+        wanted = (names == "cell phone") & (small.confidence >= rules.phone_use.min_confidence)
+        if rules.eating.enabled:
+            wanted |= np.isin(names, rules.eating.items) & (small.confidence >= rules.eating.min_confidence)
+        return bool(wanted.any())
 
     def _hand_pass(self, f: CameraFrame, det: Detections, seat_pose: Detections | None
                    ) -> tuple[Detections | None, Detections | None]:
