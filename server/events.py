@@ -20,9 +20,8 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event as sa_event
