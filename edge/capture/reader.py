@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -34,6 +34,7 @@ from edge.capture.packets import PacketRing
 from edge.capture.source import RawFrame, VideoSource
 
 log = logging.getLogger(__name__)
+KEY_GAPS = 8  # keyframe intervals the choice to decode keyframes only looks back on
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,7 @@ class CameraReader:
             log.info("camera %s: opened %s (%dx%d, %s fps)%s", self.name, self.url, src.width, src.height,
                      f"{src.nominal_fps:.1f}" if src.nominal_fps else "?", "" if decode else ", not decoded")
             last_key: dt.datetime | None = None
+            gaps: deque[float] = deque(maxlen=KEY_GAPS)
             self._kicked.clear()
             for p in src.packets():
                 if self._stop.is_set():
@@ -220,7 +222,8 @@ class CameraReader:
                     continue
                 if p.keyframe and self.detect and self.ring is None:
                     if last_key is not None:
-                        self._choose_decoding(src, (p.ts - last_key).total_seconds(), sampler.period)
+                        gaps.append((p.ts - last_key).total_seconds())
+                        self._choose_decoding(src, max(gaps) if len(gaps) >= 2 else 0.0, sampler.period)
                     last_key = p.ts
                 if self.keyframes_only and not p.keyframe:
                     continue
@@ -236,7 +239,10 @@ class CameraReader:
             self._source = None
 
     def _choose_decoding(self, src: VideoSource, gop_s: float, period_s: float) -> None:
-        """Decode keyframes only while they come at least as often as frames are sampled."""
+        """Decode keyframes only while they come at least as often as frames are sampled: ``gop_s`` is the longest
+        of the last ``KEY_GAPS`` keyframe intervals, 0 (unknown: every frame) before there are two (cameras with a
+        variable GOP insert keyframes at scene changes; one short interval must not drop the sampling to the
+        keyframe rate)."""
         key_only = 0 < gop_s <= period_s * 1.05
         if key_only != self.keyframes_only:
             self.keyframes_only = key_only
