@@ -167,3 +167,37 @@ def test_static_ir_refuses_other_input_size(models_dir):
 def test_load_by_path_reads_metadata(models_dir):
     det = load_detector(models_dir / "yolov8n-pose_int8_openvino_model")
     assert det.task == "pose" and det.names == {0: "person"} and det.input_size == (640, 640)
+
+
+@pytest.mark.parametrize("model, shape", [("coco", (360, 640)), ("coco", (400, 400)), ("pose", (400, 400))])
+def test_many_frames_stream_through_the_model(request, monkeypatch, stills, model, shape):
+    """Ten frames in one call (ten cameras, or ten seat squares): each frame's result is decoded before the frame
+    four places later is prepared, so memory holds a few frames' tensors and outputs whatever the batch (the
+    agent's resident memory per camera); the results equal one call per frame."""
+    from edge.detect import openvino_backend
+
+    det = request.getfixturevalue(model)
+    frames = [cv2.resize(img, shape[::-1]) for img in stills.values()]
+    frames = (frames * 4)[:10]
+    order: list[tuple[str, int]] = []
+    prep, dec = openvino_backend.to_tensor, det._decoded
+
+    def to_tensor(images):
+        order.append(("prepared", sum(k == "prepared" for k, _ in order)))
+        return prep(images)
+
+    def decoded(*a, **kw):
+        order.append(("decoded", sum(k == "decoded" for k, _ in order)))
+        return dec(*a, **kw)
+
+    monkeypatch.setattr(openvino_backend, "to_tensor", to_tensor)
+    monkeypatch.setattr(det, "_decoded", decoded)
+    together = det.detect(frames)
+    assert [k for k, _ in order].count("decoded") == len(frames)
+    for i in range(len(frames) - 4):
+        assert order.index(("decoded", i)) < order.index(("prepared", i + 4)), order
+    monkeypatch.undo()
+    for f, t in zip(frames, together):
+        (one,) = det.detect([f])
+        np.testing.assert_allclose(one.xyxy, t.xyxy, atol=1e-3)
+        np.testing.assert_allclose(one.confidence, t.confidence, atol=1e-5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -63,24 +64,40 @@ def resolve_device(available: list[str], wanted: str) -> str:
     return "CPU"
 
 
+BATCH_CHUNK = 4  # frames per call of a model with a batch dimension: memory bounded whatever the batch
 RECT_SIZES_MAX = 4  # rebuilt input sizes kept compiled per model (one per frame shape the cameras send)
 
 
-def _run_queue(queue, tensors) -> np.ndarray:
-    """Batch-1 requests on an AsyncInferQueue: one infers while Python prepares the next (``tensors`` may be a
-    generator); the outputs in order."""
+def _stream_queue(queue, tensors: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Batch-1 requests on an AsyncInferQueue, each output yielded in input order as soon as it and those before
+    it are done: one request infers while Python prepares the next input (``tensors`` may be a generator) or
+    handles the previous output. At most the queue's length of inputs and outputs are held at a time, so memory
+    does not grow with the number of frames (a camera's share of a batch is freed before the next is made)."""
     results: dict[int, np.ndarray] = {}
 
     def done(request, i: int) -> None:
         results[i] = request.get_output_tensor(0).data.copy()
 
     queue.set_callback(done)
-    n = 0
-    for i, t in enumerate(tensors):
-        queue.start_async({0: t if t.ndim == 4 else t[None]}, i)
-        n += 1
-    queue.wait_all()
-    return np.concatenate([results[i] for i in range(n)])
+    n = nxt = 0
+    try:
+        for i, t in enumerate(tensors):
+            queue.start_async({0: t if t.ndim == 4 else t[None]}, i)
+            n = i + 1
+            while nxt in results:
+                yield results.pop(nxt)
+                nxt += 1
+        queue.wait_all()
+        while nxt < n:
+            yield results.pop(nxt)
+            nxt += 1
+    finally:
+        queue.wait_all()  # a consumer that stopped early leaves no request writing into this call's results
+
+
+def _run_queue(queue, tensors: Iterable[np.ndarray]) -> np.ndarray:
+    """``_stream_queue``'s outputs as one array."""
+    return np.concatenate(list(_stream_queue(queue, tensors)))
 
 
 class _RectNet:
@@ -91,14 +108,18 @@ class _RectNet:
         self.request = compiled.create_infer_request()
         self.queue = None
 
-    def infer(self, tensors: list[np.ndarray]) -> np.ndarray:
-        if len(tensors) == 1:
-            return np.asarray(self.request.infer({0: tensors[0]})[self.compiled.outputs[0]]).copy()
+    def stream(self, tensors: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
+        """The raw output of each of ``count`` input tensors, in order."""
+        if count == 1:
+            (t,) = tensors
+            yield np.asarray(self.request.infer({0: t})[self.compiled.outputs[0]]).copy()[0]
+            return
         import openvino as ov
 
         if self.queue is None:
             self.queue = ov.AsyncInferQueue(self.compiled, 2)
-        return _run_queue(self.queue, tensors)
+        for raw in _stream_queue(self.queue, tensors):
+            yield raw[0]
 
 
 class OpenVinoDetector:
@@ -199,11 +220,14 @@ class OpenVinoDetector:
 
     def _infer_async(self, tensors: list[np.ndarray] | np.ndarray) -> np.ndarray:
         """Batch-1 requests on a queue of two: one infers while Python prepares the next."""
+        return np.concatenate(list(self._stream_async(tensors)))
+
+    def _stream_async(self, tensors: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         import openvino as ov
 
         if self._queue is None:
             self._queue = ov.AsyncInferQueue(self._compiled, 2)
-        return _run_queue(self._queue, tensors)
+        return _stream_queue(self._queue, tensors)
 
     def detect(
         self,
@@ -266,39 +290,37 @@ class OpenVinoDetector:
 
     def _detect_at(self, frames: list[np.ndarray], size: tuple[int, int], conf: float, iou: float,
                    classes: list[int] | None) -> list[Detections]:
-        boxes_in: list = []
+        """Frames of one input size, one at a time through letterbox, inference and decode (the next one's
+        inference overlapping this one's decode): at most a few frames' tensors and outputs are held at once,
+        however many frames (cameras, seat squares, hand crops) the call has."""
+        maps: list = []
+
+        def prepared(chunk: list[np.ndarray]) -> Iterator[np.ndarray]:
+            for f in chunk:
+                img, lb = letterbox(f, size)
+                maps.append(lb)
+                yield to_tensor([img])
+
         if size != self.input_size:
-            net = self._rect_nets[size]
-            boxes_in = [letterbox(f, size) for f in frames]
-            raw = net.infer([to_tensor([b[0]]) for b in boxes_in])
+            heads = self._rect_nets[size].stream(prepared(frames), len(frames))
         elif self.batching == "async" and len(frames) > 1:
-
-            def prepared():
-                for f in frames:
-                    boxes_in.append(letterbox(f, size))
-                    yield to_tensor([boxes_in[-1][0]])
-
-            raw = self._infer_async(prepared())
+            heads = (raw[0] for raw in self._stream_async(prepared(frames)))
         else:
-            boxes_in = [letterbox(f, size) for f in frames]
-            raw = self.infer_raw(to_tensor([b[0] for b in boxes_in]))
-        if len(raw) != len(frames):
-            raise RuntimeError(f"{self.path.name}: {len(frames)} frames gave {len(raw)} results")
+            heads = (head for i in range(0, len(frames), BATCH_CHUNK)
+                     for head in self.infer_raw(np.concatenate(list(prepared(frames[i:i + BATCH_CHUNK])))))
         out: list[Detections] = []
-        for (_, lb), head in zip(boxes_in, raw):
-            xyxy, score, cls, kpts = decode(head, len(self.names), conf, iou, classes, self.num_keypoints)
-            if kpts is not None:
-                kpts = kpts.astype(np.float32)
-                if len(kpts):
-                    k = kpts.shape[1]
-                    kpts[..., :2] = lb.to_source(kpts[..., :2].reshape(len(kpts), 2 * k)).reshape(len(kpts), k, 2)
-            out.append(
-                Detections(
-                    xyxy=lb.to_source(xyxy),
-                    confidence=score.astype(np.float32),
-                    class_id=cls,
-                    names=self.names,
-                    keypoints=kpts,
-                )
-            )
+        for head in heads:
+            out.append(self._decoded(head, maps[len(out)], conf, iou, classes))
+        if len(out) != len(frames):
+            raise RuntimeError(f"{self.path.name}: {len(frames)} frames gave {len(out)} results")
         return out
+
+    def _decoded(self, head: np.ndarray, lb, conf: float, iou: float, classes: list[int] | None) -> Detections:
+        xyxy, score, cls, kpts = decode(head, len(self.names), conf, iou, classes, self.num_keypoints)
+        if kpts is not None:
+            kpts = kpts.astype(np.float32)
+            if len(kpts):
+                k = kpts.shape[1]
+                kpts[..., :2] = lb.to_source(kpts[..., :2].reshape(len(kpts), 2 * k)).reshape(len(kpts), k, 2)
+        return Detections(xyxy=lb.to_source(xyxy), confidence=score.astype(np.float32), class_id=cls,
+                          names=self.names, keypoints=kpts)
