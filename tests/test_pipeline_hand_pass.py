@@ -118,3 +118,37 @@ def test_hand_crops_only_around_each_seats_clerk(media_dir, models_dir, detector
     assert pipe.hands.crops == len(pipe.hands.squares(img.shape, pose, clerks))
     assert pipe.hands.crops < len(pipe.hands.squares(img.shape, pose, near))
     assert np.all(np.isin(clerks, near))
+
+
+def _nothing_held(cfg, **seats):
+    """Nothing counts as held (phone threshold 0.99, eating off): the hand pass idles."""
+    base = _with_phone_rule(cfg, hand_pass_s=0, hand_pass_idle_s=2.0, min_confidence=0.99)
+    eating = base.rules.eating.model_copy(update={"enabled": False})
+    return base.model_copy(update={"rules": base.rules.model_copy(update={"eating": eating}),
+                                   "seats": base.seats.model_copy(update=seats)})
+
+
+@pytest.mark.parametrize("pose_idle_s", [0.0, 2.0])
+def test_seat_pose_runs_only_when_a_rule_needs_a_new_one(demo_config_path, clip_frames, detector, pose_idle_s):
+    """The texting clerk, seen by the full-frame pass: with nothing held, the seat pose is measured when the hand
+    pass is due or the last pose is seats.pose_idle_s old; in between the last one stands, stamped with the frame
+    it was measured on. pose_idle_s 0: every inferred frame."""
+    cfg = _nothing_held(load_site_config(demo_config_path), pose_idle_s=pose_idle_s)
+    pipe = FramePipeline(cfg, detector, gate=ChangeGate(threshold=0))
+    ctxs = [pipe.analyse([CameraFrame("cam-w03", T0 + dt.timedelta(seconds=t), img, i)])[0].ctx
+            for i, (t, img) in enumerate(clip_frames)]
+    assert all(c.pose is not None and len(c.pose) and c.pose_ts is not None for c in ctxs)
+    fresh = [c.pose_ts == c.ts for c in ctxs]
+    assert pipe.counters["seat_poses"] == sum(fresh)
+    if pose_idle_s == 0:
+        assert all(fresh)
+        return
+    assert pipe.counters["seat_regions_skipped"] >= len(ctxs) - 2, "the full-frame pass sees the clerk"
+    assert sum(fresh) <= 3 + pipe.counters["seat_regions"], fresh
+    last = None
+    for c, new in zip(ctxs, fresh):
+        if new:
+            last = c
+        else:  # the last measured pose, at most pose_idle_s old
+            assert c.pose is last.pose and c.pose_ts == last.ts and (c.ts - c.pose_ts).total_seconds() < 2.0
+    assert pipe.counters["crop_passes"] <= sum(fresh), "every hand pass has a pose of its own frame"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -171,3 +172,19 @@ def test_missing_pose_and_bad_camera_do_not_raise():
     bad = FrameContext(camera_id="nope", ts=MON_10.replace(tzinfo=dt.UTC), local=MON_10, shape=SHAPE,
                        detections=Detections.empty(), pose=None)
     assert rule.update(bad) == []
+
+
+@pytest.mark.parametrize("stamped, opens", [(True, False), (False, True)])
+def test_a_pose_standing_in_from_an_earlier_frame_is_no_sample(stamped, opens):
+    """A clerk writing head-down (head dropped, moving: not asleep) whose pose is measured every 2 s and stands in
+    at 2 fps in between, as the pipeline's seat pose does. Stamped with the frame it was measured on
+    (``pose_ts``), the repeats are skipped; taken as new samples they read as no motion and would open a 睡岗."""
+    rule = SleepingRule(site(min_s=60))
+    rng = np.random.default_rng(0)
+    events, pose, measured = [], None, None
+    for i in range(300 * 2):
+        ctx = frame(MON_10 + dt.timedelta(seconds=i / 2), None)
+        if i % 4 == 0:
+            pose, measured = pose_of(clerk(posture="slumped", jitter=15, rng=rng)), ctx.ts
+        events += rule.update(dataclasses.replace(ctx, pose=pose, pose_ts=measured if stamped else None))
+    assert bool(events) is opens

@@ -10,8 +10,10 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
    into as few squares as cover them (``edge.seats.seat_regions``), person detector and pose model on those
    squares of all inferred frames (one batch each), persons mapped back and merged with the full-frame pass
    (``merge_detections``); that pose is the frame's only pose pass -> ``FrameContext.pose``. A frame whose every
-   seat zone already holds a confident full-frame person skips it (its pose still runs for the phone hand pass
-   or the smoking analyser);
+   seat zone already holds a confident full-frame person skips the person squares, and its pose runs only when
+   a rule needs a new one: the hand pass is due, the smoking analyser runs, or the camera's last pose is
+   ``seats.pose_idle_s`` old (the sleeping rule samples it); otherwise the last pose stands, its frame time in
+   ``FrameContext.pose_ts``;
 4. when the phone_use rule is on: the hand pass on the seat pose (``HandAnalyser``: COCO on full-resolution crops
    around the hands; a 640x640 pass over a large overhead frame misses phones) -> ``FrameContext.small_objects``;
 5. optionally cigarette detections (the smoking analyser, reusing that pose);
@@ -105,8 +107,12 @@ class FramePipeline:
             self.rules = build_frame_rules(self.cfg)
         for cam in self.cfg.cameras:
             self.health.setdefault(cam.id, CameraHealthMonitor(cam.id, self.cfg.rules.camera_health))
-        self._last: dict[str, tuple[Detections, Detections | None, Detections | None]] = {}
-        self._hand_at: dict[str, tuple[dt.datetime, Detections | None, Detections | None]] = {}  # ts, small, pose
+        # per camera at its last inferred frame: (detections, hand-pass objects, pose, pose_ts, frame ts)
+        self._last: dict[str, tuple[Detections, Detections | None, Detections | None, dt.datetime | None,
+                                    dt.datetime]] = {}
+        self._pose_at: dict[str, tuple[dt.datetime, Detections]] = {}  # a camera's last seat pose and its frame ts
+        # a camera's last hand pass: (frame ts, its objects, the pose it used, that pose's frame ts)
+        self._hand_at: dict[str, tuple[dt.datetime, Detections | None, Detections | None, dt.datetime | None]] = {}
         self._held_at: dict[str, dt.datetime] = {}  # when a camera's hand pass last saw a phone or food
         ids = {n: i for i, n in self.detector.names.items()}
         self._phone_cls = [ids["cell phone"]] if "cell phone" in ids else []
@@ -122,6 +128,9 @@ class FramePipeline:
             self.hands = self._hand_analyser()
         self.phone_pass = self.phone_pass and self.hands is not None
         self._regions: dict[tuple[str, tuple[int, int]], list[tuple[int, int, int, int]]] = {}
+        from edge.rules.sleeping import SleepingRule
+
+        self._pose_read = self.phone_pass or find_rule(self.rules, SleepingRule) is not None
 
     def _pose_model(self) -> Any | None:
         from edge.detect.base import load_detector
@@ -159,13 +168,15 @@ class FramePipeline:
         return self._regions[key]
 
     def seat_region_pass(self, frames: list[CameraFrame], full: list[Detections]
-                         ) -> tuple[list[Detections], list[Detections | None]]:
-        """Persons (merged with ``full``) and pose from the seat regions of ``frames``: one batch per model."""
+                         ) -> tuple[list[Detections], list[Detections | None], list[dt.datetime | None]]:
+        """Persons (merged with ``full``) and pose from the seat regions of ``frames``: one batch per model. The
+        pose of a frame that needs no new one (``pose_due``) is the camera's last; the third list gives the frame
+        time each pose was measured on."""
         merged, poses = list(full), [None] * len(frames)
+        pose_ts: list[dt.datetime | None] = [None] * len(frames)
         if not self.seat_pass:
-            return merged, poses
+            return merged, poses, pose_ts
         items = [(f.image, self.seat_squares(f.camera_id, f.image.shape)) for f in frames]
-        need_pose = self.pose is not None and (self.phone_pass or self.smoking is not None)
         # every seat already has a confident full-frame person: the person crops would add nothing
         seen = [bool(sq) and self._seats_seen(f, full[k]) for k, (f, (_, sq)) in enumerate(zip(frames, items))]
         todo = [k for k, (_, sq) in enumerate(items) if sq and not seen[k]]
@@ -175,11 +186,40 @@ class FramePipeline:
             self.counters["seat_regions"] += sum(len(sq) for _, sq in sub)
             for k, p in zip(todo, detect_on_squares(self.detector, sub, classes=self._person_cls, conf=DETECT_CONF)):
                 merged[k] = merge_detections(full[k], p)
-        posed = [k for k, (_, sq) in enumerate(items) if sq and (not seen[k] or need_pose)]
+        posed = [k for k, (_, sq) in enumerate(items) if sq and (not seen[k] or self.pose_due(frames[k]))]
         if posed and self.pose is not None:
+            self.counters["seat_poses"] += len(posed)
             for k, q in zip(posed, detect_on_squares(self.pose, [items[k] for k in posed], conf=SEAT_POSE_CONF)):
-                poses[k] = q
-        return merged, poses
+                poses[k], pose_ts[k] = q, frames[k].ts
+                self._pose_at[frames[k].camera_id] = (frames[k].ts, q)
+        for k, f in enumerate(frames):  # the last pose stands in (pose_due: it is at most pose_idle_s old)
+            if self._pose_read and items[k][1] and poses[k] is None and f.camera_id in self._pose_at:
+                pose_ts[k], poses[k] = self._pose_at[f.camera_id]
+                self.counters["seat_poses_reused"] += 1
+        return merged, poses, pose_ts
+
+    def pose_due(self, f: CameraFrame) -> bool:
+        """Whether a frame whose seats the full-frame pass already sees needs a new seat pose: for the smoking
+        analyser always, for the hand pass when it is due, for the rules that read the pose (phone use, eating,
+        sleeping) once the camera's last is ``seats.pose_idle_s`` old."""
+        if self.smoking is not None or (self.phone_pass and self.hand_due(f)):
+            return True
+        if not self._pose_read:
+            return False
+        every = self.cfg.seats.pose_idle_s
+        last = self._pose_at.get(f.camera_id)
+        return every <= 0 or last is None or not 0 <= (f.ts - last[0]).total_seconds() < every
+
+    def hand_due(self, f: CameraFrame) -> bool:
+        """Whether the camera's hand pass runs on this frame (``rules.phone_use.hand_pass_s`` and
+        ``hand_pass_idle_s``; the latter not while the smoking analyser runs, whose look-alike check needs every
+        pass)."""
+        rule = self.cfg.rules.phone_use
+        held_at = self._held_at.get(f.camera_id)
+        idle = self.smoking is None and (held_at is None or not 0 <= (f.ts - held_at).total_seconds() < rule.window_s)
+        every = max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s
+        last = self._hand_at.get(f.camera_id)
+        return not (every > 0 and last is not None and 0 <= (f.ts - last[0]).total_seconds() < every)
 
     def _seats_seen(self, f: CameraFrame, det: Detections) -> bool:
         from edge.rules.common import in_zone_mask, person_min_confidence
@@ -197,57 +237,54 @@ class FramePipeline:
 
     def analyse(self, frames: list[CameraFrame]) -> list[Analysis]:
         todo = [f for f in frames if self.gate.needs_inference(f.camera_id, f.ts, f.image)]
-        results: dict[int, Detections] = {}
-        poses: dict[int, Detections | None] = {}
+        results: dict[int, tuple[Detections, Detections | None, dt.datetime | None]] = {}
         infer_ms = 0.0
         if todo:
             t0 = time.perf_counter()
             dets = self.detector.detect([f.image for f in todo], conf=DETECT_CONF)
-            dets, seat_pose = self.seat_region_pass(todo, dets)
+            dets, seat_pose, seat_pose_ts = self.seat_region_pass(todo, dets)
             infer_ms = (time.perf_counter() - t0) * 1000
             self.counters["inferences"] += len(todo)
-            for f, d, sp in zip(todo, dets, seat_pose):
-                results[id(f)] = d
-                poses[id(f)] = sp
+            for f, d, sp, st in zip(todo, dets, seat_pose, seat_pose_ts):
+                results[id(f)] = (d, sp, st)
         out = []
         for f in frames:
             inferred = id(f) in results
             if inferred:
-                det = results[id(f)]
-                pose, small = self._small_objects(f, det, poses.get(id(f)))
-                self._last[f.camera_id] = (det, small, pose)
+                det, seat_pose, seat_ts = results[id(f)]
+                pose, pose_ts, small = self._small_objects(f, det, seat_pose, seat_ts)
+                self._last[f.camera_id] = (det, small, pose, pose_ts, f.ts)
                 self.gate.inferred(f.camera_id, f.ts, f.image)
             else:
-                det, small, pose = self._last.get(f.camera_id, (Detections.empty(self.detector.names), None, None))
+                det, small, pose, pose_ts, at = self._last.get(
+                    f.camera_id, (Detections.empty(self.detector.names), None, None, None, f.ts))
+                if pose_ts == at:  # the pose was measured on the last inferred frame: it holds for this same picture
+                    pose_ts = f.ts
                 self.counters["skipped_unchanged"] += 1
-            out.append(self._apply(f, det, small, pose, inferred, infer_ms / max(1, len(todo))))
+            out.append(self._apply(f, det, small, pose, pose_ts, inferred, infer_ms / max(1, len(todo))))
         return out
 
-    def _small_objects(self, f: CameraFrame, det: Detections, seat_pose: Detections | None
-                       ) -> tuple[Detections | None, Detections | None]:
-        """(pose of the persons at seats, what the COCO detector sees in their hands). The seat-region pose is the
-        frame's pose pass; without it (no seat-region pass) the pose model runs on crops around the persons at
-        seats, only for the hand pass. With ``rules.phone_use.hand_pass_s`` a camera's hand pass runs at most that
-        often, and at most every ``hand_pass_idle_s`` while none of its passes saw a phone or food in the last
-        ``window_s``; in between its last result stands (as for a frame the change gate skips)."""
+    def _small_objects(self, f: CameraFrame, det: Detections, seat_pose: Detections | None,
+                       seat_ts: dt.datetime | None
+                       ) -> tuple[Detections | None, dt.datetime | None, Detections | None]:
+        """(pose of the persons at seats, the frame time it was measured on, what the COCO detector sees in their
+        hands). The seat-region pose is the frame's pose pass; without it (no seat-region pass) the pose model
+        runs on crops around the persons at seats, only for the hand pass. The hand pass runs when ``hand_due``;
+        in between its last result stands (as for a frame the change gate skips)."""
         if not self._seats.get(f.camera_id):
-            return None, None
+            return None, None, None
         if not self.phone_pass:
-            return seat_pose, None
-        rule = self.cfg.rules.phone_use
-        held_at = self._held_at.get(f.camera_id)
-        # the smoking analyser's look-alike check (a phone or pen in the same hand) needs every pass's result
-        idle = self.smoking is None and (held_at is None or not 0 <= (f.ts - held_at).total_seconds() < rule.window_s)
-        every = max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s
-        last = self._hand_at.get(f.camera_id)
-        if every > 0 and last is not None and 0 <= (f.ts - last[0]).total_seconds() < every:
+            return seat_pose, seat_ts, None
+        if not self.hand_due(f):
             self.counters["hand_passes_reused"] += 1
-            return (seat_pose if seat_pose is not None else last[2]), last[1]
+            _, small, pose, pose_ts = self._hand_at[f.camera_id]
+            return (seat_pose, seat_ts, small) if seat_pose is not None else (pose, pose_ts, small)
         pose, small = self._hand_pass(f, det, seat_pose)
-        self._hand_at[f.camera_id] = (f.ts, small, pose)
+        pose_ts = (seat_ts if pose is seat_pose else f.ts) if pose is not None else None
+        self._hand_at[f.camera_id] = (f.ts, small, pose, pose_ts)
         if self._holds(small):
             self._held_at[f.camera_id] = f.ts
-        return pose, small
+        return pose, pose_ts, small
 
     def _holds(self, small: Detections | None) -> bool:
         """Whether a hand pass saw what the phone or eating rule looks for (at the rule's threshold)."""
@@ -284,7 +321,7 @@ class FramePipeline:
         return pose, self.hands.analyse(f.image, pose, people=clerks)
 
     def _apply(self, f: CameraFrame, det: Detections, small: Detections | None, pose: Detections | None,
-               inferred: bool, infer_ms: float) -> Analysis:
+               pose_ts: dt.datetime | None, inferred: bool, infer_ms: float) -> Analysis:
         cig = None
         if self.smoking is not None and inferred:
             try:
@@ -292,11 +329,13 @@ class FramePipeline:
                     pose, cig = self.smoking.analyse(f.image, pose=pose)  # the seat pose: no second pose pass
                 else:
                     pose, cig = self.smoking.analyse(f.image, seated=pose)
+                    pose_ts = f.ts if pose is not None else None  # the analyser's own pose pass on this frame
             except Exception:
                 self.counters["smoking_errors"] += 1
                 log.exception("smoking analyser failed on %s", f.camera_id)
         ctx = FrameContext(camera_id=f.camera_id, ts=f.ts, local=self.cfg.local(f.ts), shape=f.image.shape[:2],
-                           detections=det, small_objects=small, pose=pose, cigarettes=cig, frame=f.image)
+                           detections=det, small_objects=small, pose=pose, pose_ts=pose_ts, cigarettes=cig,
+                           frame=f.image)
         events: list[RuleEvent] = []
         for rule in self.rules:
             events.extend(safe_update(rule, ctx))

@@ -52,6 +52,7 @@ class FrameContext:
     detections: Detections  # full-frame detections (COCO: person, cell phone, …)
     small_objects: Detections | None = None  # second-pass detections on per-person crops, frame coords
     pose: Detections | None = None  # pose model output (boxes + 17 keypoints), frame coords
+    pose_ts: dt.datetime | None = None  # frame time the pose was measured on (earlier than ts when it stands in)
     cigarettes: Detections | None = None  # cigarette detector on head/hand crops, frame coords
     frame: np.ndarray | None = None  # BGR picture, for rules that look at pixels (exit reference, health)
 

@@ -10,7 +10,8 @@ The sample is *asleep-like* when both hold:
   divided by the person box height, is at most ``rules.sleeping.max_motion``, taken as the median over
   the last ``MOTION_WINDOW_S`` seconds (pose keypoints jitter frame to frame).
 
-A run of asleep-like samples (gaps of other samples shorter than ``GAP_S`` tolerated) opens a finding
+Only a pose measured on the frame itself is a sample (``FrameContext.pose_ts``): one that stands in from an earlier
+frame (the pipeline's seat pose between passes) is skipped. A run of asleep-like samples (gaps of other samples shorter than ``GAP_S`` tolerated) opens a finding
 after ``rules.sleeping.min_s`` seconds, only while ``schedule.duty_required(local, window)``. It closes
 when the clerk has been awake (or away) for ``WAKE_S`` seconds, or duty ends; ``duration_s`` is the run.
 """
@@ -125,6 +126,8 @@ class SleepingRule:
             seat = self._seats.setdefault(zone.id, _Seat(window=zone.window))
             window = self.cfg.window(zone.window)
             on_duty = self.cfg.schedule.duty_required(ctx.local, window)
+            if on_duty and ctx.pose is not None and ctx.pose_ts is not None and ctx.pose_ts != ctx.ts:
+                continue  # a pose that stands in from an earlier frame is no new sample (its motion would read 0)
             try:
                 asleep = on_duty and self._observe(ctx, seat, geo.denormalize_polygon(zone.polygon, ctx.shape))
             except (ValueError, IndexError) as exc:
