@@ -194,6 +194,15 @@ def box_fraction_in_polygon(xyxy: np.ndarray, polygon: np.ndarray) -> np.ndarray
     return out
 
 
+def boxes_touching_polygons(xyxy: np.ndarray, polygons: Sequence[np.ndarray]) -> np.ndarray:
+    """(N,) bool: each box has some area inside at least one of the polygons."""
+    boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    out = np.zeros(len(boxes), dtype=bool)
+    for poly in polygons:
+        out |= box_fraction_in_polygon(boxes, poly) > 0
+    return out
+
+
 def polygon_fraction_in_box(polygon: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     """(N,) fraction of the polygon's area covered by each box separately."""
     area = polygon_area(polygon)

@@ -121,9 +121,7 @@ def contexts(item: dict, media: Path, cfg: SiteConfig, coco: Detector, hands: An
         if hands is not None:
             people = det.of_class("person").above(PERSON_CROP_CONF)
             polygons = [geo.denormalize_polygon(z.polygon, img.shape[:2]) for z in seats]
-            near = np.zeros(len(people), bool)
-            for poly in polygons:
-                near |= geo.box_fraction_in_polygon(people.xyxy, poly) > 0
+            near = geo.boxes_touching_polygons(people.xyxy, polygons)
             if near.any():
                 pose = hands.pose_of(img, people.xyxy[near])
                 small = hands.analyse(img, pose, seat_clerks(pose, polygons))

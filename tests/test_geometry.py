@@ -166,3 +166,18 @@ def test_boxes_intersect():
 ])
 def test_points_in_boxes(points, boxes, expected):
     assert g.points_in_boxes(np.array(points, float), np.array(boxes, float)).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "boxes, polys, touching",
+    [
+        ([[2, 2, 4, 4], [20, 20, 30, 30]], [SQUARE], [True, False]),
+        ([[5, 0, 10, 5]], [ELL], [False]),  # exactly the notch
+        ([[5, 0, 10, 5], [20, 20, 30, 30]], [ELL, np.array([[25, 25], [40, 25], [40, 40]], float)], [False, True]),
+        ([[3, 3, 3, 8]], [SQUARE], [False]),  # zero-width box
+        ([[2, 2, 4, 4]], [], [False]),
+        (np.zeros((0, 4)), [SQUARE], []),
+    ],
+)
+def test_boxes_touching_polygons(boxes, polys, touching):
+    assert g.boxes_touching_polygons(np.array(boxes, float), polys).tolist() == touching

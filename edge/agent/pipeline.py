@@ -308,9 +308,7 @@ class FramePipeline:
         pose = seat_pose
         if pose is None:
             people = det.of_class("person").above(PERSON_CROP_CONF)
-            near = np.zeros(len(people), bool)
-            for poly in polygons:
-                near |= geo.box_fraction_in_polygon(people.xyxy, poly) > 0
+            near = geo.boxes_touching_polygons(people.xyxy, polygons)
             if not near.any():
                 return None, Detections.empty(self.detector.names)
             pose = self.hands.pose_of(f.image, people.xyxy[near])
