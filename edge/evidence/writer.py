@@ -268,7 +268,7 @@ class EvidenceWriter:
         clip = ring.cut(start, end)
         if clip is None:
             log.warning("evidence: no packets of %s between %s and %s for the %s clip", r.camera_id,
-                        r.start.isoformat(), r.end.isoformat(), r.rule)
+                        start.isoformat(), end.isoformat(), r.rule)
             return None
         privacy = self._privacy(r.camera_id)
         if privacy.mask_public:
