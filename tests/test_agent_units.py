@@ -172,3 +172,41 @@ def test_clip_anchor(demo_config_path, tmp_path, camera, started_s, picture_s, e
     ev = RuleEvent("opened", "window_unstaffed", uuid.uuid4(), at(started_s), camera_id=camera,
                    sensor_id=None if camera else "lock-exit-east")
     assert d._clip_anchor(ev, at(picture_s)) == at(expected_s)
+
+
+def test_batch_gathering_waits_only_for_cameras_without_a_frame():
+    """The detection loop lets other cameras' frames join a batch for up to batch_wait_s, but not when every
+    camera already has one waiting (analysis is then the bottleneck: waiting would only lose time); a frame that
+    arrives while it waits ends the wait once every camera has one."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from edge.agent.runtime import EdgeAgent
+    from edge.capture.reader import CameraFrame, LatestFrame
+
+    loop = SimpleNamespace(slots={c: LatestFrame() for c in ("a", "b")}, _frame_ready=threading.Event())
+    frame = CameraFrame("a", T0, SCENE, 1)
+    for slot in loop.slots.values():
+        slot.put(frame)
+    t = time.monotonic()
+    EdgeAgent._gather(loop, 30.0)
+    assert time.monotonic() - t < 5.0, "every camera has a frame: no wait"
+
+    loop.slots["b"].take()
+
+    def late() -> None:
+        loop.slots["b"].put(frame)
+        loop._frame_ready.set()
+
+    timer = threading.Timer(0.2, late)
+    timer.start()
+    t = time.monotonic()
+    EdgeAgent._gather(loop, 30.0)
+    timer.join()
+    assert loop.slots["b"].waiting and time.monotonic() - t < 5.0, "the missing camera's frame ended the wait"
+
+    loop.slots["b"].take()
+    t = time.monotonic()
+    EdgeAgent._gather(loop, 0.2)
+    assert time.monotonic() - t >= 0.2 and not loop.slots["b"].waiting, "a camera without frames: up to wait_s"

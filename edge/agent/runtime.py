@@ -239,8 +239,7 @@ class EdgeAgent:
         while not stop.is_set():
             self._frame_ready.wait(0.5)
             self._frame_ready.clear()
-            if self.batch_wait_s:
-                time.sleep(self.batch_wait_s)  # let other cameras' frames join the batch
+            self._gather(self.batch_wait_s)
             frames = [f for f in (s.take() for s in self.slots.values()) if f is not None]
             now = utcnow()
             try:
@@ -252,6 +251,17 @@ class EdgeAgent:
             except Exception:
                 self.pipeline.counters["detect_errors"] += 1
                 log.exception("detection step failed (frames of %s)", [f.camera_id for f in frames])
+
+    def _gather(self, wait_s: float) -> None:
+        """Let other cameras' frames join the batch: wait up to ``wait_s`` while a camera has no frame waiting
+        (not at all when every camera has one, as when analysis is the bottleneck)."""
+        deadline = time.monotonic() + wait_s
+        while not all(s.waiting for s in self.slots.values()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._frame_ready.wait(left)
+            self._frame_ready.clear()
 
     def _analyse(self, frames: list[CameraFrame]) -> None:
         with self._lock:

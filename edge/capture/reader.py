@@ -61,6 +61,11 @@ class LatestFrame:
                 self.dropped += 1
             self._item = item
 
+    @property
+    def waiting(self) -> bool:
+        """A frame is waiting to be taken."""
+        return self._item is not None
+
     def take(self) -> CameraFrame | None:
         with self._lock:
             item, self._item = self._item, None
