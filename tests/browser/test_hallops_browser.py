@@ -336,15 +336,17 @@ def test_duty_roster_on_duty_now_and_seats(live_server, tmp_path, artifacts):
                 page.fill("#roster-name", "刘洋")
                 page.fill("#roster-phone", "13800000000")
                 page.click("#roster-add")
-                expect(page.locator("#duty-now .duty-line[data-kind='duty_officer']")).to_contain_text("刘洋")
+                # a POST and a reload of two views: more than the default 5 s when the machine is busy
+                expect(page.locator("#duty-now .duty-line[data-kind='duty_officer']")).to_contain_text(
+                    "刘洋", timeout=20000)
                 page.set_input_files("#roster-file", str(roster_csv))
                 page.click("#roster-import-btn")
-                expect(page.locator("#roster-import-result")).to_contain_text("将新增 2")
-                expect(page.locator("#roster-import-result")).to_contain_text("第 4 行：类型无效")
+                expect(page.locator("#roster-import-result")).to_contain_text("将新增 2", timeout=20000)
+                expect(page.locator("#roster-import-result")).to_contain_text("第 4 行：类型无效", timeout=20000)
                 page.uncheck("#roster-dry")
                 page.click("#roster-import-btn")
-                expect(page.locator("#duty-now .duty-line[data-kind='midday_desk']")).to_contain_text("陈静")
-                expect(page.locator("#roster-table")).to_contain_text("周婷")
+                expect(page.locator("#duty-now .duty-line[data-kind='midday_desk']")).to_contain_text("陈静", timeout=20000)
+                expect(page.locator("#roster-table")).to_contain_text("周婷", timeout=20000)
             else:
                 expect(page.locator("#duty-now")).to_contain_text("刘洋")
             _no_horizontal_overflow(page)
