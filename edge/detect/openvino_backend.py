@@ -95,13 +95,9 @@ def _stream_queue(queue, tensors: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         queue.wait_all()  # a consumer that stopped early leaves no request writing into this call's results
 
 
-def _run_queue(queue, tensors: Iterable[np.ndarray]) -> np.ndarray:
-    """``_stream_queue``'s outputs as one array."""
-    return np.concatenate(list(_stream_queue(queue, tensors)))
-
-
-class _RectNet:
-    """A compiled rebuilt network: one request for a frame, a queue of two for several."""
+class _Net:
+    """A compiled network (the export's own input or one rebuilt for a frame shape): one request for a frame, a
+    queue of two for several."""
 
     def __init__(self, compiled) -> None:
         self.compiled = compiled
@@ -198,12 +194,11 @@ class OpenVinoDetector:
                 f"{self.path}: head has {rows.get_length()} rows, expected {expected} for "
                 f"{len(self.names)} classes and {self.num_keypoints} keypoints"
             )
-        self._request = self._compiled.create_infer_request()
-        self._queue = None  # AsyncInferQueue, created on first multi-frame call
+        self._net = _Net(self._compiled)
         self.bad_frames = 0  # frames refused by detect() (wrong shape/dtype), for health reporting
         self._core, self._config = core, config
         self.rect = rect and self.task == "detect" and self.input_size[0] == self.input_size[1]
-        self._rect_nets: dict[tuple[int, int], _RectNet] = {}
+        self._rect_nets: dict[tuple[int, int], _Net] = {}
 
     def __repr__(self) -> str:
         return f"OpenVinoDetector({self.path.name}, task={self.task}, classes={len(self.names)})"
@@ -215,19 +210,12 @@ class OpenVinoDetector:
         if self._fixed_batch and tensor.shape[0] != self._fixed_batch:
             outs = [self.infer_raw(tensor[i : i + self._fixed_batch]) for i in range(0, len(tensor), self._fixed_batch)]
             return np.concatenate(outs)
-        result = self._request.infer({0: tensor})
+        result = self._net.request.infer({0: tensor})
         return np.asarray(result[self._compiled.outputs[0]]).copy()
 
     def _infer_async(self, tensors: list[np.ndarray] | np.ndarray) -> np.ndarray:
         """Batch-1 requests on a queue of two: one infers while Python prepares the next."""
-        return np.concatenate(list(self._stream_async(tensors)))
-
-    def _stream_async(self, tensors: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        import openvino as ov
-
-        if self._queue is None:
-            self._queue = ov.AsyncInferQueue(self._compiled, 2)
-        return _stream_queue(self._queue, tensors)
+        return np.stack(list(self._net.stream(tensors, len(tensors))))
 
     def detect(
         self,
@@ -270,7 +258,7 @@ class OpenVinoDetector:
             return self.input_size
         return size
 
-    def _rect_net(self, size: tuple[int, int]) -> _RectNet | None:
+    def _rect_net(self, size: tuple[int, int]) -> _Net | None:
         """The network rebuilt for ``size`` (compiled once; None, and rect off, where the export is not a
         YOLOv8/YOLO11 detect head the rebuild knows)."""
         if size not in self._rect_nets:
@@ -278,7 +266,7 @@ class OpenVinoDetector:
                 return None
             try:
                 model = ov_rect.rect_model(self._core.read_model(str(self.path)), len(self.names), *size)
-                self._rect_nets[size] = _RectNet(self._core.compile_model(model, self.device, self._config))
+                self._rect_nets[size] = _Net(self._core.compile_model(model, self.device, self._config))
                 log.info("%s: frames of this shape analysed at %dx%d instead of %dx%d", self.path.name, *size,
                          *self.input_size)
             except (ValueError, RuntimeError) as exc:
@@ -301,10 +289,9 @@ class OpenVinoDetector:
                 maps.append(lb)
                 yield to_tensor([img])
 
-        if size != self.input_size:
-            heads = self._rect_nets[size].stream(prepared(frames), len(frames))
-        elif self.batching == "async" and len(frames) > 1:
-            heads = (raw[0] for raw in self._stream_async(prepared(frames)))
+        if size != self.input_size or self.batching == "async":
+            net = self._rect_nets[size] if size != self.input_size else self._net
+            heads = net.stream(prepared(frames), len(frames))
         else:
             heads = (head for i in range(0, len(frames), BATCH_CHUNK)
                      for head in self.infer_raw(np.concatenate(list(prepared(frames[i:i + BATCH_CHUNK])))))
