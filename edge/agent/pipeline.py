@@ -48,6 +48,12 @@ PERSON_CROP_CONF = 0.35
 SEAT_POSE_CONF = 0.3
 
 
+def _elapsed(last: dt.datetime | None, ts: dt.datetime, every: float) -> bool:
+    """Whether ``every`` seconds have passed from ``last`` to ``ts``: also when ``every`` is 0, there is no
+    ``last``, or ``ts`` is before it (a camera's clock stepped back)."""
+    return every <= 0 or last is None or not 0 <= (ts - last).total_seconds() < every
+
+
 class ChangeGate:
     """Skip inference on unchanged pictures, re-confirming every ``reconfirm_s`` seconds of frame time.
 
@@ -206,20 +212,18 @@ class FramePipeline:
             return True
         if not self._pose_read:
             return False
-        every = self.cfg.seats.pose_idle_s
         last = self._pose_at.get(f.camera_id)
-        return every <= 0 or last is None or not 0 <= (f.ts - last[0]).total_seconds() < every
+        return _elapsed(last[0] if last else None, f.ts, self.cfg.seats.pose_idle_s)
 
     def hand_due(self, f: CameraFrame) -> bool:
         """Whether the camera's hand pass runs on this frame (``rules.phone_use.hand_pass_s`` and
         ``hand_pass_idle_s``; the latter not while the smoking analyser runs, whose look-alike check needs every
         pass)."""
         rule = self.cfg.rules.phone_use
-        held_at = self._held_at.get(f.camera_id)
-        idle = self.smoking is None and (held_at is None or not 0 <= (f.ts - held_at).total_seconds() < rule.window_s)
-        every = max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s
+        idle = self.smoking is None and _elapsed(self._held_at.get(f.camera_id), f.ts, rule.window_s)
         last = self._hand_at.get(f.camera_id)
-        return not (every > 0 and last is not None and 0 <= (f.ts - last[0]).total_seconds() < every)
+        return _elapsed(last[0] if last else None, f.ts,
+                        max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s)
 
     def _seats_seen(self, f: CameraFrame, det: Detections) -> bool:
         from edge.rules.common import in_zone_mask, person_min_confidence

@@ -11,9 +11,10 @@ The sample is *asleep-like* when both hold:
   the last ``MOTION_WINDOW_S`` seconds (pose keypoints jitter frame to frame).
 
 Only a pose measured on the frame itself is a sample (``FrameContext.pose_ts``): one that stands in from an earlier
-frame (the pipeline's seat pose between passes) is skipped. A run of asleep-like samples (gaps of other samples shorter than ``GAP_S`` tolerated) opens a finding
-after ``rules.sleeping.min_s`` seconds, only while ``schedule.duty_required(local, window)``. It closes
-when the clerk has been awake (or away) for ``WAKE_S`` seconds, or duty ends; ``duration_s`` is the run.
+frame (the pipeline's seat pose between passes) is skipped. A run of asleep-like samples (gaps of other samples
+shorter than ``GAP_S`` tolerated) opens a finding after ``rules.sleeping.min_s`` seconds, only while
+``schedule.duty_required(local, window)``. It closes when the clerk has been awake (or away) for ``WAKE_S`` seconds,
+or duty ends; ``duration_s`` is the run.
 """
 
 from __future__ import annotations
