@@ -237,9 +237,10 @@ def test_clip_frames_without_analysed_frames_nearby_are_masked_whole():
     from edge.evidence.privacy import BoxHistory, mask_clip_frames
 
     img = texture()
-    out = mask_clip_frames([(TS, img)], BoxHistory(), PrivacyConfig())
-    assert surviving(out[0][1], img, (0, 0, 300, 200)) < 0.2
-    assert mask_clip_frames([(TS, img)], None, PrivacyConfig(mask_public=False))[0][1] is img
+    (_, out), = mask_clip_frames([(TS, img)], BoxHistory(), PrivacyConfig())
+    assert surviving(out, img, (0, 0, 300, 200)) < 0.2
+    (_, same), = mask_clip_frames([(TS, img)], None, PrivacyConfig(mask_public=False))
+    assert same is img
 
 
 RIGHT = [[0.5, 0], [1, 0], [1, 1], [0.5, 1]]

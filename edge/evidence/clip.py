@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable
 
 import av
 import numpy as np
@@ -42,23 +43,26 @@ def pick_encoder() -> str:
 
 
 def encode_mp4(
-    frames: Sequence[tuple[dt.datetime, np.ndarray]],
+    frames: Iterable[tuple[dt.datetime, np.ndarray]],
     path: str | os.PathLike[str],
     crf: int = 28,
     preset: str = "veryfast",
 ) -> Path:
     """Write BGR frames with their timestamps to an H.264 MP4 at ``path``; return the path.
 
-    Width and height are rounded down to even numbers (yuv420p); frames of another size are resized.
+    Width and height are rounded down to even numbers (yuv420p); frames of another size are resized. ``frames``
+    may be a generator: each frame is encoded as it comes, so a long 1080p clip is never held whole.
     """
-    if not frames:
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
         raise ValueError("no frames for the clip")
     import cv2
 
     path = Path(path)
-    h0, w0 = frames[0][1].shape[:2]
+    h0, w0 = first[1].shape[:2]
     w, h = w0 // 2 * 2, h0 // 2 * 2
-    t0 = frames[0][0]
+    t0 = first[0]
     encoder = pick_encoder()
     container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
     try:
@@ -69,7 +73,7 @@ def encode_mp4(
         if encoder == "libx264":
             stream.options = {"crf": str(crf), "preset": preset, "profile": "high"}
         last_pts = -1
-        for ts, image in frames:
+        for ts, image in itertools.chain([first], it):
             if image.shape[0] != h or image.shape[1] != w:
                 image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
             pts = int(round((ts - t0).total_seconds() * 1000))
@@ -87,7 +91,7 @@ def encode_mp4(
     return path
 
 
-def encode_mp4_bytes(frames: Sequence[tuple[dt.datetime, np.ndarray]], **kw: object) -> bytes:
+def encode_mp4_bytes(frames: Iterable[tuple[dt.datetime, np.ndarray]], **kw: object) -> bytes:
     """Like ``encode_mp4`` but returns the file's bytes (faststart needs a real, seekable file)."""
     fd, name = tempfile.mkstemp(suffix=".mp4")
     os.close(fd)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -223,14 +223,15 @@ class BoxHistory:
         return np.concatenate([b for _, b in near]).reshape(-1, 4)
 
 
-def mask_clip_frames(frames: Sequence[tuple[dt.datetime, np.ndarray]], history: BoxHistory | None,
+def mask_clip_frames(frames: Iterable[tuple[dt.datetime, np.ndarray]], history: BoxHistory | None,
                      privacy: PrivacyConfig,
-                     zones: Sequence[ZoneConfig] = ()) -> list[tuple[dt.datetime, np.ndarray]]:
-    """A clip's (ts, frame) list with the public masked from ``history`` and the ``mask_zones`` of ``zones``; a
-    frame no analysed frame is near is pixelated whole (without detections there is no telling who is in it)."""
+                     zones: Sequence[ZoneConfig] = ()) -> Iterator[tuple[dt.datetime, np.ndarray]]:
+    """A clip's (ts, frame) pairs with the public masked from ``history`` and the ``mask_zones`` of ``zones``, one
+    by one as ``frames`` yields them (a frame nobody needs masked is yielded as it came); a frame no analysed
+    frame is near is pixelated whole (without detections there is no telling who is in it)."""
     if not privacy.mask_public:
-        return list(frames)
-    out = []
+        yield from frames
+        return
     region: dict[tuple[int, int], np.ndarray | None] = {}
     for ts, img in frames:
         boxes = history.boxes_at(ts) if history is not None else None
@@ -240,5 +241,4 @@ def mask_clip_frames(frames: Sequence[tuple[dt.datetime, np.ndarray]], history: 
         if (h, w) not in region:
             region[(h, w)] = zone_mask(zones, (h, w), privacy)
         img2 = mask_region(img, region[(h, w)], privacy.method)
-        out.append((ts, mask_boxes(img2, boxes, privacy.method) if len(boxes) else img2))
-    return out
+        yield ts, (mask_boxes(img2, boxes, privacy.method) if len(boxes) else img2)

@@ -25,10 +25,12 @@ within ``LATE_START_S`` of the window; the clip's own start time says so.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
@@ -242,7 +244,8 @@ class EvidenceWriter:
             return None
         with self._lock:
             hist = self._boxes.get(r.camera_id)
-            frames = mask_clip_frames(frames, hist, self._privacy(r.camera_id), self._zones.get(r.camera_id, ()))
+            frames = list(mask_clip_frames(frames, hist, self._privacy(r.camera_id),
+                                           self._zones.get(r.camera_id, ())))
         data = encode_mp4_bytes(frames)
         ref = self.store.put_file(data, "clip", "video/mp4", frames[0][0])
         seconds = (frames[-1][0] - frames[0][0]).total_seconds()
@@ -282,40 +285,55 @@ class EvidenceWriter:
 
     def _masked_copy(self, r: ClipRequest, data: bytes, start: dt.datetime,
                      privacy: PrivacyConfig) -> FinishedClip | None:
-        """The stream-copied clip decoded, the public masked frame by frame and encoded again; None when no frame
-        shows anyone to mask (the stream copy is then stored as it is)."""
-        frames = decode_mp4_bytes(data, start)
-        if not frames:
+        """The stream-copied clip decoded, the public masked and encoded again frame by frame (a few frames held at
+        a time, not the clip: 17 s of 1080p would be 2.5 GB); None when no frame shows anyone to mask (the stream
+        copy is then stored as it is)."""
+        frames = mp4_frames(data, start)
+        first = next(frames, None)
+        if first is None:
             return None
-        h, w = frames[0][1].shape[:2]
+        h, w = first[1].shape[:2]
         with self._lock:
             hist = scaled_history(self._boxes.get(r.camera_id), self._shapes.get(r.camera_id), (h, w))
             zones = self._zones.get(r.camera_id, ())
-        masked = mask_clip_frames(frames, hist, privacy, zones)
-        if all(m is f for (_, m), (_, f) in zip(masked, frames)):
+        seen: list[tuple[dt.datetime, np.ndarray]] = []  # the frame the masker has in hand
+        count, changed = 0, False
+
+        def fed() -> Iterator[tuple[dt.datetime, np.ndarray]]:
+            for item in itertools.chain([first], frames):
+                seen[:] = [item]
+                yield item
+
+        def masked() -> Iterator[tuple[dt.datetime, np.ndarray]]:
+            nonlocal count, changed
+            for ts, image in mask_clip_frames(fed(), hist, privacy, zones):
+                count += 1
+                changed = changed or image is not seen[0][1]
+                yield ts, image
+
+        out = encode_mp4_bytes(masked())
+        if not changed:
             return None
-        out = encode_mp4_bytes(masked)
-        ref = self.store.put_file(out, "clip", "video/mp4", frames[0][0])
-        seconds = (frames[-1][0] - frames[0][0]).total_seconds()
+        ref = self.store.put_file(out, "clip", "video/mp4", first[0])
+        seconds = (seen[0][0] - first[0]).total_seconds()
         log.info("evidence: clip for %s %s: %d frames, %.1fs, %dx%d, %d bytes (masked, re-encoded)", r.rule,
-                 r.finding_id, len(masked), seconds, w, h, len(out))
-        return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, len(masked), seconds)
+                 r.finding_id, count, seconds, w, h, len(out))
+        return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, count, seconds)
 
 
-def decode_mp4_bytes(data: bytes, start: dt.datetime) -> list[tuple[dt.datetime, np.ndarray]]:
-    """Every frame of an MP4 (BGR) with its time: ``start`` plus the frame's offset from the first one."""
+def mp4_frames(data: bytes, start: dt.datetime) -> Iterator[tuple[dt.datetime, np.ndarray]]:
+    """The frames of an MP4 (BGR) one by one as they are decoded, each with its time: ``start`` plus the frame's
+    offset from the first one."""
     import io
 
     import av
 
-    out: list[tuple[dt.datetime, np.ndarray]] = []
     with av.open(io.BytesIO(data)) as container:
         first = None
         for frame in container.decode(video=0):
             t = float(frame.time or 0.0)
             first = t if first is None else first
-            out.append((start + dt.timedelta(seconds=t - first), frame.to_ndarray(format="bgr24")))
-    return out
+            yield start + dt.timedelta(seconds=t - first), frame.to_ndarray(format="bgr24")
 
 
 def scaled_history(hist: BoxHistory | None, analysed: tuple[int, int] | None,
