@@ -9,12 +9,16 @@ for a fixed time after a warm-up:
 - ``agent, substream``: ``EdgeAgent`` as ``hallwatch edge run`` builds it (every default rule, a seat zone
   per camera so the phone crop pass runs, the change gate, evidence to the outbox); each camera has a
   ``detect`` input (the substream, decoded) and a ``record``+``stills`` input (the main stream, packets only);
+  ``edge.inference_threads: 1`` and one inference stream per core (``BENCH_INFERENCE_THREADS``,
+  ``BENCH_INFERENCE_STREAMS`` change them);
 - ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
 - ``agent, substream, hand pass every 2 s``: as the first with ``rules.phone_use.hand_pass_s: 2``;
 - ``agent, substream, letterboxed into 640x640``: as the first with ``edge.rect_input: false`` (the 640x360
   substream analysed in the exported square instead of at 640x384);
 - ``agent, substream, phone crop pass off``: as the first with ``phone_use`` off (no pose + hand crops), the
   workload closest to the plain loop's;
+- ``agent, substream, one inference stream``: as the first with ``edge.inference_streams: 1`` (one frame at a
+  time on one thread);
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
   and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
@@ -54,6 +58,7 @@ SIZES = {"main": (1920, 1080), "sub": (640, 360)}
 CACHE = Path(os.environ.get("HALLWATCH_BENCH_CACHE", Path.home() / ".cache" / "hallwatch-bench")) / "edge_cost"
 TICK = os.sysconf("SC_CLK_TCK")
 INFERENCE_THREADS = int(os.environ.get("BENCH_INFERENCE_THREADS", "1")) or None  # edge.inference_threads
+INFERENCE_STREAMS = int(os.environ.get("BENCH_INFERENCE_STREAMS", str(os.cpu_count() or 1)))  # one per core
 
 
 # --------------------------------------------------------------------------- media pairs
@@ -186,10 +191,10 @@ class Meter:
 
 
 # --------------------------------------------------------------------------- configurations (child process)
-def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str, crops: bool | float = True,
-                rect: bool = True) -> object:
-    """``crops``: True (the hand pass on every inferred frame), False (phone_use off) or the hand pass interval;
-    ``rect``: ``edge.rect_input``."""
+def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str,
+                overrides: dict | None = None) -> object:
+    """The bench's site with ``overrides`` (``{"rules": {...}, "edge": {...}}``, a configuration's ``VARIANTS``
+    entry) merged into its ``rules`` and ``edge`` sections."""
     from edge.site import SiteConfig
 
     cams = []
@@ -208,21 +213,20 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         "hall": {"id": "bench-edgecost", "name": "bench"},
         "windows": [{"id": f"W{i:02d}", "number": i + 1, "name": f"w{i}"} for i in range(n)],
         "cameras": cams,
-        "rules": ({"phone_use": {"hand_pass_s": crops}} if not isinstance(crops, bool)
-                  else {} if crops else {"phone_use": {"enabled": False}}),
+        "rules": (overrides or {}).get("rules", {}),
         "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
         "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9",
-                 "inference_threads": INFERENCE_THREADS, "rect_input": rect},
+                 "inference_threads": INFERENCE_THREADS, "inference_streams": INFERENCE_STREAMS,
+                 **(overrides or {}).get("edge", {})},
     })
 
 
-def run_agent(n: int, single: bool, seconds: float, warmup: float, crops: bool | float = True,
-              rect: bool = True) -> dict:
+def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: dict | None = None) -> dict:
     from edge.agent.runtime import EdgeAgent
 
     pairs = camera_pairs()
     with tempfile.TemporaryDirectory(prefix="hallwatch-bench-") as tmp:
-        cfg = site_config(pairs, n, single, tmp, crops, rect)
+        cfg = site_config(pairs, n, single, tmp, overrides)
         agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False)
         base_rss = rss_mb()
         agent.start()
@@ -359,7 +363,14 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-nocrop": "agent, substream, phone crop pass off",
           "agent-sub-hand2": "agent, substream, hand pass every 2 s",
           "agent-sub-square": "agent, substream, letterboxed into 640x640 (rect_input off)",
+          "agent-sub-1stream": "agent, substream, one inference stream",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
+VARIANTS = {  # site overrides of the agent configurations beside the defaults
+    "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
+    "agent-sub-hand2": {"rules": {"phone_use": {"hand_pass_s": 2.0}}},
+    "agent-sub-square": {"edge": {"rect_input": False}},
+    "agent-sub-1stream": {"edge": {"inference_streams": 1}},
+}
 
 
 def child(args: argparse.Namespace) -> None:
@@ -372,9 +383,7 @@ def child(args: argparse.Namespace) -> None:
     elif args.child.startswith("capture-"):
         res = run_capture_memory(args.child == "capture-main")
     else:
-        res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup,
-                        crops={"agent-sub-nocrop": False, "agent-sub-hand2": 2.0}.get(args.child, True),
-                        rect=args.child != "agent-sub-square")
+        res = run_agent(args.n, args.child == "agent-main", args.seconds, args.warmup, VARIANTS.get(args.child))
     print("RESULT " + json.dumps(res))
 
 
@@ -401,10 +410,8 @@ def main() -> int:
     rows = {}
     for item in args.configs.split(","):  # name or name:cameras
         name, _, count = item.partition(":")
-        n = int(count) if count else {"agent-sub": args.cameras, "agent-sub-nocrop": args.cameras,
-                                      "agent-sub-hand2": args.cameras, "agent-sub-square": args.cameras,
-                                      "agent-main": args.single_cameras,
-                                      "plain": args.plain_cameras}[name]
+        n = int(count) if count else {"agent-main": args.single_cameras, "plain": args.plain_cameras}.get(
+            name, args.cameras)
         cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--seconds", str(args.seconds),
                "--warmup", str(args.warmup)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())

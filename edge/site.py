@@ -531,6 +531,12 @@ class EdgeConfig(_Model):
         description="CPU threads of one detector inference (OpenVINO INFERENCE_NUM_THREADS); default: OpenVINO's "
         "choice (every core). 1 costs the least CPU per frame when many cameras share few cores.",
     )
+    inference_streams: int = Field(
+        default=1, ge=1, le=16,
+        description="Frames inferred at once when the agent analyses several (cameras, seat squares, hand crops; "
+        "OpenVINO NUM_STREAMS on the CPU), each on inference_threads threads. With inference_threads: 1, one "
+        "stream per core keeps every core busy while the analysis thread prepares frames.",
+    )
     rect_input: bool = Field(
         default=True, description="A frame that is not square is analysed at the smallest detector input that holds "
         "it at the square's scale (640x384 for 16:9) instead of being letterboxed into 640x640: about 0.6x the CPU "
@@ -546,10 +552,11 @@ class EdgeConfig(_Model):
 
     def detector_options(self) -> dict[str, Any]:
         """Backend options for every model the agent loads (detector, pose, cigarette): the OpenVINO device and
-        inference threads, rectangular input."""
+        inference threads and streams, rectangular input."""
         if self.backend != "openvino":
             return {}
-        return {"device": self.device, "threads": self.inference_threads, "rect": self.rect_input}
+        return {"device": self.device, "threads": self.inference_threads, "streams": self.inference_streams,
+                "rect": self.rect_input}
 
 
 # --------------------------------------------------------------------------- seats

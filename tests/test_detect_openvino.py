@@ -201,3 +201,24 @@ def test_many_frames_stream_through_the_model(request, monkeypatch, stills, mode
         (one,) = det.detect([f])
         np.testing.assert_allclose(one.xyxy, t.xyxy, atol=1e-3)
         np.testing.assert_allclose(one.confidence, t.confidence, atol=1e-5)
+
+
+@pytest.mark.parametrize("model", ["yolo11n-coco-int8", "yolov8n-pose-int8"])
+def test_inference_streams_run_several_frames_at_once_with_the_same_results(models_dir, stills, counter, model):
+    """``streams=2``: the compiled networks (the export's own and the rectangular one of a 640x360 substream)
+    have two inference streams of one thread each and a queue of three requests, so both cores work on the frames
+    of one call; each frame's result is the one a single stream gives."""
+    frames = [*stills.values(), counter, *(cv2.resize(img, (640, 360)) for img in stills.values())]
+    one = load_detector(model, models_dir=models_dir, device="CPU", threads=1)
+    two = load_detector(model, models_dir=models_dir, device="CPU", threads=1, streams=2)
+    together = two.detect(frames)
+    nets = [two._net, *two._rect_nets.values()]
+    assert (model == "yolo11n-coco-int8") == bool(two._rect_nets)
+    for net in nets:
+        assert int(net.compiled.get_property("NUM_STREAMS")) == 2
+        assert int(net.compiled.get_property("INFERENCE_NUM_THREADS")) == 2
+        assert net.depth == 3
+    assert one._net.depth == 2 and int(one._net.compiled.get_property("NUM_STREAMS")) == 1
+    for a, b in zip(together, one.detect(frames)):
+        np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
+        np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-3)

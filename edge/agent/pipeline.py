@@ -146,9 +146,11 @@ class FramePipeline:
         pose = getattr(self.smoking, "pose", None) or getattr(self.hands, "pose", None)
         if pose is not None:
             return pose
-        try:  # OpenVINO's default threads: INFERENCE_NUM_THREADS=1 on this model's batch probe, after the detector
-            # has run its async queue with the same setting, crashed OpenVINO 2026.4 (a segmentation fault)
-            return load_detector(POSE_MODEL, self.cfg.edge.backend, expand_env(self.cfg.edge.models_dir))
+        # the detector's device and streams; OpenVINO's default threads: INFERENCE_NUM_THREADS=1 on this model's
+        # batch probe, after the detector has run its async queue with the same setting, crashed OpenVINO 2026.4
+        options = {k: v for k, v in self.cfg.edge.detector_options().items() if k != "threads"}
+        try:
+            return load_detector(POSE_MODEL, self.cfg.edge.backend, expand_env(self.cfg.edge.models_dir), **options)
         except (OSError, ValueError) as exc:
             log.warning("no pose model (%s): seats go without the pose cue, phone_use without the hand pass", exc)
             return None

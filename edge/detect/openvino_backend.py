@@ -97,12 +97,14 @@ def _stream_queue(queue, tensors: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
 
 class _Net:
     """A compiled network (the export's own input or one rebuilt for a frame shape): one request for a frame, a
-    queue of two for several."""
+    queue for several, one request more than the network has inference streams (two for one stream): every stream
+    has a frame while Python prepares the next."""
 
-    def __init__(self, compiled) -> None:
+    def __init__(self, compiled, streams: int = 1) -> None:
         self.compiled = compiled
         self.request = compiled.create_infer_request()
         self.queue = None
+        self.depth = max(1, streams) + 1
 
     def stream(self, tensors: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
         """The raw output of each of ``count`` input tensors, in order."""
@@ -113,7 +115,7 @@ class _Net:
         import openvino as ov
 
         if self.queue is None:
-            self.queue = ov.AsyncInferQueue(self.compiled, 2)
+            self.queue = ov.AsyncInferQueue(self.compiled, self.depth)
         for raw in _stream_queue(self.queue, tensors):
             yield raw[0]
 
@@ -131,11 +133,14 @@ class OpenVinoDetector:
         threads: int | None = None,
         imgsz: int | None = None,
         rect: bool = True,
+        streams: int = 1,
     ) -> None:
         """``imgsz`` overrides the input size; static Ultralytics exports bake their anchors for the
         export size and refuse any other (ValueError). ``rect``: a detect model runs a frame that is not square
         at the smallest input that holds it at the square's scale (640x384 for 16:9; ``edge.detect.ov_rect``),
-        instead of letterboxing it into the square."""
+        instead of letterboxing it into the square. ``streams``: frames of one call inferred at once (OpenVINO
+        ``NUM_STREAMS``), each on ``threads`` threads (default: the cores shared out); 1 is one frame at a time on
+        all of them."""
         import openvino as ov
 
         self.path = _find_xml(Path(path))
@@ -154,8 +159,13 @@ class OpenVinoDetector:
         core = ov.Core()
         device = self.device = resolve_device(core.available_devices, device)
         config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
+        self.streams = max(1, int(streams))
+        if self.streams > 1 and device == "CPU":
+            config["NUM_STREAMS"] = self.streams
+        else:
+            self.streams = 1
         if threads:
-            config["INFERENCE_NUM_THREADS"] = int(threads)
+            config["INFERENCE_NUM_THREADS"] = int(threads) * self.streams
         h_in, w_in = self.input_size[1], self.input_size[0]
         # Several frames in one call need a batch dimension. Some exports hard-code batch 1 inside
         # (YOLO11's attention reshapes to (1, ...)): probe a batch of 2 and fall back to batch 1 +
@@ -194,7 +204,7 @@ class OpenVinoDetector:
                 f"{self.path}: head has {rows.get_length()} rows, expected {expected} for "
                 f"{len(self.names)} classes and {self.num_keypoints} keypoints"
             )
-        self._net = _Net(self._compiled)
+        self._net = _Net(self._compiled, self.streams)
         self.bad_frames = 0  # frames refused by detect() (wrong shape/dtype), for health reporting
         self._core, self._config = core, config
         self.rect = rect and self.task == "detect" and self.input_size[0] == self.input_size[1]
@@ -266,7 +276,7 @@ class OpenVinoDetector:
                 return None
             try:
                 model = ov_rect.rect_model(self._core.read_model(str(self.path)), len(self.names), *size)
-                self._rect_nets[size] = _Net(self._core.compile_model(model, self.device, self._config))
+                self._rect_nets[size] = _Net(self._core.compile_model(model, self.device, self._config), self.streams)
                 log.info("%s: frames of this shape analysed at %dx%d instead of %dx%d", self.path.name, *size,
                          *self.input_size)
             except (ValueError, RuntimeError) as exc:
