@@ -271,7 +271,7 @@ def phone_decisions(truth: dict, media: Path, coco: Detector, pose: Detector, mi
     from edge.rules_config import PhoneUseRule
 
     threshold = PhoneUseRule().min_confidence if min_conf is None else min_conf
-    hands = HandAnalyser(coco, pose)
+    hands = HandAnalyser(coco, pose, max_upscale=PhoneUseRule().hand_crop_max_upscale or None)  # as the agent's
     phone_cls = [i for i, n in coco.names.items() if n == "cell phone"]
     for item in truth["items"]:
         for t, frame in item_frames(item, media):

@@ -164,7 +164,9 @@ def section(media: Path) -> list[str]:
     from edge.detect.hands import POSE_MODEL, HandAnalyser
 
     coco = load_detector("yolo11n-coco-int8")
-    hands = HandAnalyser(coco, load_detector(POSE_MODEL))
+    from edge.rules_config import PhoneUseRule
+
+    hands = HandAnalyser(coco, load_detector(POSE_MODEL), max_upscale=PhoneUseRule().hand_crop_max_upscale or None)
     lines = ["## Chatting and eating end to end (`models/truth/rules/*.yaml`, by eye)", "",
              "Each clip goes through the real models as the pipeline sends frames (COCO on the full frame; for",
              "eating also pose on the persons at the seat and the hand pass) into the rule, with the zones of the",

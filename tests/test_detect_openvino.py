@@ -222,3 +222,30 @@ def test_inference_streams_run_several_frames_at_once_with_the_same_results(mode
     for a, b in zip(together, one.detect(frames)):
         np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
         np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-3)
+
+
+@pytest.mark.parametrize("shape, cap, size", [
+    ((100, 100), 2.0, (256, 256)),  # enlarged twice: 200 -> the next multiple of 128
+    ((150, 150), 2.0, (384, 384)),
+    ((200, 200), 2.0, (512, 512)),
+    ((300, 300), 2.0, (640, 640)),  # 600: the whole input is the smallest that holds it
+    ((900, 900), 2.0, (640, 640)),  # larger than the input: shrunk as always
+    ((50, 50), 2.0, (128, 128)),
+    ((150, 150), None, (640, 640)),  # uncapped: enlarged to the whole input
+    ((360, 640), 2.0, (640, 384)),  # a substream frame: its rectangular input, as uncapped
+    ((120, 200), 2.0, (512, 320)),  # a wide crop: the capped square's rectangular fit
+])
+def test_max_upscale_picks_the_smallest_input_that_holds_the_enlarged_frame(coco, shape, cap, size):
+    frame = np.zeros((*shape, 3), np.uint8)
+    assert coco.input_for(frame, cap) == size
+    (det,) = coco.detect([frame], max_upscale=cap)
+    assert len(det) == 0  # a black frame, run at that input without error
+
+
+def test_a_capped_crop_finds_what_the_whole_input_finds(coco, stills):
+    """The woman holding a phone up, scaled to a 200-pixel crop: enlarged twice (512x512) the detector finds the
+    person and the phone as enlarged to 640x640."""
+    frame = cv2.resize(stills["bwssytems_NEG_3761652-sd_6"], (200, 200), interpolation=cv2.INTER_AREA)
+    capped, whole = coco.detect([frame], conf=0.25, max_upscale=2.0)[0], coco.detect([frame], conf=0.25)[0]
+    assert {"person"} <= set(capped.labels) and {"person"} <= set(whole.labels)
+    assert ("cell phone" in capped.labels) == ("cell phone" in whole.labels)

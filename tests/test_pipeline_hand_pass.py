@@ -74,6 +74,31 @@ def test_hand_pass_interval(demo_config_path, clip_frames, detector, every, idle
     assert sum(phones) >= len(clip_frames) // 2, phones  # the texting phone is held in most frames either way
 
 
+def test_hand_crops_of_a_substream_run_near_their_own_scale(demo_config_path, clip_frames, detector, monkeypatch):
+    """The 640x360 texting clip: its hand crops are a few hundred pixels or less. Enlarged at most twice (the
+    default rules.phone_use.hand_crop_max_upscale) they run at square inputs under 640x640, and the texting phone
+    is found in as many frames, within one, as with every crop enlarged to the whole input (0)."""
+    cfg = load_site_config(demo_config_path)
+    sizes: list[tuple[int, int]] = []
+    input_for = detector.input_for
+
+    def recorded(frame, max_upscale=None):
+        size = input_for(frame, max_upscale)
+        if frame.shape[0] == frame.shape[1]:
+            sizes.append(size)
+        return size
+
+    monkeypatch.setattr(detector, "input_for", recorded)
+    pipe, capped = _run(cfg, detector, clip_frames)
+    assert pipe.hands.max_upscale == 2.0
+    capped_sizes, sizes[:] = list(sizes), []
+    _, whole = _run(_with_phone_rule(cfg, hand_crop_max_upscale=0), detector, clip_frames)
+    assert capped_sizes and any(w < 640 for w, _ in capped_sizes), capped_sizes
+    assert all(w == h and w % 128 == 0 for w, h in capped_sizes)
+    assert sizes and all(size == (640, 640) for size in sizes)
+    assert sum(capped) >= max(sum(whole) - 1, len(clip_frames) // 2), (capped, whole)
+
+
 def test_hand_pass_idles_while_no_phone_or_food_is_seen(demo_config_path, clip_frames, detector):
     """The same clip with nothing counting as held (phone threshold 0.99, eating off): one pass per
     hand_pass_idle_s (2 s: 3 passes in 6 s) instead of one per frame."""

@@ -44,8 +44,10 @@ def test_chatting_on_the_classroom_camera(media_dir, coco, name, expected):
 def test_no_eating_with_a_cup_beside_the_hands(media_dir, models_dir, coco, name):
     from edge.detect.base import load_detector
     from edge.detect.hands import POSE_MODEL, HandAnalyser
+    from edge.rules_config import PhoneUseRule
 
-    hands = HandAnalyser(coco, load_detector(POSE_MODEL, models_dir=models_dir))
+    hands = HandAnalyser(coco, load_detector(POSE_MODEL, models_dir=models_dir),
+                         max_upscale=PhoneUseRule().hand_crop_max_upscale or None)  # as the agent and make accuracy
     res = run_item(item("eating", name), "eating", media_dir, coco, hands)
     assert res.frames >= 15 and res.item_frames > 0  # the cup is seen: the rule had something to refuse
     assert res.opened == []

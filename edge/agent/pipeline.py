@@ -159,7 +159,8 @@ class FramePipeline:
         from edge.detect.hands import HandAnalyser
 
         try:
-            return HandAnalyser(self.detector, self.pose)
+            return HandAnalyser(self.detector, self.pose,
+                                max_upscale=self.cfg.rules.phone_use.hand_crop_max_upscale or None)
         except ValueError as exc:
             log.warning("phone_use has no hand pass (%s): it will find nothing", exc)
             return None

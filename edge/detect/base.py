@@ -34,7 +34,11 @@ class Detector(Protocol):
         conf: float = 0.25,
         iou: float = 0.45,
         classes: list[int] | None = None,
-    ) -> list[Detections]: ...
+        max_upscale: float | None = None,
+    ) -> list[Detections]:
+        """``max_upscale``: frames smaller than the input (crops) are enlarged at most this many times where the
+        backend can run a smaller input (OpenVINO); None: to the whole input."""
+        ...
 
 
 def class_ids(detector: Detector, *names: str) -> list[int]:

@@ -199,15 +199,19 @@ class HandAnalyser:
     ``analyse(frame, pose, people)`` -> ``Detections`` of ``HELD_CLASSES`` in frame pixels (what goes into
     ``FrameContext.small_objects``). ``pose_of(frame, boxes)`` runs the pose model on padded crops around person
     boxes when the pipeline has no pose of its own. ``crops`` counts the hand crops run (for benchmarks).
+    ``max_upscale``: a crop is enlarged at most this many times (``Detector.detect``; the agent takes
+    ``rules.phone_use.hand_crop_max_upscale``); None: to the detector's whole input.
     """
 
     def __init__(self, detector: Detector, pose: Detector | None = None, conf: float = 0.15, pose_conf: float = 0.4,
-                 sides: Sequence[float] = HAND_SIDES, classes: Sequence[str] = HELD_CLASSES) -> None:
+                 sides: Sequence[float] = HAND_SIDES, classes: Sequence[str] = HELD_CLASSES,
+                 max_upscale: float | None = None) -> None:
         lookup = {n: i for i, n in detector.names.items()}
         if "cell phone" not in lookup:
             raise ValueError(f"{detector!r} does not detect phones (names: {list(lookup)[:5]})")
         self.detector, self.pose = detector, pose
         self.conf, self.pose_conf, self.sides = conf, pose_conf, tuple(sides)
+        self.max_upscale = max_upscale
         self.classes = [lookup[c] for c in classes if c in lookup]
         self.crops = 0
 
@@ -236,4 +240,4 @@ class HandAnalyser:
             return Detections.empty(self.detector.names)
         self.crops += len(regions)
         return detect_on_regions(self.detector, frame, np.asarray(regions, np.float32), pad=0.0,
-                                 classes=self.classes, conf=self.conf)
+                                 classes=self.classes, conf=self.conf, max_upscale=self.max_upscale)

@@ -8,6 +8,7 @@ and ``bench/detector_batch.py`` measure what it pays.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -65,7 +66,8 @@ def resolve_device(available: list[str], wanted: str) -> str:
 
 
 BATCH_CHUNK = 4  # frames per call of a model with a batch dimension: memory bounded whatever the batch
-RECT_SIZES_MAX = 4  # rebuilt input sizes kept compiled per model (one per frame shape the cameras send)
+RECT_SIZES_MAX = 8  # rebuilt input sizes kept compiled per model (frame shapes the cameras send, capped crop sizes)
+UPSCALE_STEP = 128  # a capped input side is rounded up to a multiple of this: few sizes to compile
 
 
 def _stream_queue(queue, tensors: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -233,9 +235,11 @@ class OpenVinoDetector:
         conf: float = 0.25,
         iou: float = 0.45,
         classes: list[int] | None = None,
+        max_upscale: float | None = None,
     ) -> list[Detections]:
         """One ``Detections`` per frame. A frame that is not an HxWx3 uint8 picture is logged, counted in
-        ``bad_frames`` and gets empty detections; the other frames of the batch are still analysed."""
+        ``bad_frames`` and gets empty detections; the other frames of the batch are still analysed.
+        ``max_upscale``: see ``input_for``."""
         if not frames:
             return []
         good = [i for i, f in enumerate(frames) if _usable(f)]
@@ -245,12 +249,12 @@ class OpenVinoDetector:
                 log.error("%s: frame %d of %d is not an HxWx3 uint8 picture (%s); skipped", self.path.name, i,
                           len(frames), shape)
             self.bad_frames += len(frames) - len(good)
-            results = self.detect([frames[i] for i in good], conf, iou, classes) if good else []
+            results = self.detect([frames[i] for i in good], conf, iou, classes, max_upscale) if good else []
             out = [Detections.empty(self.names) for _ in frames]
             for i, r in zip(good, results):
                 out[i] = r
             return out
-        sizes = [self.input_for(f) for f in frames]
+        sizes = [self.input_for(f, max_upscale) for f in frames]
         if all(size == self.input_size for size in sizes):
             return self._detect_at(frames, self.input_size, conf, iou, classes)
         found: dict[int, Detections] = {}
@@ -259,11 +263,17 @@ class OpenVinoDetector:
             found.update(zip(idx, self._detect_at([frames[i] for i in idx], size, conf, iou, classes)))
         return [found[i] for i in range(len(frames))]
 
-    def input_for(self, frame: np.ndarray) -> tuple[int, int]:
-        """The network input (width, height) this frame is analysed at."""
+    def input_for(self, frame: np.ndarray, max_upscale: float | None = None) -> tuple[int, int]:
+        """The network input (width, height) this frame is analysed at. ``max_upscale``: a frame smaller than the
+        input (a crop) is enlarged at most this many times, analysed at the smallest square input (a multiple of
+        ``UPSCALE_STEP``) that holds it so enlarged instead of at the whole input (rect detect models)."""
         if not self.rect:
             return self.input_size
-        size = ov_rect.fit_input(frame.shape[:2], self.input_size[0])
+        side = self.input_size[0]
+        if max_upscale:
+            enlarged = max(frame.shape[:2]) * max_upscale
+            side = min(side, max(UPSCALE_STEP, math.ceil(enlarged / UPSCALE_STEP) * UPSCALE_STEP))
+        size = ov_rect.fit_input(frame.shape[:2], side)
         if size != self.input_size and self._rect_net(size) is None:
             return self.input_size
         return size

@@ -52,6 +52,7 @@ def detect_on_regions(
     conf: float = 0.25,
     iou: float = 0.45,
     min_size: int = 64,
+    max_upscale: float | None = None,
 ) -> Detections:
     """Run ``detector`` on a padded square crop around each region; return detections in frame pixels.
 
@@ -61,7 +62,7 @@ def detect_on_regions(
 
     All crops go to the detector in one ``detect()`` call (one batch). Overlapping crops can see the
     same object twice: results are merged with class-aware NMS. Degenerate regions are skipped and logged.
-    Keypoints (pose models) are mapped back too.
+    Keypoints (pose models) are mapped back too. ``max_upscale``: see ``Detector.detect``.
     """
     regions = np.asarray(regions_xyxy, dtype=np.float32).reshape(-1, 4)
     crops: list[np.ndarray] = []
@@ -81,7 +82,8 @@ def detect_on_regions(
     if not crops:
         return Detections.empty(detector.names)
     parts: list[Detections] = []
-    for det, (x1, y1, _, _) in zip(detector.detect(crops, conf=conf, iou=iou, classes=classes), offsets):
+    found = detector.detect(crops, conf=conf, iou=iou, classes=classes, max_upscale=max_upscale)
+    for det, (x1, y1, _, _) in zip(found, offsets):
         if not len(det):
             continue
         xyxy = det.xyxy + np.array([x1, y1, x1, y1], np.float32)

@@ -61,6 +61,7 @@ class UltralyticsDetector:
         conf: float = 0.25,
         iou: float = 0.45,
         classes: list[int] | None = None,
+        max_upscale: float | None = None,  # noqa: ARG002 - Ultralytics letterboxes every frame to its imgsz
     ) -> list[Detections]:
         if not frames:
             return []

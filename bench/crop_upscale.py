@@ -1,0 +1,150 @@
+"""Hand crops analysed near their own scale: accuracy and cost of ``HandAnalyser(max_upscale=...)``.
+
+Not a test. Prints a table. A hand crop cut from a 640x360 substream (or an SD clip) is 100-300 pixels; without
+a cap the COCO detector enlarges it to its whole 640x640 input (up to 6x), a full-size inference per crop. With
+``max_upscale: k`` it runs at the smallest square input (a multiple of 128) holding it enlarged k times. This runs
+the phone-use decisions of ``make accuracy`` (``models/truth/actions/phone.yaml``: pose around the labelled seat,
+the hand pass, ``phone_evidence``) per cap, on the footage as labelled and scaled down to a 640-pixel-wide
+substream, and prints precision and recall per split, how many decisions differ from the uncapped run of the same
+footage, and the CPU seconds of the whole run.
+
+    HALLWATCH_SHARED_DIR=../shared .venv/bin/python bench/crop_upscale.py [--caps 0,2,1.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SUB_WIDTH = 640
+
+
+def substream(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    if w <= SUB_WIDTH:
+        return img
+    return cv2.resize(img, (SUB_WIDTH, round(h * SUB_WIDTH / w / 2) * 2), interpolation=cv2.INTER_AREA)
+
+
+class Scaled:
+    """Patches the footage readers of ``models.evaluate`` (stills through its ``cv2``, videos through
+    ``models.media.sample_video``) to give substream-sized frames."""
+
+    def __init__(self, on: bool) -> None:
+        self.on, self.saved = on, []
+
+    def __enter__(self) -> "Scaled":
+        if not self.on:
+            return self
+        import models.evaluate as ev
+        import models.media as media
+
+        sample = media.sample_video
+
+        def small_video(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+            for t, img in sample(*a, **kw):
+                yield t, substream(img)
+
+        class SmallCv2:
+            def __getattr__(self, name: str):  # noqa: ANN204
+                return getattr(cv2, name)
+
+            @staticmethod
+            def imread(*a, **kw):  # noqa: ANN002, ANN003, ANN205
+                img = cv2.imread(*a, **kw)
+                return None if img is None else substream(img)
+
+        for mod, name, new in ((media, "sample_video", small_video), (ev, "cv2", SmallCv2())):
+            self.saved.append((mod, name, getattr(mod, name)))
+            setattr(mod, name, new)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for mod, name, old in reversed(self.saved):
+            setattr(mod, name, old)
+
+
+def cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def phone_run(cap: float | None, pose) -> tuple[dict[str, list[int]], dict[str, bool], float]:  # noqa: ANN001
+    """(tp, fp, fn, tn per split; decision per person-frame; CPU seconds) with hand crops capped at ``cap``."""
+    import edge.detect.hands as hands
+    from edge.detect import load_detector
+    from models.evaluate import load_truth, phone_decisions
+
+    class Capped(hands.HandAnalyser):
+        def __init__(self, *a, **kw) -> None:  # noqa: ANN002, ANN003
+            super().__init__(*a, **kw)
+            self.max_upscale = cap
+
+    coco = load_detector("yolo11n-coco-int8")
+    tallies: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp fp fn tn
+    decided: dict[str, bool] = {}
+    saved, hands.HandAnalyser = hands.HandAnalyser, Capped
+    c0 = cpu_s()
+    try:
+        for split, name, truth, ev in phone_decisions(load_truth("phone"), Path(os.environ["HALLWATCH_MEDIA"]),
+                                                        coco, pose):
+            use = ev.state == "use"
+            t = tallies[split]
+            t[0] += truth and use
+            t[1] += use and not truth
+            t[2] += truth and not use
+            t[3] += not truth and not use
+            decided[name] = use
+    finally:
+        hands.HandAnalyser = saved
+    return dict(tallies), decided, cpu_s() - c0
+
+
+def pr(tp: int, fp: int, fn: int) -> str:
+    return f"{tp / max(tp + fp, 1):.2f} / {tp / max(tp + fn, 1):.2f}"
+
+
+def main() -> int:
+    from edge import paths
+
+    paths.export_defaults()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--caps", default="0,2,1.5", help="max_upscale values; 0 = uncapped (enlarged to the input)")
+    args = ap.parse_args()
+    os.environ.setdefault("HALLWATCH_MEDIA", str(paths.media_dir()))
+    from edge.detect import load_detector
+    from edge.detect.hands import POSE_MODEL
+    from models.machine import describe
+
+    pose = load_detector(POSE_MODEL)
+    rows = []
+    for footage in ("as labelled", f"scaled to {SUB_WIDTH} px wide"):
+        base: dict[str, bool] | None = None
+        for cap in [float(c) for c in args.caps.split(",")]:
+            with Scaled(footage != "as labelled"):
+                tallies, decided, cpu = phone_run(cap or None, pose)
+            base = decided if base is None else base
+            changed = sum(decided.get(k) != v for k, v in base.items())
+            rows.append((footage, cap or "none", tallies, len(decided), changed, cpu))
+            print(f"# done: {footage}, cap {cap or 'none'} ({time.strftime('%H:%M:%S')})", file=sys.stderr, flush=True)
+    print(f"# hand crops near their own scale, on {describe()}; P / R = precision / recall of phone 'use' per "
+          f"person-frame; 'differ' = decisions unlike the first cap's on the same footage\n")
+    print("| footage | max_upscale | tune P / R | report P / R | decisions | differ | CPU s |")
+    print("|---|---|---|---|---|---|---|")
+    for footage, cap, tallies, n, changed, cpu in rows:
+        cells = [pr(*tallies[s][:3]) if s in tallies else "–" for s in ("tune", "report")]
+        print(f"| {footage} | {cap} | {' | '.join(cells)} | {n} | {changed} | {cpu:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
