@@ -19,8 +19,8 @@ for a fixed time after a warm-up:
   workload closest to the plain loop's;
 - ``agent, substream, one inference stream``: as the first with ``edge.inference_streams: 1`` (one frame at a
   time on one thread);
-- ``agent, substream, hand crops enlarged to 640x640``: as the first with
-  ``rules.phone_use.hand_crop_max_upscale: 0`` (each hand crop enlarged to the detector's whole input);
+- ``agent, substream, hand crops enlarged at most 2x``: as the first with
+  ``rules.phone_use.hand_crop_max_upscale: 2`` (a small hand crop runs at a smaller input than 640x640);
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
   and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
@@ -366,14 +366,14 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-hand2": "agent, substream, hand pass every 2 s",
           "agent-sub-square": "agent, substream, letterboxed into 640x640 (rect_input off)",
           "agent-sub-1stream": "agent, substream, one inference stream",
-          "agent-sub-wholecrops": "agent, substream, hand crops enlarged to 640x640",
+          "agent-sub-capcrops": "agent, substream, hand crops enlarged at most 2x",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 VARIANTS = {  # site overrides of the agent configurations beside the defaults
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
     "agent-sub-hand2": {"rules": {"phone_use": {"hand_pass_s": 2.0}}},
     "agent-sub-square": {"edge": {"rect_input": False}},
     "agent-sub-1stream": {"edge": {"inference_streams": 1}},
-    "agent-sub-wholecrops": {"rules": {"phone_use": {"hand_crop_max_upscale": 0}}},
+    "agent-sub-capcrops": {"rules": {"phone_use": {"hand_crop_max_upscale": 2.0}}},
 }
 
 

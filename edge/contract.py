@@ -233,6 +233,8 @@ class EdgeAccel(BaseModel):
     hwaccel: str = Field(description="Hardware video decode of the detect inputs: none, vaapi, qsv.")
     device_wanted: str | None = Field(default=None, description="The configured OpenVINO device.")
     hwaccel_wanted: str | None = Field(default=None, description="The configured hardware decode.")
+    streams: int | None = Field(default=None, ge=1, description="Frames the detector infers at once (OpenVINO "
+                                "inference streams; 1 where the device is not the CPU).")
 
 
 class Heartbeat(_Msg):

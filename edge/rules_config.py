@@ -73,11 +73,12 @@ class PhoneUseRule(_Model):
                     "runs (its look-alike check needs every pass).",
     )
     hand_crop_max_upscale: float = Field(
-        default=2.0, ge=0, le=16,
-        description="A hand crop smaller than the detector's input is enlarged at most this many times: a "
-                    "150-pixel crop of a substream runs at 384x384 instead of 640x640, about a third of the CPU "
-                    "(OpenVINO). Measured by bench/crop_upscale.py on the labelled phone footage: the same "
-                    "precision and recall at 2 as enlarged to the whole input. 0: to the whole input.",
+        default=0, ge=0, le=16,
+        description="A hand crop smaller than the detector's input is enlarged at most this many times (e.g. 2: a "
+                    "150-pixel crop of a substream runs at 384x384 instead of 640x640, about a third of the CPU of "
+                    "that crop; OpenVINO). bench/crop_upscale.py measures the labelled phone footage with it: the "
+                    "same precision and recall at 2. Each input size it adds is another compiled network, 80-130 MB "
+                    "of memory. 0: every crop enlarged to the detector's whole input.",
     )
 
 

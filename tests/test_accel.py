@@ -57,12 +57,35 @@ def test_detector_runs_on_the_configured_device(models_dir, media_dir, device): 
 def test_heartbeat_reports_accelerators_additively():
     hb = contract.Heartbeat(hall_id="h", edge_id="e",
                             accel=contract.EdgeAccel(device="CPU", hwaccel="none", device_wanted="GPU",
-                                                     hwaccel_wanted="vaapi"))
+                                                     hwaccel_wanted="vaapi", streams=2))
     back = contract.parse_message(hb.model_dump_json().encode())
-    assert back.accel == hb.accel
+    assert back.accel == hb.accel and back.accel.streams == 2
     old = hb.model_dump(mode="json")
+    del old["accel"]["streams"]  # an edge from before the streams field
+    assert contract.parse_message(old).accel.streams is None
     del old["accel"]  # an older edge's heartbeat still parses
     assert contract.parse_message(old).accel is None
+
+
+@pytest.mark.parametrize("streams", [1, 2])
+def test_the_heartbeat_says_how_many_frames_the_detector_infers_at_once(tmp_path, models_dir, media_dir,  # noqa: ANN001
+                                                                        streams):
+    from edge.agent.runtime import EdgeAgent
+    from edge.site import SiteConfig
+
+    cfg = SiteConfig.model_validate({
+        "hall": {"id": "h", "name": "h"},
+        "windows": [{"id": "W01", "number": 1, "name": "w"}],
+        "cameras": [{"id": "cam", "name": "cam", "source": str(media_dir / CLIP)}],
+        "edge": {"data_dir": str(tmp_path), "models_dir": str(models_dir), "inference_threads": 1,
+                 "inference_streams": streams},
+    })
+    agent = EdgeAgent(cfg, tmp_path / "site.yaml", sensors=False)  # built, not started
+    try:
+        accel = agent.accel()
+        assert (accel.device, accel.streams) == ("CPU", streams)
+    finally:
+        agent.outbox.stop()
 
 
 def test_unknown_or_absent_hwaccel_decodes_in_software(media_dir):  # noqa: ANN001

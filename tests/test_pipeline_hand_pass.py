@@ -75,10 +75,10 @@ def test_hand_pass_interval(demo_config_path, clip_frames, detector, every, idle
 
 
 def test_hand_crops_of_a_substream_run_near_their_own_scale(demo_config_path, clip_frames, detector, monkeypatch):
-    """The 640x360 texting clip: its hand crops are a few hundred pixels or less. Enlarged at most twice (the
-    default rules.phone_use.hand_crop_max_upscale) they run at square inputs under 640x640, and the texting phone
-    is found in as many frames, within one, as with every crop enlarged to the whole input (0)."""
-    cfg = load_site_config(demo_config_path)
+    """The 640x360 texting clip: its hand crops are a few hundred pixels or less. Enlarged at most twice
+    (rules.phone_use.hand_crop_max_upscale: 2) they run at square inputs under 640x640, and the texting phone is
+    found in as many frames, within one, as with every crop enlarged to the whole input (0, the default)."""
+    cfg = _with_phone_rule(load_site_config(demo_config_path), hand_crop_max_upscale=2.0)
     sizes: list[tuple[int, int]] = []
     input_for = detector.input_for
 
@@ -92,7 +92,7 @@ def test_hand_crops_of_a_substream_run_near_their_own_scale(demo_config_path, cl
     pipe, capped = _run(cfg, detector, clip_frames)
     assert pipe.hands.max_upscale == 2.0
     capped_sizes, sizes[:] = list(sizes), []
-    _, whole = _run(_with_phone_rule(cfg, hand_crop_max_upscale=0), detector, clip_frames)
+    _, whole = _run(load_site_config(demo_config_path), detector, clip_frames)
     assert capped_sizes and any(w < 640 for w, _ in capped_sizes), capped_sizes
     assert all(w == h and w % 128 == 0 for w, h in capped_sizes)
     assert sizes and all(size == (640, 640) for size in sizes)

@@ -437,7 +437,8 @@ class EdgeAgent:
         used = {r.hwaccel_used for r in self.readers.values() if r.state == "streaming"}
         hw = self.cfg.edge.hwaccel if used == {self.cfg.edge.hwaccel} else "none"
         return EdgeAccel(device=str(getattr(self.pipeline.detector, "device", "CPU")), hwaccel=hw,
-                         device_wanted=self.cfg.edge.device, hwaccel_wanted=self.cfg.edge.hwaccel)
+                         device_wanted=self.cfg.edge.device, hwaccel_wanted=self.cfg.edge.hwaccel,
+                         streams=getattr(self.pipeline.detector, "streams", None))
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self.cfg.edge.heartbeat_s):

@@ -199,8 +199,9 @@ class HandAnalyser:
     ``analyse(frame, pose, people)`` -> ``Detections`` of ``HELD_CLASSES`` in frame pixels (what goes into
     ``FrameContext.small_objects``). ``pose_of(frame, boxes)`` runs the pose model on padded crops around person
     boxes when the pipeline has no pose of its own. ``crops`` counts the hand crops run (for benchmarks).
-    ``max_upscale``: a crop is enlarged at most this many times (``Detector.detect``; the agent takes
-    ``rules.phone_use.hand_crop_max_upscale``); None: to the detector's whole input.
+    ``max_upscale``: a crop is enlarged at most this many times (``Detector.detect``; the agent, ``make accuracy``
+    and ``bench/crop_upscale.py`` take ``rules.phone_use.hand_crop_max_upscale``); None: to the detector's whole
+    input.
     """
 
     def __init__(self, detector: Detector, pose: Detector | None = None, conf: float = 0.15, pose_conf: float = 0.4,
