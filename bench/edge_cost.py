@@ -9,8 +9,9 @@ for a fixed time after a warm-up:
 - ``agent, substream``: ``EdgeAgent`` as ``hallwatch edge run`` builds it (every default rule, a seat zone
   per camera so the phone crop pass runs, the change gate, evidence to the outbox); each camera has a
   ``detect`` input (the substream, decoded) and a ``record``+``stills`` input (the main stream, packets only);
-  ``edge.inference_threads: 1`` and one inference stream per core (``BENCH_INFERENCE_THREADS``,
-  ``BENCH_INFERENCE_STREAMS`` change them);
+  ``edge.inference_threads: 1``, one inference stream per core and two analysis threads, as the README advises
+  for many cameras on a small box (``BENCH_INFERENCE_THREADS``, ``BENCH_INFERENCE_STREAMS``,
+  ``BENCH_ANALYSIS_THREADS`` change them);
 - ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
 - ``agent, substream, hand pass every 2 s``: as the first with ``rules.phone_use.hand_pass_s: 2``;
 - ``agent, substream, letterboxed into 640x640``: as the first with ``edge.rect_input: false`` (the 640x360
@@ -19,6 +20,7 @@ for a fixed time after a warm-up:
   workload closest to the plain loop's;
 - ``agent, substream, one inference stream``: as the first with ``edge.inference_streams: 1`` (one frame at a
   time on one thread);
+- ``agent, substream, one analysis thread``: as the first with ``edge.analysis_threads: 1``;
 - ``agent, substream, hand crops enlarged at most 2x``: as the first with
   ``rules.phone_use.hand_crop_max_upscale: 2`` (a small hand crop runs at a smaller input than 640x640);
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
@@ -61,6 +63,7 @@ CACHE = Path(os.environ.get("HALLWATCH_BENCH_CACHE", Path.home() / ".cache" / "h
 TICK = os.sysconf("SC_CLK_TCK")
 INFERENCE_THREADS = int(os.environ.get("BENCH_INFERENCE_THREADS", "1")) or None  # edge.inference_threads
 INFERENCE_STREAMS = int(os.environ.get("BENCH_INFERENCE_STREAMS", str(os.cpu_count() or 1)))  # one per core
+ANALYSIS_THREADS = int(os.environ.get("BENCH_ANALYSIS_THREADS", "2"))  # edge.analysis_threads
 
 
 # --------------------------------------------------------------------------- media pairs
@@ -177,7 +180,7 @@ def _group(name: str | None, comm: str) -> str:
         return "record/stills readers"
     if name.startswith(("capture-", "decode-")):
         return "detect readers (demux+decode)"
-    if name in ("detect", "MainThread", "predict"):
+    if name in ("detect", "MainThread", "predict") or name.startswith("analysis"):
         return "analysis (python)"
     return "other python (outbox, evidence, mqtt)"
 
@@ -219,6 +222,7 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
         "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9",
                  "inference_threads": INFERENCE_THREADS, "inference_streams": INFERENCE_STREAMS,
+                 "analysis_threads": ANALYSIS_THREADS,
                  **(overrides or {}).get("edge", {})},
     })
 
@@ -367,6 +371,7 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-square": "agent, substream, letterboxed into 640x640 (rect_input off)",
           "agent-sub-1stream": "agent, substream, one inference stream",
           "agent-sub-capcrops": "agent, substream, hand crops enlarged at most 2x",
+          "agent-sub-1thread": "agent, substream, one analysis thread",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 VARIANTS = {  # site overrides of the agent configurations beside the defaults
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
@@ -374,6 +379,7 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults
     "agent-sub-square": {"edge": {"rect_input": False}},
     "agent-sub-1stream": {"edge": {"inference_streams": 1}},
     "agent-sub-capcrops": {"rules": {"phone_use": {"hand_crop_max_upscale": 2.0}}},
+    "agent-sub-1thread": {"edge": {"analysis_threads": 1}},
 }
 
 

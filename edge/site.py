@@ -531,6 +531,13 @@ class EdgeConfig(_Model):
         description="CPU threads of one detector inference (OpenVINO INFERENCE_NUM_THREADS); default: OpenVINO's "
         "choice (every core). 1 costs the least CPU per frame when many cameras share few cores.",
     )
+    analysis_threads: int = Field(
+        default=1, ge=1, le=16,
+        description="Threads measuring a batch's frames (change gate, detector, seat pass, hand pass, smoking), "
+        "each taking a share of the cameras, so one thread's Python work runs while another's frames are "
+        "inferred; the rules still see the frames one at a time, in order. 2 on a small box with many cameras "
+        "(OpenVINO backend).",
+    )
     inference_streams: int = Field(
         default=1, ge=1, le=16,
         description="Frames inferred at once when the agent analyses several (cameras, seat squares, hand crops; "

@@ -18,12 +18,18 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
    around the hands; a 640x640 pass over a large overhead frame misses phones) -> ``FrameContext.small_objects``;
 5. optionally cigarette detections (the smoking analyser, reusing that pose);
 6. feeds a ``FrameContext`` to every rule (``safe_update``) and to the camera's health monitor.
+
+Steps 1-5 measure; with ``workers`` > 1 (``edge.analysis_threads``) each of that many threads measures a share of
+the batch's cameras (the OpenVINO networks are shared, each thread has its own requests), so one thread's Python
+work runs while another's frames are inferred. Step 6 runs in the calling thread, one frame at a time in the
+batch's order, once every frame is measured.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -95,6 +101,19 @@ class Analysis:
 
 
 @dataclass
+class _Measured:
+    """What the models said of one frame (or, for a frame the change gate skipped, of its camera's last)."""
+
+    det: Detections
+    small: Detections | None
+    pose: Detections | None
+    pose_ts: dt.datetime | None
+    cig: Detections | None
+    inferred: bool
+    infer_ms: float
+
+
+@dataclass
 class FramePipeline:
     cfg: SiteConfig
     detector: Any  # edge.detect.base.Detector
@@ -107,8 +126,12 @@ class FramePipeline:
     seat_pass: bool = True
     health: dict[str, CameraHealthMonitor] = field(default_factory=dict)
     counters: Counter = field(default_factory=Counter)
+    workers: int = 1  # analysis threads measuring a batch's cameras (``edge.analysis_threads``)
 
     def __post_init__(self) -> None:
+        self.workers = max(1, int(self.workers))
+        self._executor: Any = None
+        self._counting = threading.Lock()
         if not self.rules:
             self.rules = build_frame_rules(self.cfg)
         for cam in self.cfg.cameras:
@@ -189,22 +212,22 @@ class FramePipeline:
         # every seat already has a confident full-frame person: the person crops would add nothing
         seen = [bool(sq) and self._seats_seen(f, full[k]) for k, (f, (_, sq)) in enumerate(zip(frames, items))]
         todo = [k for k, (_, sq) in enumerate(items) if sq and not seen[k]]
-        self.counters["seat_regions_skipped"] += sum(seen)
+        self._count("seat_regions_skipped", sum(seen))
         if todo:
             sub = [items[k] for k in todo]
-            self.counters["seat_regions"] += sum(len(sq) for _, sq in sub)
+            self._count("seat_regions", sum(len(sq) for _, sq in sub))
             for k, p in zip(todo, detect_on_squares(self.detector, sub, classes=self._person_cls, conf=DETECT_CONF)):
                 merged[k] = merge_detections(full[k], p)
         posed = [k for k, (_, sq) in enumerate(items) if sq and (not seen[k] or self.pose_due(frames[k]))]
         if posed and self.pose is not None:
-            self.counters["seat_poses"] += len(posed)
+            self._count("seat_poses", len(posed))
             for k, q in zip(posed, detect_on_squares(self.pose, [items[k] for k in posed], conf=SEAT_POSE_CONF)):
                 poses[k], pose_ts[k] = q, frames[k].ts
                 self._pose_at[frames[k].camera_id] = (frames[k].ts, q)
         for k, f in enumerate(frames):  # the last pose stands in (pose_due: it is at most pose_idle_s old)
             if self._pose_read and items[k][1] and poses[k] is None and f.camera_id in self._pose_at:
                 pose_ts[k], poses[k] = self._pose_at[f.camera_id]
-                self.counters["seat_poses_reused"] += 1
+                self._count("seat_poses_reused")
         return merged, poses, pose_ts
 
     def pose_due(self, f: CameraFrame) -> bool:
@@ -243,6 +266,33 @@ class FramePipeline:
         return find_rule(self.rules, WindowUnstaffedRule)
 
     def analyse(self, frames: list[CameraFrame]) -> list[Analysis]:
+        """Measure every frame (change gate, models), with ``workers`` threads each taking a share of the cameras,
+        then feed the frames to the rules one at a time in their given order."""
+        parts = [frames[k::self.workers] for k in range(min(self.workers, len(frames)))]
+        if len(parts) > 1:
+            measured: dict[int, _Measured] = {}
+            for part in self._pool().map(self._measure, parts):
+                measured.update(part)
+        else:
+            measured = self._measure(frames)
+        return [self._apply(f, measured[id(f)]) for f in frames]
+
+    def _pool(self) -> Any:
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="analysis")
+        return self._executor
+
+    def close(self) -> None:
+        """Stop the analysis threads (``workers`` > 1); a later ``analyse`` starts them again."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def _measure(self, frames: list[CameraFrame]) -> dict[int, _Measured]:
+        """What the models say of each frame (by ``id``): the frames the change gate passes are inferred as one
+        batch; the others reuse their camera's last measurement. Cameras of one call are not in another's."""
         todo = [f for f in frames if self.gate.needs_inference(f.camera_id, f.ts, f.image)]
         results: dict[int, tuple[Detections, Detections | None, dt.datetime | None]] = {}
         infer_ms = 0.0
@@ -251,25 +301,31 @@ class FramePipeline:
             dets = self.detector.detect([f.image for f in todo], conf=DETECT_CONF)
             dets, seat_pose, seat_pose_ts = self.seat_region_pass(todo, dets)
             infer_ms = (time.perf_counter() - t0) * 1000
-            self.counters["inferences"] += len(todo)
+            self._count("inferences", len(todo))
             for f, d, sp, st in zip(todo, dets, seat_pose, seat_pose_ts):
                 results[id(f)] = (d, sp, st)
-        out = []
+        out: dict[int, _Measured] = {}
         for f in frames:
             inferred = id(f) in results
+            cig = None
             if inferred:
                 det, seat_pose, seat_ts = results[id(f)]
                 pose, pose_ts, small = self._small_objects(f, det, seat_pose, seat_ts)
                 self._last[f.camera_id] = (det, small, pose, pose_ts, f.ts)
                 self.gate.inferred(f.camera_id, f.ts, f.image)
+                pose, pose_ts, cig = self._smoking(f, pose, pose_ts)
             else:
                 det, small, pose, pose_ts, at = self._last.get(
                     f.camera_id, (Detections.empty(self.detector.names), None, None, None, f.ts))
                 if pose_ts == at:  # the pose was measured on the last inferred frame: it holds for this same picture
                     pose_ts = f.ts
-                self.counters["skipped_unchanged"] += 1
-            out.append(self._apply(f, det, small, pose, pose_ts, inferred, infer_ms / max(1, len(todo))))
+                self._count("skipped_unchanged")
+            out[id(f)] = _Measured(det, small, pose, pose_ts, cig, inferred, infer_ms / max(1, len(todo)))
         return out
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._counting:
+            self.counters[key] += n
 
     def _small_objects(self, f: CameraFrame, det: Detections, seat_pose: Detections | None,
                        seat_ts: dt.datetime | None
@@ -283,7 +339,7 @@ class FramePipeline:
         if not self.phone_pass:
             return seat_pose, seat_ts, None
         if not self.hand_due(f):
-            self.counters["hand_passes_reused"] += 1
+            self._count("hand_passes_reused")
             _, small, pose, pose_ts = self._hand_at[f.camera_id]
             return (seat_pose, seat_ts, small) if seat_pose is not None else (pose, pose_ts, small)
         pose, small = self._hand_pass(f, det, seat_pose)
@@ -322,22 +378,28 @@ class FramePipeline:
         clerks = seat_clerks(pose, polygons)
         if not clerks:
             return pose, Detections.empty(self.detector.names)
-        self.counters["crop_passes"] += 1
+        self._count("crop_passes")
         return pose, self.hands.analyse(f.image, pose, people=clerks)
 
-    def _apply(self, f: CameraFrame, det: Detections, small: Detections | None, pose: Detections | None,
-               pose_ts: dt.datetime | None, inferred: bool, infer_ms: float) -> Analysis:
-        cig = None
-        if self.smoking is not None and inferred:
-            try:
-                if pose is not None and self.seat_pass:
-                    pose, cig = self.smoking.analyse(f.image, pose=pose)  # the seat pose: no second pose pass
-                else:
-                    pose, cig = self.smoking.analyse(f.image, seated=pose)
-                    pose_ts = f.ts if pose is not None else None  # the analyser's own pose pass on this frame
-            except Exception:
-                self.counters["smoking_errors"] += 1
-                log.exception("smoking analyser failed on %s", f.camera_id)
+    def _smoking(self, f: CameraFrame, pose: Detections | None, pose_ts: dt.datetime | None
+                 ) -> tuple[Detections | None, dt.datetime | None, Detections | None]:
+        """(pose, its frame time, cigarettes) of an inferred frame from the smoking analyser, when it runs."""
+        if self.smoking is None:
+            return pose, pose_ts, None
+        try:
+            if pose is not None and self.seat_pass:
+                pose, cig = self.smoking.analyse(f.image, pose=pose)  # the seat pose: no second pose pass
+            else:
+                pose, cig = self.smoking.analyse(f.image, seated=pose)
+                pose_ts = f.ts if pose is not None else None  # the analyser's own pose pass on this frame
+            return pose, pose_ts, cig
+        except Exception:
+            self._count("smoking_errors")
+            log.exception("smoking analyser failed on %s", f.camera_id)
+            return pose, pose_ts, None
+
+    def _apply(self, f: CameraFrame, m: _Measured) -> Analysis:
+        det, small, pose, pose_ts, cig, inferred = m.det, m.small, m.pose, m.pose_ts, m.cig, m.inferred
         ctx = FrameContext(camera_id=f.camera_id, ts=f.ts, local=self.cfg.local(f.ts), shape=f.image.shape[:2],
                            detections=det, small_objects=small, pose=pose, pose_ts=pose_ts, cigarettes=cig,
                            frame=f.image)
@@ -347,8 +409,8 @@ class FramePipeline:
         mon = self.health.get(f.camera_id)
         if mon is not None:
             events.extend(mon.observe(f.ts, f.image))
-        self.counters["analysed"] += 1
-        return Analysis(f.camera_id, f.ts, ctx, events, inferred, infer_ms)
+        self._count("analysed")
+        return Analysis(f.camera_id, f.ts, ctx, events, inferred, m.infer_ms)
 
     def zone_occupancy(self, ctx: FrameContext, min_conf: float | None = None) -> list[dict]:
         """Persons per zone of the frame's camera (what users look at when tuning zones), counted at the rules'

@@ -118,7 +118,8 @@ class EdgeAgent:
                 else:
                     self.aux_readers.append(reader)
         self.pipeline = FramePipeline(cfg, detector, smoking=smoking,
-                                      gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0))
+                                      gate=ChangeGate() if skip_unchanged else ChangeGate(threshold=0),
+                                      workers=cfg.edge.analysis_threads if cfg.edge.backend == "openvino" else 1)
         staffing = self.pipeline.staffing
         if staffing is not None and cfg.seats.references_dir is None:
             from edge.seats import ReferenceStore
@@ -208,6 +209,7 @@ class EdgeAgent:
         if self.hub is not None:
             self.hub.stop()
         self.supervisor.stop()
+        self.pipeline.close()
         self._drain_events()
         self.outbox.flush(3.0)
         self.open_findings.alive(utcnow())  # a graceful stop: still-open episodes end now on the next start

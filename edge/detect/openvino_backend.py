@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -100,13 +101,20 @@ def _stream_queue(queue, tensors: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
 class _Net:
     """A compiled network (the export's own input or one rebuilt for a frame shape): one request for a frame, a
     queue for several, one request more than the network has inference streams (two for one stream): every stream
-    has a frame while Python prepares the next."""
+    has a frame while Python prepares the next. Requests and queues are per thread (several analysis threads share
+    one compiled network)."""
 
     def __init__(self, compiled, streams: int = 1) -> None:
         self.compiled = compiled
-        self.request = compiled.create_infer_request()
-        self.queue = None
         self.depth = max(1, streams) + 1
+        self._local = threading.local()
+        self._local.request = compiled.create_infer_request()  # the loading thread's, made now: fails early
+
+    @property
+    def request(self):  # noqa: ANN201 - openvino.InferRequest
+        if getattr(self._local, "request", None) is None:
+            self._local.request = self.compiled.create_infer_request()
+        return self._local.request
 
     def stream(self, tensors: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
         """The raw output of each of ``count`` input tensors, in order."""
@@ -116,9 +124,9 @@ class _Net:
             return
         import openvino as ov
 
-        if self.queue is None:
-            self.queue = ov.AsyncInferQueue(self.compiled, self.depth)
-        for raw in _stream_queue(self.queue, tensors):
+        if getattr(self._local, "queue", None) is None:
+            self._local.queue = ov.AsyncInferQueue(self.compiled, self.depth)
+        for raw in _stream_queue(self._local.queue, tensors):
             yield raw[0]
 
 
@@ -211,6 +219,7 @@ class OpenVinoDetector:
         self._core, self._config = core, config
         self.rect = rect and self.task == "detect" and self.input_size[0] == self.input_size[1]
         self._rect_nets: dict[tuple[int, int], _Net] = {}
+        self._compiling = threading.Lock()  # analysis threads asking for the same new input size compile it once
 
     def __repr__(self) -> str:
         return f"OpenVinoDetector({self.path.name}, task={self.task}, classes={len(self.names)})"
@@ -281,6 +290,10 @@ class OpenVinoDetector:
     def _rect_net(self, size: tuple[int, int]) -> _Net | None:
         """The network rebuilt for ``size`` (compiled once; None, and rect off, where the export is not a
         YOLOv8/YOLO11 detect head the rebuild knows)."""
+        with self._compiling:
+            return self._rect_net_locked(size)
+
+    def _rect_net_locked(self, size: tuple[int, int]) -> _Net | None:
         if size not in self._rect_nets:
             if len(self._rect_nets) >= RECT_SIZES_MAX:
                 return None
