@@ -7,7 +7,8 @@ Files are looped and paced in real time, like live cameras. Every configuration 
 for a fixed time after a warm-up:
 
 - ``agent, substream``: ``EdgeAgent`` as ``hallwatch edge run`` builds it (every default rule, a seat zone
-  per camera so the phone crop pass runs, the change gate, evidence to the outbox); each camera has a
+  per camera so the phone crop pass runs, the change gate, evidence to the outbox; service hours around the
+  clock, so the same rules work whatever the hour of the run); each camera has a
   ``detect`` input (the substream, decoded) and a ``record``+``stills`` input (the main stream, packets only);
   ``edge.inference_threads: 1``, one inference stream per core and two analysis threads, as the README advises
   for many cameras on a small box (``BENCH_INFERENCE_THREADS``, ``BENCH_INFERENCE_STREAMS``,
@@ -216,6 +217,9 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         cams.append(cam)
     return SiteConfig.model_validate({
         "hall": {"id": "bench-edgecost", "name": "bench"},
+        # service hours around the clock: the rules at work are the same whatever the hour the bench runs (after
+        # hours the presence rule opened findings whose masked clips cost memory and CPU)
+        "schedule": {"workdays": [0, 1, 2, 3, 4, 5, 6], "sessions": ["00:00-23:59"]},
         "windows": [{"id": f"W{i:02d}", "number": i + 1, "name": f"w{i}"} for i in range(n)],
         "cameras": cams,
         "rules": (overrides or {}).get("rules", {}),
