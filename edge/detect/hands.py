@@ -23,6 +23,7 @@ Everything except ``HandAnalyser`` is a pure function of pose keypoints (numpy o
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -215,6 +216,7 @@ class HandAnalyser:
         self.max_upscale = max_upscale
         self.classes = [lookup[c] for c in classes if c in lookup]
         self.crops = 0
+        self._counting = threading.Lock()  # analysis threads share the analyser
 
     def pose_of(self, frame: np.ndarray, boxes: np.ndarray, pad: float = 0.15) -> Detections:
         """Pose persons from padded square crops around ``boxes`` (frame pixels); needs the pose model."""
@@ -239,6 +241,7 @@ class HandAnalyser:
         regions = self.squares(frame.shape, pose, people)
         if not regions:
             return Detections.empty(self.detector.names)
-        self.crops += len(regions)
+        with self._counting:
+            self.crops += len(regions)
         return detect_on_regions(self.detector, frame, np.asarray(regions, np.float32), pad=0.0,
                                  classes=self.classes, conf=self.conf, max_upscale=self.max_upscale)
