@@ -25,6 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from models.evaluate import Tally  # noqa: E402
+
 SUB_WIDTH = 640
 
 
@@ -78,39 +80,22 @@ def cpu_s() -> float:
     return t.user + t.system
 
 
-def phone_run(cap: float | None, pose) -> tuple[dict[str, list[int]], dict[str, bool], float]:  # noqa: ANN001
-    """(tp, fp, fn, tn per split; decision per person-frame; CPU seconds) with hand crops capped at ``cap``."""
-    import edge.detect.hands as hands
+def phone_run(cap: float, pose) -> tuple[dict[str, Tally], dict[str, bool], float]:  # noqa: ANN001
+    """(tally per split; decision per person-frame; CPU seconds) with hand crops enlarged at most ``cap`` times
+    (0: to the detector's whole input)."""
+    from edge import paths
     from edge.detect import load_detector
     from models.evaluate import load_truth, phone_decisions
 
-    class Capped(hands.HandAnalyser):
-        def __init__(self, *a, **kw) -> None:  # noqa: ANN002, ANN003
-            super().__init__(*a, **kw)
-            self.max_upscale = cap
-
     coco = load_detector("yolo11n-coco-int8")
-    tallies: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp fp fn tn
+    tallies: dict[str, Tally] = defaultdict(Tally)
     decided: dict[str, bool] = {}
-    saved, hands.HandAnalyser = hands.HandAnalyser, Capped
     c0 = cpu_s()
-    try:
-        for split, name, truth, ev in phone_decisions(load_truth("phone"), Path(os.environ["HALLWATCH_MEDIA"]),
-                                                        coco, pose):
-            use = ev.state == "use"
-            t = tallies[split]
-            t[0] += truth and use
-            t[1] += use and not truth
-            t[2] += truth and not use
-            t[3] += not truth and not use
-            decided[name] = use
-    finally:
-        hands.HandAnalyser = saved
+    for split, name, truth, ev in phone_decisions(load_truth("phone"), paths.media_dir(), coco, pose,
+                                                    max_upscale=cap):
+        decided[name] = ev.state == "use"
+        tallies[split].add(truth, decided[name], name)
     return dict(tallies), decided, cpu_s() - c0
-
-
-def pr(tp: int, fp: int, fn: int) -> str:
-    return f"{tp / max(tp + fp, 1):.2f} / {tp / max(tp + fn, 1):.2f}"
 
 
 def main() -> int:
@@ -120,7 +105,6 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--caps", default="0,2,1.5", help="max_upscale values; 0 = uncapped (enlarged to the input)")
     args = ap.parse_args()
-    os.environ.setdefault("HALLWATCH_MEDIA", str(paths.media_dir()))
     from edge.detect import load_detector
     from edge.detect.hands import POSE_MODEL
     from models.machine import describe
@@ -131,7 +115,7 @@ def main() -> int:
         base: dict[str, bool] | None = None
         for cap in [float(c) for c in args.caps.split(",")]:
             with Scaled(footage != "as labelled"):
-                tallies, decided, cpu = phone_run(cap or None, pose)
+                tallies, decided, cpu = phone_run(cap, pose)
             base = decided if base is None else base
             changed = sum(decided.get(k) != v for k, v in base.items())
             rows.append((footage, cap or "none", tallies, len(decided), changed, cpu))
@@ -141,7 +125,8 @@ def main() -> int:
     print("| footage | max_upscale | tune P / R | report P / R | decisions | differ | CPU s |")
     print("|---|---|---|---|---|---|---|")
     for footage, cap, tallies, n, changed, cpu in rows:
-        cells = [pr(*tallies[s][:3]) if s in tallies else "–" for s in ("tune", "report")]
+        cells = [f"{tallies[s].precision:.2f} / {tallies[s].recall:.2f}" if s in tallies else "–"
+                 for s in ("tune", "report")]
         print(f"| {footage} | {cap} | {' | '.join(cells)} | {n} | {changed} | {cpu:.0f} |")
     return 0
 

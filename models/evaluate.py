@@ -262,16 +262,19 @@ def norm_box(box: list[float], shape: tuple[int, ...]) -> np.ndarray:
     return np.asarray(box, np.float64) * [w, h, w, h]
 
 
-def phone_decisions(truth: dict, media: Path, coco: Detector, pose: Detector, min_conf: float | None = None
-                    ) -> Iterable[tuple[str, str, bool, object]]:
+def phone_decisions(truth: dict, media: Path, coco: Detector, pose: Detector, min_conf: float | None = None,
+                    max_upscale: float | None = None) -> Iterable[tuple[str, str, bool, object]]:
     """(split, name, truth is 'use', PhoneEvidence) per labelled person-frame: pose on a padded square around the
-    seat, the hand pass on the person at the seat, full-frame phones, then ``phone_evidence``."""
+    seat, the hand pass on the person at the seat, full-frame phones, then ``phone_evidence``. ``min_conf`` and
+    ``max_upscale`` (hand crops enlarged at most so many times, 0 = to the whole input): the phone rule's defaults
+    (``min_confidence``, ``hand_crop_max_upscale``) when None, as the agent runs."""
     from edge.detect.hands import HandAnalyser
     from edge.rules.phone_use import clerk_of, phone_evidence
     from edge.rules_config import PhoneUseRule
 
     threshold = PhoneUseRule().min_confidence if min_conf is None else min_conf
-    hands = HandAnalyser(coco, pose, max_upscale=PhoneUseRule().hand_crop_max_upscale or None)  # as the agent's
+    cap = PhoneUseRule().hand_crop_max_upscale if max_upscale is None else max_upscale
+    hands = HandAnalyser(coco, pose, max_upscale=cap or None)
     phone_cls = [i for i, n in coco.names.items() if n == "cell phone"]
     for item in truth["items"]:
         for t, frame in item_frames(item, media):

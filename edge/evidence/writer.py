@@ -296,26 +296,20 @@ class EvidenceWriter:
         with self._lock:
             hist = scaled_history(self._boxes.get(r.camera_id), self._shapes.get(r.camera_id), (h, w))
             zones = self._zones.get(r.camera_id, ())
-        seen: list[tuple[dt.datetime, np.ndarray]] = []  # the frame the masker has in hand
-        count, changed = 0, False
-
-        def fed() -> Iterator[tuple[dt.datetime, np.ndarray]]:
-            for item in itertools.chain([first], frames):
-                seen[:] = [item]
-                yield item
+        shown, fed = itertools.tee(itertools.chain([first], frames))  # tee holds the one frame being masked
+        count, changed, last = 0, False, first[0]
 
         def masked() -> Iterator[tuple[dt.datetime, np.ndarray]]:
-            nonlocal count, changed
-            for ts, image in mask_clip_frames(fed(), hist, privacy, zones):
-                count += 1
-                changed = changed or image is not seen[0][1]
-                yield ts, image
+            nonlocal count, changed, last
+            for (ts, image), (_, out) in zip(shown, mask_clip_frames(fed, hist, privacy, zones)):
+                count, changed, last = count + 1, changed or out is not image, ts
+                yield ts, out
 
         out = encode_mp4_bytes(masked())
         if not changed:
             return None
         ref = self.store.put_file(out, "clip", "video/mp4", first[0])
-        seconds = (seen[0][0] - first[0]).total_seconds()
+        seconds = (last - first[0]).total_seconds()
         log.info("evidence: clip for %s %s: %d frames, %.1fs, %dx%d, %d bytes (masked, re-encoded)", r.rule,
                  r.finding_id, count, seconds, w, h, len(out))
         return FinishedClip(r.finding_id, r.rule, r.camera_id, ref, count, seconds)
