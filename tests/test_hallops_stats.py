@@ -70,13 +70,14 @@ def test_counts_use_the_local_day_and_leave_out_dismissed():
 def test_stats_and_report_api(console):
     now = dt.datetime.now(dt.timezone.utc)
     today = now.astimezone(TZ).date()
+    first_day = (now - dt.timedelta(minutes=5)).astimezone(TZ).date()  # yesterday in the hall's first 5 minutes
     console.open_finding(rule="phone_use", window="W03", started_at=now - dt.timedelta(minutes=5))
     console.open_finding(rule="phone_use", window="W03", started_at=now - dt.timedelta(minutes=4))
     f = console.open_finding(rule="smoking", window="W01", severity="critical", started_at=now - dt.timedelta(minutes=3))
     aid = console.alert_id(f)
     assert console.post(f"/api/v1/console/alerts/{aid}/confirm", "supervisor", json={"comment": "属实"}).status_code == 200
     url = f"/api/v1/console/halls/{console.hall_id}/stats"
-    s = console.get(url, params={"period": "day", "group": "window", "start": str(today), "end": str(today)}).json()
+    s = console.get(url, params={"period": "day", "group": "window", "start": str(first_day), "end": str(today)}).json()
     assert s["total"] == 3 and [(x["key"], x["total"]) for x in s["series"]] == [("W03", 2), ("W01", 1)]
     assert s["series"][0]["name"].endswith("劳动保障")
     s = console.get(url, params={"period": "week", "group": "staff"}).json()    # charged as the assessment does
