@@ -219,6 +219,10 @@ def test_inference_streams_run_several_frames_at_once_with_the_same_results(mode
         assert int(net.compiled.get_property("INFERENCE_NUM_THREADS")) == 2
         assert net.depth == 3
     assert one._net.depth == 2 and int(one._net.compiled.get_property("NUM_STREAMS")) == 1
+    # a batch runs on one stream: the pose export has a batch dimension, yet with streams its frames go one per
+    # request through the queue
+    assert two.batching == "async"
+    assert one.batching == ("batch" if model == "yolov8n-pose-int8" else "async")
     for a, b in zip(together, one.detect(frames)):
         np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
         np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-3)

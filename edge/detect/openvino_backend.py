@@ -149,8 +149,8 @@ class OpenVinoDetector:
         export size and refuse any other (ValueError). ``rect``: a detect model runs a frame that is not square
         at the smallest input that holds it at the square's scale (640x384 for 16:9; ``edge.detect.ov_rect``),
         instead of letterboxing it into the square. ``streams``: frames of one call inferred at once (OpenVINO
-        ``NUM_STREAMS``), each on ``threads`` threads (default: the cores shared out); 1 is one frame at a time on
-        all of them."""
+        ``NUM_STREAMS``), each on ``threads`` threads (default: the cores shared out), one request per frame even
+        where the export has a batch dimension; 1 is one frame (or one batch) at a time on all of them."""
         import openvino as ov
 
         self.path = _find_xml(Path(path))
@@ -179,10 +179,12 @@ class OpenVinoDetector:
         h_in, w_in = self.input_size[1], self.input_size[0]
         # Several frames in one call need a batch dimension. Some exports hard-code batch 1 inside
         # (YOLO11's attention reshapes to (1, ...)): probe a batch of 2 and fall back to batch 1 +
-        # an asynchronous request queue, which keeps both cores busy without a batch dimension.
+        # an asynchronous request queue, which keeps both cores busy without a batch dimension. With several
+        # streams the queue is used whatever the export: one request's batch runs on one stream, so a batch
+        # would leave the other streams idle.
         self.batching = "none"
         self._fixed_batch: int | None = 1
-        if batch != 1:
+        if batch != 1 and (batch or self.streams == 1):
             try:
                 model = core.read_model(str(self.path))
                 model.reshape([batch if batch else -1, 3, h_in, w_in])
