@@ -2,7 +2,8 @@
 
 Not a test. Prints a table. Each camera is a pair of files generated once into a cache (default
 ``~/.cache/hallwatch-bench/edge_cost``) from shared clips: a 1920x1080 25 fps H.264 main stream with a
-keyframe every 50 frames (2 s, no B-frames, as IP cameras send) and a 640x360 substream with the same GOP.
+keyframe every 50 frames (2 s, no B-frames, as IP cameras send), a 640x360 25 fps substream with the same GOP,
+and the same substream at 10 fps (a keyframe every 20 frames; cameras' substreams run at 5-10 fps).
 Files are looped and paced in real time, like live cameras. Every configuration runs in its own process
 for a fixed time after a warm-up:
 
@@ -14,6 +15,7 @@ for a fixed time after a warm-up:
   for many cameras on a small box (``BENCH_INFERENCE_THREADS``, ``BENCH_INFERENCE_STREAMS``,
   ``BENCH_ANALYSIS_THREADS`` change them);
 - ``agent, 1080p only``: the same agent with one input per camera (the main stream serves every role);
+- ``agent, 10 fps substream``: as the first with the 10 fps substream as the ``detect`` input (less to decode);
 - ``agent, substream, hand pass every 2 s``: as the first with ``rules.phone_use.hand_pass_s: 2``;
 - ``agent, substream, letterboxed into 640x640``: as the first with ``edge.rect_input: false`` (the 640x360
   substream analysed in the exported square instead of at 640x384);
@@ -59,7 +61,8 @@ CLIPS = ("intel-iot-devkit_one-by-one-person-detection.mp4", "1234hmehme_MINH7.m
          "pgplarosa_resized_cctv_full_fast_cut.mov")
 CLIP_SECONDS = 16
 FPS_OUT, GOP = 25, 50
-SIZES = {"main": (1920, 1080), "sub": (640, 360)}
+# generated streams: (width, height, fps); every one has a keyframe every 2 s
+SIZES = {"main": (1920, 1080, FPS_OUT), "sub": (640, 360, FPS_OUT), "sub10": (640, 360, 10)}
 CACHE = Path(os.environ.get("HALLWATCH_BENCH_CACHE", Path.home() / ".cache" / "hallwatch-bench")) / "edge_cost"
 TICK = os.sysconf("SC_CLK_TCK")
 INFERENCE_THREADS = int(os.environ.get("BENCH_INFERENCE_THREADS", "1")) or None  # edge.inference_threads
@@ -93,13 +96,13 @@ def _transcode(src: Path, pair: dict[str, Path]) -> None:
 
     outs, streams = {}, {}
     tmp = {k: p.with_suffix(".part.mp4") for k, p in pair.items()}
-    for kind, (w, h) in SIZES.items():
+    for kind, (w, h, fps) in SIZES.items():
         c = outs[kind] = av.open(str(tmp[kind]), "w", format="mp4", options={"movflags": "+faststart"})
-        s = streams[kind] = c.add_stream("libx264", rate=FPS_OUT)
+        s = streams[kind] = c.add_stream("libx264", rate=fps)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         s.codec_context.thread_count = 2
         s.options = {"preset": "veryfast", "crf": "23" if kind == "main" else "26", "profile": "main",
-                     "x264-params": f"keyint={GOP}:min-keyint={GOP}:scenecut=0:bframes=0"}
+                     "x264-params": f"keyint={2 * fps}:min-keyint={2 * fps}:scenecut=0:bframes=0"}
     frames = _looped(src)
     _, cur = next(frames)
     nxt_t, nxt = next(frames)
@@ -135,9 +138,12 @@ def _looped(src: Path):  # noqa: ANN202 - (seconds, frame) forever, time continu
 
 
 def _emit(outs: dict, streams: dict, frame, k: int) -> None:  # noqa: ANN001
-    for kind, (w, h) in SIZES.items():
+    for kind, (w, h, fps) in SIZES.items():
+        at = k * fps // FPS_OUT  # the stream's frame on screen at k/25 s
+        if k and at == (k - 1) * fps // FPS_OUT:
+            continue
         f = frame.reformat(width=w, height=h, format="yuv420p")
-        f.pts, f.time_base = k, Fraction(1, FPS_OUT)
+        f.pts, f.time_base = at, Fraction(1, fps)
         for pkt in streams[kind].encode(f):
             outs[kind].mux(pkt)
 
@@ -200,7 +206,8 @@ class Meter:
 def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str,
                 overrides: dict | None = None) -> object:
     """The bench's site with ``overrides`` (``{"rules": {...}, "edge": {...}}``, a configuration's ``VARIANTS``
-    entry) merged into its ``rules`` and ``edge`` sections."""
+    entry) merged into its ``rules`` and ``edge`` sections; ``"detect"`` names the generated stream of the
+    ``detect`` input (default the 25 fps substream)."""
     from edge.site import SiteConfig
 
     cams = []
@@ -212,7 +219,7 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         if single:
             cam["source"] = str(p["main"])
         else:
-            cam["inputs"] = [{"path": str(p["sub"]), "roles": ["detect"]},
+            cam["inputs"] = [{"path": str(p[(overrides or {}).get("detect", "sub")]), "roles": ["detect"]},
                              {"path": str(p["main"]), "roles": ["record", "stills"]}]
         cams.append(cam)
     return SiteConfig.model_validate({
@@ -259,13 +266,14 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
     analysed = c1.get("analysed", 0) - c0.get("analysed", 0)
     d = {k: r1[k] - r0[k] for k in r0}
     sec = {k: v * wall for k, v in per.items()}  # CPU seconds per group
-    decode = sec.get("detect readers (demux+decode)", 0.0) / max(1e-9, d["detect_packets"] / FPS_OUT)
+    detect_fps = SIZES["main" if single else (overrides or {}).get("detect", "sub")][2]
+    decode = sec.get("detect readers (demux+decode)", 0.0) / max(1e-9, d["detect_packets"] / detect_fps)
     record = (sec.get("record/stills readers", 0.0) / max(1e-9, d["record_packets"] / FPS_OUT)
               if d["record_packets"] else 0.0)
     frame = sum(v for k, v in sec.items() if "readers" not in k) / max(1, analysed)
     return {"cameras": n, "wall": wall, "cores": cores, "threads": per, "decode": decode, "record": record,
             "per_frame": frame, "projected": decode + record + 2.0 * frame,
-            "realtime": d["detect_packets"] / FPS_OUT / wall / n,
+            "realtime": d["detect_packets"] / detect_fps / wall / n,
             "fps": analysed / wall / n, "inferences": (c1.get("inferences", 0) - c0.get("inferences", 0)) / wall / n,
             "crops": c1.get("crop_passes", 0) - c0.get("crop_passes", 0), "hand_crops": hand_crops,
             "lag_mean": sum(lags) / max(1, len(lags)), "lag_max": max(lags or [0.0]),
@@ -376,6 +384,7 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-1stream": "agent, substream, one inference stream",
           "agent-sub-capcrops": "agent, substream, hand crops enlarged at most 2x",
           "agent-sub-1thread": "agent, substream, one analysis thread",
+          "agent-sub10": "agent, 10 fps substream detect + main record",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 VARIANTS = {  # site overrides of the agent configurations beside the defaults
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
@@ -384,6 +393,7 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults
     "agent-sub-1stream": {"edge": {"inference_streams": 1}},
     "agent-sub-capcrops": {"rules": {"phone_use": {"hand_crop_max_upscale": 2.0}}},
     "agent-sub-1thread": {"edge": {"analysis_threads": 1}},
+    "agent-sub10": {"detect": "sub10"},
 }
 
 
@@ -436,7 +446,8 @@ def main() -> int:
         rows[item] = dict(json.loads(line[7:]), config=name)
     print(f"# edge cost on {describe()}; load average {os.getloadavg()[0]:.1f} at the end (the machine is shared: "
           f"other jobs run beside this one). Cameras: looped real clips as 1920x1080 25 fps H.264 GOP {GOP} "
-          f"(~{sizes['main']:.1f} Mbit/s) + 640x360 substream (~{sizes['sub']:.1f} Mbit/s), 2 fps analysed, "
+          f"(~{sizes['main']:.1f} Mbit/s) + 640x360 substream at 25 fps (~{sizes['sub']:.1f} Mbit/s; at 10 fps "
+          f"~{sizes['sub10']:.1f}), 2 fps analysed, "
           f"{args.warmup:.0f} s warm-up then {args.seconds:.0f} s measured per configuration.")
     print("\nMeasured (what this run reached on the shared machine):\n")
     print("| configuration | cameras | cores | cores/camera | analysed fps/camera | inferences/s/camera "
