@@ -40,6 +40,12 @@ def test_letterbox_rejects_bad_frames(shape):
         letterbox(np.zeros(shape, np.uint8), (640, 640))
 
 
+def test_to_tensor_is_the_plain_conversion():
+    images = list(np.random.default_rng(3).integers(0, 256, (3, 37, 53, 3), dtype=np.uint8))
+    plain = np.ascontiguousarray(np.stack(images)[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+    np.testing.assert_array_equal(to_tensor(images), plain)
+
+
 def test_to_tensor_is_rgb_nchw_unit_range():
     img = np.zeros((4, 4, 3), np.uint8)
     img[..., 0] = 255  # blue in BGR
@@ -86,15 +92,40 @@ def _head(rows: list[tuple[list[float], list[float]]], nc: int, k: int = 0, anch
         ([([100, 100, 20, 40], [0.9, 0.0]), ([101, 100, 20, 40], [0.7, 0.0])], 0.25, None, [(0, None)]),
         # class filter
         ([([100, 100, 20, 40], [0.9, 0.0]), ([300, 300, 20, 40], [0.0, 0.8])], 0.25, [1], [(1, [290, 280, 310, 320])]),
+        # the filter applies to an anchor's best class: a second-best class above conf does not make it one
+        ([([100, 100, 20, 40], [0.9, 0.5])], 0.25, [1], []),
+        # a tie goes to the first class
+        ([([100, 100, 20, 40], [0.0, 0.7, 0.7])], 0.25, None, [(1, None)]),
     ],
 )
 def test_decode_table(rows, conf, classes, expect):
-    xyxy, _score, cls, kpts = decode(_head(rows, nc=2), 2, conf, 0.45, classes)
+    nc = len(rows[0][1])
+    xyxy, _score, cls, kpts = decode(_head(rows, nc=nc), nc, conf, 0.45, classes)
     assert kpts is None
     assert [int(c) for c in cls] == [e[0] for e in expect]
     for (_, box), got in zip(expect, xyxy):
         if box is not None:
             np.testing.assert_allclose(got, box)
+
+
+@pytest.mark.parametrize("classes", [None, [0], [2, 5]])
+def test_decode_picks_what_an_argmax_of_every_anchor_picks(classes):
+    """Random heads with sparse scores (as a real head: most anchors hold nothing): the anchors, scores and classes
+    kept are those of the plain per-anchor argmax and threshold."""
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        raw = np.zeros((4 + 6, 500), np.float32)
+        raw[:2] = rng.uniform(0, 640, (2, 500))
+        raw[2:4] = rng.uniform(5, 60, (2, 500))
+        raw[4:] = np.where(rng.random((6, 500)) < 0.05, rng.random((6, 500)), 0.0)
+        xyxy, score, cls, _ = decode(raw, 6, 0.3, 0.45, classes)
+        best = raw[4:].argmax(0)
+        top = raw[4:].max(0)
+        ok = (top > 0.3) & (np.isin(best, classes) if classes is not None else True)
+        want = nms(np.stack([raw[0] - raw[2] / 2, raw[1] - raw[3] / 2, raw[0] + raw[2] / 2, raw[1] + raw[3] / 2], 1)[ok]
+                   + best[ok, None] * 7680.0, top[ok], 0.45)
+        np.testing.assert_array_equal(score, top[ok][want])
+        np.testing.assert_array_equal(cls, best[ok][want])
 
 
 def test_decode_pose_keeps_keypoints_of_kept_boxes():

@@ -52,9 +52,15 @@ def letterbox(frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, Let
 
 
 def to_tensor(images: list[np.ndarray]) -> np.ndarray:
-    """BGR uint8 HxWx3 images -> float32 NCHW RGB in [0, 1]."""
-    batch = np.stack(images)[..., ::-1].transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
+    """BGR uint8 HxWx3 images (of one size) -> float32 NCHW RGB in [0, 1]. Each image is split into its
+    contiguous planes first: converting the strided channels of an HxWx3 view directly costs twice as much."""
+    h, w = images[0].shape[:2]
+    out = np.empty((len(images), 3, h, w), np.float32)
+    for k, image in enumerate(images):
+        for c, plane in enumerate(reversed(cv2.split(image))):
+            out[k, c] = plane
+    out /= np.float32(255.0)
+    return out
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
@@ -98,13 +104,15 @@ def decode(
     if raw.ndim != 2 or raw.shape[0] != expected:
         raise ValueError(f"head output {raw.shape} does not match 4+{num_classes}+3*{num_keypoints} rows")
     pred = raw.T  # (anchors, C)
-    cls_scores = pred[:, 4 : 4 + num_classes]
-    cls_id = cls_scores.argmax(1)
-    score = cls_scores[np.arange(len(cls_scores)), cls_id]
-    mask = score > conf
+    # best score per anchor along the head's contiguous rows; the best class only of the anchors above ``conf``
+    # (the same as an argmax of every anchor, a tenth of the work: most anchors hold nothing)
+    cls_rows = raw[4 : 4 + num_classes]
+    score = cls_rows.max(0)
+    idx = np.nonzero(score > conf)[0]
+    cls_id = np.zeros(raw.shape[1], np.int64)
+    cls_id[idx] = cls_rows[:, idx].argmax(0)
     if classes is not None:
-        mask &= np.isin(cls_id, classes)
-    idx = np.nonzero(mask)[0]
+        idx = idx[np.isin(cls_id[idx], classes)]
     if idx.size > max_candidates:
         idx = idx[np.argsort(-score[idx])[:max_candidates]]
     cxcywh = pred[idx, :4]
