@@ -230,7 +230,7 @@ class EdgeAccel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     device: str = Field(description="OpenVINO device of the detector: CPU, GPU, AUTO, ...")
-    hwaccel: str = Field(description="Hardware video decode of the detect inputs: none, vaapi, qsv.")
+    hwaccel: str = Field(description="Hardware video decode of the detect inputs: none, vaapi, qsv, cuda.")
     device_wanted: str | None = Field(default=None, description="The configured OpenVINO device.")
     hwaccel_wanted: str | None = Field(default=None, description="The configured hardware decode.")
     streams: int | None = Field(default=None, ge=1, description="Frames the detector infers at once (OpenVINO "

@@ -549,9 +549,10 @@ class EdgeConfig(_Model):
         "it at the square's scale (640x384 for 16:9) instead of being letterboxed into 640x640: about 0.6x the CPU "
         "per full-frame inference (OpenVINO, YOLOv8/YOLO11 detect exports; others keep the square).",
     )
-    hwaccel: Literal["none", "vaapi", "qsv"] = Field(
-        default="none", description="FFmpeg hardware decode of the detect inputs (VAAPI or Intel QSV); "
-        "unavailable: software decode with a warning; the heartbeat reports what runs.",
+    hwaccel: Literal["none", "vaapi", "qsv", "cuda"] = Field(
+        default="none", description="FFmpeg hardware decode of the detect inputs (VAAPI, Intel QSV, or NVIDIA NVDEC "
+        "as cuda); not in this FFmpeg build or no device: software decode with a warning; the heartbeat reports what "
+        "runs. bench/hw_decode.py measures it.",
     )
     live_snapshot_s: float = Field(default=5, ge=0, description="Seconds between live pictures sent to the console "
                                    "(latest picture of each camera, low resolution); 0 = off.")

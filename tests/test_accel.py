@@ -10,7 +10,7 @@ import pytest
 
 from edge import contract
 from edge.capture.reader import CameraReader
-from edge.capture.source import make_hwaccel
+from edge.capture.source import hwaccel_device_error, make_hwaccel
 from edge.detect.openvino_backend import resolve_device
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc)
@@ -88,23 +88,31 @@ def test_the_heartbeat_says_how_many_frames_the_detector_infers_at_once(tmp_path
         agent.outbox.stop()
 
 
-def test_unknown_or_absent_hwaccel_decodes_in_software(media_dir):  # noqa: ANN001
+@pytest.mark.parametrize("kind", ["vaapi", "qsv", "cuda"])
+def test_unknown_or_absent_hwaccel_decodes_in_software(media_dir, kind):  # noqa: ANN001
+    """A kind missing from this FFmpeg build, or in it without its device (PyAV's wheels carry cuda: without an
+    NVIDIA device its open raised and the camera never opened), decodes in software."""
     assert make_hwaccel("none") is None
     got = []
-    r = CameraReader("cam", str(media_dir / CLIP), 2.0, got.append, realtime=False, start_at=T0, hwaccel="vaapi")
+    r = CameraReader("cam", str(media_dir / CLIP), 2.0, got.append, realtime=False, start_at=T0, hwaccel=kind)
     r.run()
     assert got and r.state == "ended"
-    assert r.hwaccel_used in ("none", "vaapi")  # "vaapi" only where a VAAPI device decoded the stream
+    assert r.hwaccel_used in ("none", kind)  # the kind only where its device decoded the stream
+    if hwaccel_device_error(kind) or make_hwaccel(kind) is None:
+        assert r.hwaccel_used == "none"
 
 
-@pytest.mark.parametrize("kind", ["vaapi", "qsv"])
+DEVICE_NODES = {"vaapi": "/dev/dri", "qsv": "/dev/dri", "cuda": "/dev/nvidia0"}
+
+
+@pytest.mark.parametrize("kind", ["vaapi", "qsv", "cuda"])
 def test_hardware_decode_when_present(media_dir, kind):  # noqa: ANN001
     from av.codec.hwaccel import hwdevices_available
 
     if kind not in hwdevices_available():
         pytest.skip(f"this FFmpeg build has no {kind} ({hwdevices_available()})")
-    if not os.path.exists("/dev/dri"):
-        pytest.skip(f"no /dev/dri: no GPU for {kind} decode on this machine")
+    if not os.path.exists(DEVICE_NODES[kind]):
+        pytest.skip(f"no {DEVICE_NODES[kind]}: no GPU for {kind} decode on this machine")
     got = []
     r = CameraReader("cam", str(media_dir / CLIP), 2.0, got.append, realtime=False, start_at=T0, hwaccel=kind)
     r.run()

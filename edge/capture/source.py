@@ -16,6 +16,7 @@ by more than ``max_drift_s`` (camera clock jumps, PTS resets).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -113,7 +114,8 @@ class SourceEnded(Exception):
 
 
 def make_hwaccel(kind: str) -> object | None:
-    """An FFmpeg hardware decode context for ``kind`` (vaapi, qsv), or None when "none" or not available here."""
+    """An FFmpeg hardware decode context for ``kind`` (vaapi, qsv, cuda), or None when "none" or not available
+    here: not in this FFmpeg build, or its device cannot be opened (``hwaccel_device_error``)."""
     if kind in ("", "none"):
         return None
     try:
@@ -123,10 +125,30 @@ def make_hwaccel(kind: str) -> object | None:
             log.warning("hwaccel %s: not in this FFmpeg build's devices %s; decoding in software", kind,
                         hwdevices_available())
             return None
+        error = hwaccel_device_error(kind)
+        if error:
+            log.warning("hwaccel %s: no device (%s); decoding in software", kind, error)
+            return None
         return HWAccel(device_type=kind, allow_software_fallback=True)
-    except Exception as exc:  # an old PyAV, or no device node
+    except Exception as exc:  # an old PyAV
         log.warning("hwaccel %s unavailable (%s); decoding in software", kind, exc)
         return None
+
+
+@functools.lru_cache(maxsize=None)
+def hwaccel_device_error(kind: str) -> str | None:
+    """Why FFmpeg cannot open a ``kind`` device here (None when it can), tried once per process with the H.264
+    decoder: a device that fails to open (no /dev/nvidia*, no /dev/dri) failed every camera's open, where the
+    codec's software fallback covers only a decoder without that hardware config."""
+    from av.codec.hwaccel import HWAccel
+
+    try:
+        HWAccel(device_type=kind, allow_software_fallback=True).create(av.codec.Codec("h264", "r"))
+    except NotImplementedError:  # this decoder has no such hardware config: the open falls back by itself
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 class VideoSource:
