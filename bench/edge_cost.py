@@ -26,6 +26,8 @@ for a fixed time after a warm-up:
 - ``agent, substream, one analysis thread``: as the first with ``edge.analysis_threads: 1``;
 - ``agent, substream, hand crops enlarged at most 2x``: as the first with
   ``rules.phone_use.hand_crop_max_upscale: 2`` (a small hand crop runs at a smaller input than 640x640);
+- ``agent, substream, rules before the next batch is measured``: as the first with ``EdgeAgent(overlap_rules=
+  False)``: the detect job waits while the rules job applies its batch (the agent before the two overlapped);
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
   and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
@@ -244,7 +246,7 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
     pairs = camera_pairs()
     with tempfile.TemporaryDirectory(prefix="hallwatch-bench-") as tmp:
         cfg = site_config(pairs, n, single, tmp, overrides)
-        agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False)
+        agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False, **(overrides or {}).get("agent", {}))
         base_rss = rss_mb()
         agent.start()
         try:
@@ -385,8 +387,9 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-capcrops": "agent, substream, hand crops enlarged at most 2x",
           "agent-sub-1thread": "agent, substream, one analysis thread",
           "agent-sub10": "agent, 10 fps substream detect + main record",
+          "agent-sub-serial": "agent, substream, rules before the next batch is measured",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
-VARIANTS = {  # site overrides of the agent configurations beside the defaults
+VARIANTS = {  # site overrides of the agent configurations beside the defaults ("agent": EdgeAgent arguments)
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
     "agent-sub-hand2": {"rules": {"phone_use": {"hand_pass_s": 2.0}}},
     "agent-sub-square": {"edge": {"rect_input": False}},
@@ -394,6 +397,7 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults
     "agent-sub-capcrops": {"rules": {"phone_use": {"hand_crop_max_upscale": 2.0}}},
     "agent-sub-1thread": {"edge": {"analysis_threads": 1}},
     "agent-sub10": {"detect": "sub10"},
+    "agent-sub-serial": {"agent": {"overlap_rules": False}},  # the rules of a batch before the next is measured
 }
 
 

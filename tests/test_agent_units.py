@@ -1,4 +1,5 @@
-"""Agent building blocks with scripted inputs: the unchanged-frame gate and the finding dispatcher."""
+"""Agent building blocks with scripted inputs: the unchanged-frame gate, the finding dispatcher, the hand-over
+between the detect and rules jobs."""
 
 from __future__ import annotations
 
@@ -210,3 +211,110 @@ def test_batch_gathering_waits_only_for_cameras_without_a_frame():
     t = time.monotonic()
     EdgeAgent._gather(loop, 0.2)
     assert time.monotonic() - t >= 0.2 and not loop.slots["b"].waiting, "a camera without frames: up to wait_s"
+
+
+def test_rules_of_a_batch_run_while_the_next_is_measured_and_none_is_lost():
+    """The detect job measures batch n+1 while the rules job applies batch n; it takes no further frame until the
+    rules job has taken the batch it handed over; batches reach the rules in the order measured; a batch measured
+    but not applied when the jobs stop is applied by ``_apply_measured`` (``EdgeAgent.stop``)."""
+    import threading
+    from collections import Counter, deque
+    from types import SimpleNamespace
+
+    from edge.agent.runtime import EdgeAgent
+    from edge.capture.reader import CameraFrame, LatestFrame
+
+    measured_seq: dict[int, threading.Event] = {n: threading.Event() for n in range(1, 6)}
+    hold = {1: threading.Event(), 4: threading.Event()}  # apply of these batches waits until set
+    applying: dict[int, threading.Event] = {n: threading.Event() for n in hold}
+    applied: list[int] = []
+
+    def measure(frames: list[CameraFrame]) -> dict[int, int]:
+        measured_seq[frames[0].seq].set()
+        return {id(f): f.seq for f in frames}
+
+    def analyse(frames: list[CameraFrame], measured: dict[int, int]) -> None:
+        n = measured[id(frames[0])]
+        if n in hold:
+            applying[n].set()
+            assert hold[n].wait(30)
+        applied.append(n)
+
+    agent = SimpleNamespace(slots={"a": LatestFrame()}, _frame_ready=threading.Event(), batch_wait_s=0.0,
+                            pipeline=SimpleNamespace(measure=measure, counters=Counter()), _measured=deque(),
+                            _handoff=threading.Condition(), _gather=lambda wait_s: None, _analyse=analyse,
+                            _tick=lambda now: None, _applying=False, overlap_rules=True)
+
+    def feed(n: int) -> None:
+        agent.slots["a"].put(CameraFrame("a", at(n), SCENE, n))
+        agent._frame_ready.set()
+
+    stop = threading.Event()
+    jobs = [threading.Thread(target=EdgeAgent._detect_loop, args=(agent, stop), daemon=True),
+            threading.Thread(target=EdgeAgent._rules_loop, args=(agent, stop), daemon=True)]
+    for job in jobs:
+        job.start()
+    feed(1)
+    assert applying[1].wait(30), "batch 1 reaches the rules"
+    feed(2)
+    assert measured_seq[2].wait(30), "batch 2 is measured while batch 1 is still being applied"
+    with agent._handoff:
+        assert agent._handoff.wait_for(lambda: len(agent._measured) == 1, 30)
+    feed(3)
+    assert agent.slots["a"].waiting and not measured_seq[3].is_set(), "no third batch while batch 2 waits"
+    hold[1].set()
+    assert measured_seq[3].wait(30)
+    feed(4)
+    assert applying[4].wait(30)
+    feed(5)
+    assert measured_seq[5].wait(30)
+    with agent._handoff:
+        assert agent._handoff.wait_for(lambda: len(agent._measured) == 1, 30), "batch 5 waits for the rules"
+    stop.set()
+    hold[4].set()
+    for job in jobs:
+        job.join(30)
+        assert not job.is_alive()
+    assert applied == [1, 2, 3, 4], "batch 5 is still waiting when the jobs stop"
+    EdgeAgent._apply_measured(agent)
+    assert applied == [1, 2, 3, 4, 5] and not agent._measured
+
+
+def test_serial_rules_make_the_detect_job_wait_for_the_applied_batch():
+    """``overlap_rules=False`` (the bench's comparison): no frame is taken while a batch is being applied."""
+    import threading
+    from collections import Counter, deque
+    from types import SimpleNamespace
+
+    from edge.agent.runtime import EdgeAgent
+    from edge.capture.reader import CameraFrame, LatestFrame
+
+    applying, release, measured = threading.Event(), threading.Event(), []
+
+    def analyse(frames: list[CameraFrame], m: dict) -> None:
+        applying.set()
+        assert release.wait(30)
+
+    def measure(frames: list[CameraFrame]) -> dict:
+        measured.append(frames[0].seq)
+        return {}
+
+    agent = SimpleNamespace(slots={"a": LatestFrame()}, _frame_ready=threading.Event(), batch_wait_s=0.0,
+                            pipeline=SimpleNamespace(measure=measure, counters=Counter()), _measured=deque(),
+                            _handoff=threading.Condition(), _gather=lambda wait_s: None, _analyse=analyse,
+                            _tick=lambda now: None, _applying=False, overlap_rules=False)
+    stop = threading.Event()
+    jobs = [threading.Thread(target=EdgeAgent._detect_loop, args=(agent, stop), daemon=True),
+            threading.Thread(target=EdgeAgent._rules_loop, args=(agent, stop), daemon=True)]
+    for job in jobs:
+        job.start()
+    agent.slots["a"].put(CameraFrame("a", at(1), SCENE, 1))
+    agent._frame_ready.set()
+    assert applying.wait(30)
+    agent.slots["a"].put(CameraFrame("a", at(2), SCENE, 2))
+    agent._frame_ready.set()
+    assert agent.slots["a"].waiting and measured == [1], "batch 2 waits until batch 1 is applied"
+    stop.set()
+    release.set()
+    for job in jobs:
+        job.join(30)

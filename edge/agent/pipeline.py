@@ -19,10 +19,11 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
 5. optionally cigarette detections (the smoking analyser, reusing that pose);
 6. feeds a ``FrameContext`` to every rule (``safe_update``) and to the camera's health monitor.
 
-Steps 1-5 measure; with ``workers`` > 1 (``edge.analysis_threads``) each of that many threads measures a share of
-the batch's cameras (the OpenVINO networks are shared, each thread has its own requests), so one thread's Python
-work runs while another's frames are inferred. Step 6 runs in the calling thread, one frame at a time in the
-batch's order, once every frame is measured.
+Steps 1-5 measure (``measure``); with ``workers`` > 1 (``edge.analysis_threads``) each of that many threads
+measures a share of the batch's cameras (the OpenVINO networks are shared, each thread has its own requests), so
+one thread's Python work runs while another's frames are inferred. Step 6 (``apply``) runs in the calling thread,
+one frame at a time in the batch's order, once every frame is measured; ``analyse`` does both. The agent calls the
+two from different threads, so one batch's rules run while the next batch is measured.
 """
 
 from __future__ import annotations
@@ -266,15 +267,24 @@ class FramePipeline:
         return find_rule(self.rules, WindowUnstaffedRule)
 
     def analyse(self, frames: list[CameraFrame]) -> list[Analysis]:
-        """Measure every frame (change gate, models), with ``workers`` threads each taking a share of the cameras,
-        then feed the frames to the rules one at a time in their given order."""
+        """Measure every frame, then feed them to the rules one at a time in their given order."""
+        return self.apply(frames, self.measure(frames))
+
+    def measure(self, frames: list[CameraFrame]) -> dict[int, _Measured]:
+        """What the models say of each frame (by ``id``; change gate, models), with ``workers`` threads each taking
+        a share of the cameras. Touches only the measuring state (gate, last passes), never the rules, so the
+        agent measures the next batch while ``apply`` feeds this one to the rules in another thread."""
         parts = [frames[k::self.workers] for k in range(min(self.workers, len(frames)))]
-        if len(parts) > 1:
-            measured: dict[int, _Measured] = {}
-            for part in self._pool().map(self._measure, parts):
-                measured.update(part)
-        else:
-            measured = self._measure(frames)
+        if len(parts) <= 1:
+            return self._measure(frames)
+        measured: dict[int, _Measured] = {}
+        for part in self._pool().map(self._measure, parts):
+            measured.update(part)
+        return measured
+
+    def apply(self, frames: list[CameraFrame], measured: dict[int, _Measured]) -> list[Analysis]:
+        """Feed ``measure``'s results to the rules and the health monitors, one frame at a time in the given order
+        (the frames of one ``measure`` call)."""
         return [self._apply(f, measured[id(f)]) for f in frames]
 
     def _pool(self) -> Any:

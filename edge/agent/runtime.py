@@ -6,8 +6,10 @@ Jobs (each its own thread, restarted by the watchdog in ``run_forever``/``watch`
   stalled streams): the detect input puts sampled frames in the camera's latest-frame slot, the record
   input's packets go into the camera's packet ring (clips by stream copy), a separate stills input keeps
   its newest keyframe;
-- ``detect``: takes the newest frame of every camera, analyses them as one batch (``FramePipeline``),
-  checks camera silence (offline), publishes window states on change;
+- ``detect``: takes the newest frame of every camera and measures them as one batch (``FramePipeline.measure``:
+  change gate and models), then hands the batch to ``rules`` and measures the next one;
+- ``rules``: feeds each measured batch to the hall rules and health monitors (``FramePipeline.apply``), checks
+  camera silence (offline), publishes window states on change;
 - ``evidence``: turns rule events into messages with snapshots, finishes clips (FindingUpdated);
 - ``commands``: answers duty and safety checks from the command topic, applies the pause plan;
 - ``heartbeat``: per-camera fps, lag and health, sensors, outbox backlog;
@@ -80,13 +82,16 @@ class EdgeAgent:
     def __init__(self, cfg: SiteConfig, config_path: str | os.PathLike[str] | None = None, *,
                  detector: Any = None, data_dir: str | os.PathLike[str] | None = None,
                  sensors: bool = True, smoking: Any = None, skip_unchanged: bool = True,
-                 realtime: bool | None = None, batch_wait_s: float = 0.05) -> None:
+                 realtime: bool | None = None, batch_wait_s: float = 0.05, overlap_rules: bool = True) -> None:
+        """``overlap_rules``: the detect job measures the next batch while the rules job applies the last one (False:
+        it waits until the batch is applied, one batch at a time; ``bench/edge_cost.py`` compares the two)."""
         self.cfg = cfg
         limit_malloc_arenas()
         self.config_path = Path(config_path) if config_path else Path.cwd() / "site.yaml"
         self.data_dir = Path(data_dir or cfg.edge.data_dir)
         self.started_mono = time.monotonic()
         self.batch_wait_s = batch_wait_s
+        self.overlap_rules = overlap_rules
         if detector is None:
             from edge.detect.base import load_detector
 
@@ -135,6 +140,10 @@ class EdgeAgent:
         self._pictures: dict[str, Picture] = {}
         self._analysed: dict[str, deque[float]] = {c.id: deque(maxlen=512) for c in cams}
         self._lock = threading.RLock()  # pipeline state (rules, health) and pictures
+        # measured batches from the detect job to the rules job (at most one waits; ``_handoff`` guards it)
+        self._measured: deque[tuple[list[CameraFrame], dict[int, Any]]] = deque()
+        self._handoff = threading.Condition()
+        self._applying = False  # the rules job is applying a batch (``overlap_rules`` False waits for it)
         self._events: queue.Queue[tuple[RuleEvent, Picture | None]] = queue.Queue()
         self._commands: queue.Queue[bytes] = queue.Queue(maxsize=100)
         self.pause_plan = PausePlan()
@@ -169,7 +178,7 @@ class EdgeAgent:
         self.outbox.start_uploads(self.cfg.edge.server_url, os.environ.get(self.cfg.edge.token_env))
         for reader in self.all_readers():
             reader.start()
-        for name, target in (("detect", self._detect_loop), ("evidence", self._evidence_loop),
+        for name, target in (("detect", self._detect_loop), ("rules", self._rules_loop), ("evidence", self._evidence_loop),
                              ("commands", self._command_loop), ("heartbeat", self._heartbeat_loop)):
             self.supervisor.add(Job(name, target))
         if self.cfg.edge.live_snapshot_s > 0:
@@ -210,6 +219,7 @@ class EdgeAgent:
             self.hub.stop()
         self.supervisor.stop()
         self.pipeline.close()
+        self._apply_measured()
         self._drain_events()
         self.outbox.flush(3.0)
         self.open_findings.alive(utcnow())  # a graceful stop: still-open episodes end now on the next start
@@ -237,22 +247,57 @@ class EdgeAgent:
         self._frame_ready.set()
 
     def _detect_loop(self, stop: threading.Event) -> None:
-        last_tick = 0.0
+        """Measure batches (models, outside the agent's lock) and hand each to the rules job; the next batch is
+        taken once the rules job has taken this one, so the rules of one batch run while the next is measured."""
         while not stop.is_set():
             self._frame_ready.wait(0.5)
             self._frame_ready.clear()
             self._gather(self.batch_wait_s)
             frames = [f for f in (s.take() for s in self.slots.values()) if f is not None]
-            now = utcnow()
+            if not frames:
+                continue
             try:
-                if frames:
-                    self._analyse(frames)
-                if time.monotonic() - last_tick >= 1.0:
-                    last_tick = time.monotonic()
-                    self._tick(now)
+                measured = self.pipeline.measure(frames)
             except Exception:
                 self.pipeline.counters["detect_errors"] += 1
                 log.exception("detection step failed (frames of %s)", [f.camera_id for f in frames])
+                continue
+            with self._handoff:
+                self._measured.append((frames, measured))
+                self._handoff.notify_all()
+                # stopping: ``stop`` applies a batch left here
+                while (self._measured or (self._applying and not self.overlap_rules)) and not stop.is_set():
+                    self._handoff.wait(0.5)
+
+    def _rules_loop(self, stop: threading.Event) -> None:
+        """Feed measured batches to the rules in the order they were measured; check camera silence and publish
+        window states once a second."""
+        last_tick = 0.0
+        while not stop.is_set():
+            with self._handoff:
+                if not self._measured:
+                    self._handoff.wait(0.5)
+                batch = self._measured.popleft() if self._measured else None
+                self._applying = batch is not None
+                self._handoff.notify_all()
+            try:
+                if batch is not None:
+                    self._analyse(*batch)
+                if time.monotonic() - last_tick >= 1.0:
+                    last_tick = time.monotonic()
+                    self._tick(utcnow())
+            except Exception:
+                self.pipeline.counters["rules_errors"] += 1
+                log.exception("rules step failed (frames of %s)", [f.camera_id for f in batch[0]] if batch else [])
+            finally:
+                with self._handoff:
+                    self._applying = False
+                    self._handoff.notify_all()
+
+    def _apply_measured(self) -> None:
+        """Feed the batches measured but not yet applied to the rules (on stop: their findings are not lost)."""
+        while self._measured:
+            self._analyse(*self._measured.popleft())
 
     def _gather(self, wait_s: float) -> None:
         """Let other cameras' frames join the batch: wait up to ``wait_s`` while a camera has no frame waiting
@@ -265,9 +310,9 @@ class EdgeAgent:
             self._frame_ready.wait(left)
             self._frame_ready.clear()
 
-    def _analyse(self, frames: list[CameraFrame]) -> None:
+    def _analyse(self, frames: list[CameraFrame], measured: dict[int, Any]) -> None:
         with self._lock:
-            results = self.pipeline.analyse(frames)
+            results = self.pipeline.apply(frames, measured)
             for a, f in zip(results, frames):
                 pic = Picture(a.ts, f.image, a.ctx.detections, a.ctx.small_objects)
                 self._pictures[a.camera_id] = pic
