@@ -318,3 +318,25 @@ def test_serial_rules_make_the_detect_job_wait_for_the_applied_batch():
     release.set()
     for job in jobs:
         job.join(30)
+
+
+def test_camera_lag_is_read_after_the_picture(monkeypatch):
+    """The heartbeat's lag is the time from the camera's last analysed picture to when it is read: a read that
+    waits (the rules job holds the lock) must not compare a newer picture with the time before the wait."""
+    from collections import deque
+    from types import SimpleNamespace
+
+    from edge.agent import runtime
+    from edge.agent.runtime import EdgeAgent
+
+    clock = {"now": at(0)}
+    monkeypatch.setattr(runtime, "utcnow", lambda: clock["now"])
+
+    def latest_picture(camera_id: str) -> SimpleNamespace:
+        clock["now"] = at(30)  # the read waited 30 s; the picture came from the batch applied meanwhile
+        return SimpleNamespace(ts=at(20))
+
+    agent = SimpleNamespace(readers={"a": SimpleNamespace(state="streaming")}, _analysed={"a": deque()},
+                            started_mono=0.0, latest_picture=latest_picture, camera_state=lambda cid: "ok")
+    [health] = EdgeAgent.camera_health(agent)
+    assert health.lag_s == 10.0 and health.state == "ok"

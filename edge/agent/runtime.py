@@ -460,12 +460,12 @@ class EdgeAgent:
 
     # ------------------------------------------------------------------ heartbeat
     def camera_health(self) -> list[CameraHealth]:
-        now_mono, now = time.monotonic(), utcnow()
         out = []
         for cid, reader in self.readers.items():
+            pic = self.latest_picture(cid)  # the clocks are read after it: it may wait for the rules job's lock
+            now_mono, now = time.monotonic(), utcnow()
             times = [t for t in self._analysed[cid] if now_mono - t <= 30]
             fps = len(times) / min(30.0, max(1.0, now_mono - self.started_mono))
-            pic = self.latest_picture(cid)
             lag = max(0.0, (now - pic.ts).total_seconds()) if pic is not None else 0.0
             state = self.camera_state(cid)
             if state == "ok" and reader.state == "reconnecting":
