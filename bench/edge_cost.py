@@ -26,6 +26,8 @@ for a fixed time after a warm-up:
 - ``agent, substream, one analysis thread``: as the first with ``edge.analysis_threads: 1``;
 - ``agent, substream, hand crops enlarged at most 2x``: as the first with
   ``rules.phone_use.hand_crop_max_upscale: 2`` (a small hand crop runs at a smaller input than 640x640);
+- ``agent, substream, one inference stream on two threads``: as the first with ``edge.inference_streams: 1`` and
+  ``edge.inference_threads: 2`` (each inference on both cores, none waiting for a free stream);
 - ``agent, substream, rules before the next batch is measured``: as the first with ``EdgeAgent(overlap_rules=
   False)``: the detect job waits while the rules job applies its batch (the agent before the two overlapped);
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
@@ -388,6 +390,7 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-1thread": "agent, substream, one analysis thread",
           "agent-sub10": "agent, 10 fps substream detect + main record",
           "agent-sub-serial": "agent, substream, rules before the next batch is measured",
+          "agent-sub-2t": "agent, substream, one inference stream on two threads",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 VARIANTS = {  # site overrides of the agent configurations beside the defaults ("agent": EdgeAgent arguments)
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
@@ -397,7 +400,8 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub-capcrops": {"rules": {"phone_use": {"hand_crop_max_upscale": 2.0}}},
     "agent-sub-1thread": {"edge": {"analysis_threads": 1}},
     "agent-sub10": {"detect": "sub10"},
-    "agent-sub-serial": {"agent": {"overlap_rules": False}},  # the rules of a batch before the next is measured
+    "agent-sub-serial": {"agent": {"overlap_rules": False}},
+    "agent-sub-2t": {"edge": {"inference_streams": 1, "inference_threads": 2}},  # one stream on both cores  # the rules of a batch before the next is measured
 }
 
 
