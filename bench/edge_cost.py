@@ -400,8 +400,8 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub-capcrops": {"rules": {"phone_use": {"hand_crop_max_upscale": 2.0}}},
     "agent-sub-1thread": {"edge": {"analysis_threads": 1}},
     "agent-sub10": {"detect": "sub10"},
-    "agent-sub-serial": {"agent": {"overlap_rules": False}},
-    "agent-sub-2t": {"edge": {"inference_streams": 1, "inference_threads": 2}},  # one stream on both cores  # the rules of a batch before the next is measured
+    "agent-sub-serial": {"agent": {"overlap_rules": False}},  # the rules of a batch before the next is measured
+    "agent-sub-2t": {"edge": {"inference_streams": 1, "inference_threads": 2}},  # one stream on both cores
 }
 
 

@@ -178,8 +178,9 @@ class EdgeAgent:
         self.outbox.start_uploads(self.cfg.edge.server_url, os.environ.get(self.cfg.edge.token_env))
         for reader in self.all_readers():
             reader.start()
-        for name, target in (("detect", self._detect_loop), ("rules", self._rules_loop), ("evidence", self._evidence_loop),
-                             ("commands", self._command_loop), ("heartbeat", self._heartbeat_loop)):
+        for name, target in (("detect", self._detect_loop), ("rules", self._rules_loop),
+                             ("evidence", self._evidence_loop), ("commands", self._command_loop),
+                             ("heartbeat", self._heartbeat_loop)):
             self.supervisor.add(Job(name, target))
         if self.cfg.edge.live_snapshot_s > 0:
             from edge.agent.live import LiveUploader, masked_by_privacy
