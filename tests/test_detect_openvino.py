@@ -125,6 +125,28 @@ def test_phone_on_counter_is_found_in_the_clerks_hands(coco, pose, counter):
     assert phone_evidence(clerk, held, 0, min_conf=0.1).state == "use"
 
 
+def test_hand_crops_of_several_frames_in_one_call_equal_one_frame_at_a_time(coco, pose, counter, stills):
+    """``HandAnalyser.analyse_many`` (the agent's batch: every frame's hand crops in one detect call) gives each
+    frame what ``analyse`` gives it alone, frames without hands or people included."""
+    from edge.detect.hands import HandAnalyser
+
+    hands = HandAnalyser(coco, pose)
+    clerk = hands.pose_of(counter, np.array([[896, 774, 1920, 1646]], np.float32))
+    woman = stills["bwssytems_NEG_3761652-sd_6"]
+    lady = pose.detect([woman], conf=0.4)[0]
+    assert len(clerk) and len(lady)
+    items = [(counter, clerk, None), (woman, lady, None), (woman, Detections.empty(pose.names), None),
+             (woman, lady, [])]
+    alone = [hands.analyse(*item) for item in items]
+    together = hands.analyse_many(items)
+    assert len(together) == len(items) and len(alone[0])
+    assert len(alone[2]) == len(alone[3]) == 0
+    for a, b in zip(alone, together):
+        assert a.class_id.tolist() == b.class_id.tolist()
+        np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.5)
+        np.testing.assert_allclose(a.confidence, b.confidence, atol=0.01)
+
+
 def test_region_pass_with_no_or_bad_regions(coco, counter):
     assert len(detect_on_regions(coco, counter, np.zeros((0, 4)))) == 0
     assert len(detect_on_regions(coco, counter, [[10, 10, 10, 10], [5000, 5000, 6000, 6000]])) == 0

@@ -15,7 +15,8 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
    ``seats.pose_idle_s`` old (the sleeping rule samples it); otherwise the last pose stands, its frame time in
    ``FrameContext.pose_ts``;
 4. when the phone_use rule is on: the hand pass on the seat pose (``HandAnalyser``: COCO on full-resolution crops
-   around the hands; a 640x640 pass over a large overhead frame misses phones) -> ``FrameContext.small_objects``;
+   around the hands; a 640x640 pass over a large overhead frame misses phones; the crops of every frame due for
+   one in a single call) -> ``FrameContext.small_objects``;
 5. optionally cigarette detections (the smoking analyser, reusing that pose);
 6. feeds a ``FrameContext`` to every rule (``safe_update``) and to the camera's health monitor.
 
@@ -314,13 +315,14 @@ class FramePipeline:
             self._count("inferences", len(todo))
             for f, d, sp, st in zip(todo, dets, seat_pose, seat_pose_ts):
                 results[id(f)] = (d, sp, st)
+        held = self._small_objects([f for f in frames if id(f) in results], results)
         out: dict[int, _Measured] = {}
         for f in frames:
             inferred = id(f) in results
             cig = None
             if inferred:
-                det, seat_pose, seat_ts = results[id(f)]
-                pose, pose_ts, small = self._small_objects(f, det, seat_pose, seat_ts)
+                det = results[id(f)][0]
+                pose, pose_ts, small = held[id(f)]
                 self._last[f.camera_id] = (det, small, pose, pose_ts, f.ts)
                 self.gate.inferred(f.camera_id, f.ts, f.image)
                 pose, pose_ts, cig = self._smoking(f, pose, pose_ts)
@@ -337,23 +339,44 @@ class FramePipeline:
         with self._counting:
             self.counters[key] += n
 
-    def _small_objects(self, f: CameraFrame, det: Detections, seat_pose: Detections | None,
-                       seat_ts: dt.datetime | None
-                       ) -> tuple[Detections | None, dt.datetime | None, Detections | None]:
-        """(pose of the persons at seats, the frame time it was measured on, what the COCO detector sees in their
-        hands). The seat-region pose is the frame's pose pass; without it (no seat-region pass) the pose model
-        runs on crops around the persons at seats, only for the hand pass. The hand pass runs when ``hand_due``;
-        in between its last result stands (as for a frame the change gate skips)."""
-        if not self._seats.get(f.camera_id):
-            return None, None, None
-        if not self.phone_pass:
-            return seat_pose, seat_ts, None
-        if not self.hand_due(f):
-            self._count("hand_passes_reused")
-            _, small, pose, pose_ts = self._hand_at[f.camera_id]
-            return (seat_pose, seat_ts, small) if seat_pose is not None else (pose, pose_ts, small)
-        pose, small = self._hand_pass(f, det, seat_pose)
-        pose_ts = (seat_ts if pose is seat_pose else f.ts) if pose is not None else None
+    def _small_objects(self, frames: list[CameraFrame],
+                       results: dict[int, tuple[Detections, Detections | None, dt.datetime | None]]
+                       ) -> dict[int, tuple[Detections | None, dt.datetime | None, Detections | None]]:
+        """Per inferred frame (by ``id``): (pose of the persons at seats, the frame time it was measured on, what
+        the COCO detector sees in their hands). ``results``: (detections, seat pose, its frame time) per frame. The
+        seat-region pose is the frame's pose pass; without it (no seat-region pass) the pose model runs on crops
+        around the persons at seats, only for the hand pass. The hand pass runs when ``hand_due``, on the crops
+        of every such frame in one call; in between its last result stands (as for a frame the change gate
+        skips)."""
+        out: dict[int, tuple[Detections | None, dt.datetime | None, Detections | None]] = {}
+        todo: list[tuple[CameraFrame, Detections, dt.datetime | None, list[int]]] = []
+        for f in frames:
+            det, seat_pose, seat_ts = results[id(f)]
+            if not self._seats.get(f.camera_id):
+                out[id(f)] = (None, None, None)
+            elif not self.phone_pass:
+                out[id(f)] = (seat_pose, seat_ts, None)
+            elif not self.hand_due(f):
+                self._count("hand_passes_reused")
+                _, small, pose, pose_ts = self._hand_at[f.camera_id]
+                out[id(f)] = (seat_pose, seat_ts, small) if seat_pose is not None else (pose, pose_ts, small)
+            else:
+                pose, clerks = self._hand_plan(f, det, seat_pose)
+                pose_ts = (seat_ts if pose is seat_pose else f.ts) if pose is not None else None
+                if clerks:
+                    todo.append((f, pose, pose_ts, clerks))  # type: ignore[arg-type]
+                else:
+                    out[id(f)] = self._hand_done(f, pose, pose_ts, Detections.empty(self.detector.names))
+        if todo:
+            self._count("crop_passes", len(todo))
+            found = self.hands.analyse_many([(f.image, pose, clerks) for f, pose, _, clerks in todo])
+            for (f, pose, pose_ts, _), small in zip(todo, found):
+                out[id(f)] = self._hand_done(f, pose, pose_ts, small)
+        return out
+
+    def _hand_done(self, f: CameraFrame, pose: Detections | None, pose_ts: dt.datetime | None, small: Detections
+                   ) -> tuple[Detections | None, dt.datetime | None, Detections | None]:
+        """Keep a camera's hand pass (it stands until the next is due) and return (pose, pose_ts, objects)."""
         self._hand_at[f.camera_id] = (f.ts, small, pose, pose_ts)
         if self._holds(small):
             self._held_at[f.camera_id] = f.ts
@@ -370,10 +393,11 @@ class FramePipeline:
             wanted |= np.isin(names, rules.eating.items) & (small.confidence >= rules.eating.min_confidence)
         return bool(wanted.any())
 
-    def _hand_pass(self, f: CameraFrame, det: Detections, seat_pose: Detections | None
-                   ) -> tuple[Detections | None, Detections | None]:
-        """Pose (the seat pose, or pose on crops around the persons at seats) and the COCO detections in the hands
-        of each seat's clerk (``phone_use.seat_clerks``): the phone and eating rules judge no other hands."""
+    def _hand_plan(self, f: CameraFrame, det: Detections, seat_pose: Detections | None
+                   ) -> tuple[Detections | None, list[int]]:
+        """Pose (the seat pose, or pose on crops around the persons at seats) and the indices into it of each
+        seat's clerk (``phone_use.seat_clerks``), whose hands the hand pass looks into: the phone and eating rules
+        judge no other hands."""
         from edge.rules.phone_use import seat_clerks
 
         shape = f.image.shape[:2]
@@ -383,13 +407,9 @@ class FramePipeline:
             people = det.of_class("person").above(PERSON_CROP_CONF)
             near = geo.boxes_touching_polygons(people.xyxy, polygons)
             if not near.any():
-                return None, Detections.empty(self.detector.names)
+                return None, []
             pose = self.hands.pose_of(f.image, people.xyxy[near])
-        clerks = seat_clerks(pose, polygons)
-        if not clerks:
-            return pose, Detections.empty(self.detector.names)
-        self._count("crop_passes")
-        return pose, self.hands.analyse(f.image, pose, people=clerks)
+        return pose, list(seat_clerks(pose, polygons))
 
     def _smoking(self, f: CameraFrame, pose: Detections | None, pose_ts: dt.datetime | None
                  ) -> tuple[Detections | None, dt.datetime | None, Detections | None]:

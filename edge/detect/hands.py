@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.detect.base import Detector
-from edge.detect.regions import detect_on_regions, square_region
+from edge.detect.regions import detect_on_regions, detect_on_squares, square_region
 from edge.detections import Detections
 
 log = logging.getLogger(__name__)
@@ -238,10 +238,14 @@ class HandAnalyser:
 
     def analyse(self, frame: np.ndarray, pose: Detections, people: Iterable[int] | None = None) -> Detections:
         """Held objects in the hands of ``people`` (indices into ``pose``; all when None), frame pixels."""
-        regions = self.squares(frame.shape, pose, people)
-        if not regions:
-            return Detections.empty(self.detector.names)
+        return self.analyse_many([(frame, pose, people)])[0]
+
+    def analyse_many(self, items: Sequence[tuple[np.ndarray, Detections, Iterable[int] | None]]
+                     ) -> list[Detections]:
+        """``analyse`` of several (frame, pose, people): every frame's hand crops in one ``detect()`` call, so
+        the inference streams get them all at once."""
+        plans = [(frame, self.squares(frame.shape, pose, people)) for frame, pose, people in items]
         with self._counting:
-            self.crops += len(regions)
-        return detect_on_regions(self.detector, frame, np.asarray(regions, np.float32), pad=0.0,
-                                 classes=self.classes, conf=self.conf, max_upscale=self.max_upscale)
+            self.crops += sum(len(sq) for _, sq in plans)
+        return detect_on_squares(self.detector, plans, classes=self.classes, conf=self.conf,
+                                 max_upscale=self.max_upscale)

@@ -106,11 +106,13 @@ def detect_on_squares(
     classes: list[int] | None = None,
     conf: float = 0.25,
     iou: float = 0.45,
+    max_upscale: float | None = None,
 ) -> list[Detections]:
     """Run ``detector`` on given square crops (already inside their frame) of several frames in one batch.
 
     ``items``: (frame, [squares xyxy]) per frame. Returns one ``Detections`` per frame, in that frame's pixels,
-    overlapping crops merged with class-aware NMS (keypoints mapped back too)."""
+    overlapping crops merged with class-aware NMS (keypoints mapped back too). ``max_upscale``: see
+    ``Detector.detect``."""
     crops: list[np.ndarray] = []
     owner: list[tuple[int, int, int]] = []
     for k, (frame, squares) in enumerate(items):
@@ -119,7 +121,8 @@ def detect_on_squares(
             owner.append((k, x1, y1))
     per: list[list[Detections]] = [[] for _ in items]
     if crops:
-        for det, (k, x1, y1) in zip(detector.detect(crops, conf=conf, iou=iou, classes=classes), owner):
+        found = detector.detect(crops, conf=conf, iou=iou, classes=classes, max_upscale=max_upscale)
+        for det, (k, x1, y1) in zip(found, owner):
             if not len(det):
                 continue
             kpts = None
