@@ -207,12 +207,19 @@ class Meter:
 
 
 # --------------------------------------------------------------------------- configurations (child process)
+def detect_stream(overrides: dict | None) -> str:
+    """The generated stream (``SIZES`` key) a configuration analyses: its ``"detect"`` entry, default ``sub``."""
+    return (overrides or {}).get("detect", "sub")
+
+
 def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: str,
                 overrides: dict | None = None) -> object:
     """The bench's site with ``overrides`` (``{"rules": {...}, "edge": {...}}``, a configuration's ``VARIANTS``
     entry) merged into its ``rules`` and ``edge`` sections; ``"detect"`` names the generated stream of the
     ``detect`` input (default the 25 fps substream)."""
     from edge.site import SiteConfig
+
+    overrides = overrides or {}
 
     cams = []
     for i in range(n):
@@ -223,7 +230,7 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         if single:
             cam["source"] = str(p["main"])
         else:
-            cam["inputs"] = [{"path": str(p[(overrides or {}).get("detect", "sub")]), "roles": ["detect"]},
+            cam["inputs"] = [{"path": str(p[detect_stream(overrides)]), "roles": ["detect"]},
                              {"path": str(p["main"]), "roles": ["record", "stills"]}]
         cams.append(cam)
     return SiteConfig.model_validate({
@@ -233,22 +240,23 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         "schedule": {"workdays": [0, 1, 2, 3, 4, 5, 6], "sessions": ["00:00-23:59"]},
         "windows": [{"id": f"W{i:02d}", "number": i + 1, "name": f"w{i}"} for i in range(n)],
         "cameras": cams,
-        "rules": (overrides or {}).get("rules", {}),
+        "rules": overrides.get("rules", {}),
         "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
         "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9",
                  "inference_threads": INFERENCE_THREADS, "inference_streams": INFERENCE_STREAMS,
                  "analysis_threads": ANALYSIS_THREADS,
-                 **(overrides or {}).get("edge", {})},
+                 **overrides.get("edge", {})},
     })
 
 
 def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: dict | None = None) -> dict:
     from edge.agent.runtime import EdgeAgent
 
+    overrides = overrides or {}
     pairs = camera_pairs()
     with tempfile.TemporaryDirectory(prefix="hallwatch-bench-") as tmp:
         cfg = site_config(pairs, n, single, tmp, overrides)
-        agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False, **(overrides or {}).get("agent", {}))
+        agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False, **overrides.get("agent", {}))
         base_rss = rss_mb()
         agent.start()
         try:
@@ -270,7 +278,7 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
     analysed = c1.get("analysed", 0) - c0.get("analysed", 0)
     d = {k: r1[k] - r0[k] for k in r0}
     sec = {k: v * wall for k, v in per.items()}  # CPU seconds per group
-    detect_fps = SIZES["main" if single else (overrides or {}).get("detect", "sub")][2]
+    detect_fps = SIZES["main" if single else detect_stream(overrides)][2]
     decode = sec.get("detect readers (demux+decode)", 0.0) / max(1e-9, d["detect_packets"] / detect_fps)
     record = (sec.get("record/stills readers", 0.0) / max(1e-9, d["record_packets"] / FPS_OUT)
               if d["record_packets"] else 0.0)

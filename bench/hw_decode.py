@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from edge_cost import CACHE  # noqa: E402  (the streams bench/edge_cost.py generates)
 
 from edge.capture.source import VideoSource  # noqa: E402
 
-CACHE = Path(os.environ.get("HALLWATCH_BENCH_CACHE", Path.home() / ".cache" / "hallwatch-bench")) / "edge_cost"
 SAMPLE_FPS = 2.0
 
 
@@ -69,9 +71,8 @@ def main() -> None:
     files = args.files or sorted(CACHE.glob("*_main.mp4"))[:1] + sorted(CACHE.glob("*_sub*.mp4"))[:2]
     if not files:
         sys.exit(f"no streams: run bench/edge_cost.py once (cache {CACHE}) or name files")
-    from av.codec.hwaccel import hwdevices_available
-
     import av
+    from av.codec.hwaccel import hwdevices_available
 
     print(f"# PyAV {av.__version__}, FFmpeg hardware devices in this build: {', '.join(hwdevices_available())}; "
           f"{os.cpu_count()} CPUs; every frame of {args.seconds:.0f} s decoded, a BGR picture {SAMPLE_FPS:.0f} times "
