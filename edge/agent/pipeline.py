@@ -409,7 +409,7 @@ class FramePipeline:
             if not near.any():
                 return None, []
             pose = self.hands.pose_of(f.image, people.xyxy[near])
-        return pose, list(seat_clerks(pose, polygons))
+        return pose, seat_clerks(pose, polygons)
 
     def _smoking(self, f: CameraFrame, pose: Detections | None, pose_ts: dt.datetime | None
                  ) -> tuple[Detections | None, dt.datetime | None, Detections | None]:
