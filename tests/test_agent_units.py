@@ -213,16 +213,41 @@ def test_batch_gathering_waits_only_for_cameras_without_a_frame():
     assert time.monotonic() - t >= 0.2 and not loop.slots["b"].waiting, "a camera without frames: up to wait_s"
 
 
-def test_rules_of_a_batch_run_while_the_next_is_measured_and_none_is_lost():
-    """The detect job measures batch n+1 while the rules job applies batch n; it takes no further frame until the
-    rules job has taken the batch it handed over; batches reach the rules in the order measured; a batch measured
-    but not applied when the jobs stop is applied by ``_apply_measured`` (``EdgeAgent.stop``)."""
+def scripted_jobs(measure, analyse, overlap_rules: bool):
+    """The agent's real detect and rules job loops, started on a stand-in agent with one camera whose pipeline is
+    ``measure`` and whose rules step is ``analyse``: (agent, feed(n) putting frame n in the slot, stop, jobs)."""
     import threading
     from collections import Counter, deque
     from types import SimpleNamespace
 
     from edge.agent.runtime import EdgeAgent
     from edge.capture.reader import CameraFrame, LatestFrame
+
+    agent = SimpleNamespace(slots={"a": LatestFrame()}, _frame_ready=threading.Event(), batch_wait_s=0.0,
+                            pipeline=SimpleNamespace(measure=measure, counters=Counter()), _measured=deque(),
+                            _handoff=threading.Condition(), _gather=lambda wait_s: None, _analyse=analyse,
+                            _tick=lambda now: None, _applying=False, overlap_rules=overlap_rules)
+
+    def feed(n: int) -> None:
+        agent.slots["a"].put(CameraFrame("a", at(n), SCENE, n))
+        agent._frame_ready.set()
+
+    stop = threading.Event()
+    jobs = [threading.Thread(target=EdgeAgent._detect_loop, args=(agent, stop), daemon=True),
+            threading.Thread(target=EdgeAgent._rules_loop, args=(agent, stop), daemon=True)]
+    for job in jobs:
+        job.start()
+    return agent, feed, stop, jobs
+
+
+def test_rules_of_a_batch_run_while_the_next_is_measured_and_none_is_lost():
+    """The detect job measures batch n+1 while the rules job applies batch n; it takes no further frame until the
+    rules job has taken the batch it handed over; batches reach the rules in the order measured; a batch measured
+    but not applied when the jobs stop is applied by ``_apply_measured`` (``EdgeAgent.stop``)."""
+    import threading
+
+    from edge.agent.runtime import EdgeAgent
+    from edge.capture.reader import CameraFrame
 
     measured_seq: dict[int, threading.Event] = {n: threading.Event() for n in range(1, 6)}
     hold = {1: threading.Event(), 4: threading.Event()}  # apply of these batches waits until set
@@ -240,20 +265,7 @@ def test_rules_of_a_batch_run_while_the_next_is_measured_and_none_is_lost():
             assert hold[n].wait(30)
         applied.append(n)
 
-    agent = SimpleNamespace(slots={"a": LatestFrame()}, _frame_ready=threading.Event(), batch_wait_s=0.0,
-                            pipeline=SimpleNamespace(measure=measure, counters=Counter()), _measured=deque(),
-                            _handoff=threading.Condition(), _gather=lambda wait_s: None, _analyse=analyse,
-                            _tick=lambda now: None, _applying=False, overlap_rules=True)
-
-    def feed(n: int) -> None:
-        agent.slots["a"].put(CameraFrame("a", at(n), SCENE, n))
-        agent._frame_ready.set()
-
-    stop = threading.Event()
-    jobs = [threading.Thread(target=EdgeAgent._detect_loop, args=(agent, stop), daemon=True),
-            threading.Thread(target=EdgeAgent._rules_loop, args=(agent, stop), daemon=True)]
-    for job in jobs:
-        job.start()
+    agent, feed, stop, jobs = scripted_jobs(measure, analyse, overlap_rules=True)
     feed(1)
     assert applying[1].wait(30), "batch 1 reaches the rules"
     feed(2)
@@ -283,11 +295,8 @@ def test_rules_of_a_batch_run_while_the_next_is_measured_and_none_is_lost():
 def test_serial_rules_make_the_detect_job_wait_for_the_applied_batch():
     """``overlap_rules=False`` (the bench's comparison): no frame is taken while a batch is being applied."""
     import threading
-    from collections import Counter, deque
-    from types import SimpleNamespace
 
-    from edge.agent.runtime import EdgeAgent
-    from edge.capture.reader import CameraFrame, LatestFrame
+    from edge.capture.reader import CameraFrame
 
     applying, release, measured = threading.Event(), threading.Event(), []
 
@@ -299,20 +308,10 @@ def test_serial_rules_make_the_detect_job_wait_for_the_applied_batch():
         measured.append(frames[0].seq)
         return {}
 
-    agent = SimpleNamespace(slots={"a": LatestFrame()}, _frame_ready=threading.Event(), batch_wait_s=0.0,
-                            pipeline=SimpleNamespace(measure=measure, counters=Counter()), _measured=deque(),
-                            _handoff=threading.Condition(), _gather=lambda wait_s: None, _analyse=analyse,
-                            _tick=lambda now: None, _applying=False, overlap_rules=False)
-    stop = threading.Event()
-    jobs = [threading.Thread(target=EdgeAgent._detect_loop, args=(agent, stop), daemon=True),
-            threading.Thread(target=EdgeAgent._rules_loop, args=(agent, stop), daemon=True)]
-    for job in jobs:
-        job.start()
-    agent.slots["a"].put(CameraFrame("a", at(1), SCENE, 1))
-    agent._frame_ready.set()
+    agent, feed, stop, jobs = scripted_jobs(measure, analyse, overlap_rules=False)
+    feed(1)
     assert applying.wait(30)
-    agent.slots["a"].put(CameraFrame("a", at(2), SCENE, 2))
-    agent._frame_ready.set()
+    feed(2)
     assert agent.slots["a"].waiting and measured == [1], "batch 2 waits until batch 1 is applied"
     stop.set()
     release.set()

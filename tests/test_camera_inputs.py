@@ -60,7 +60,8 @@ def test_input_errors_point_at_lines(tmp_path: Path, body: str, line: int, loc: 
 
 
 @pytest.mark.parametrize("key, value, ok", [("device", "GPU", True), ("device", "AUTO", True), ("device", "NPU", False),
-                                            ("hwaccel", "vaapi", True), ("hwaccel", "cuda", True), ("hwaccel", "nvdec", False)])
+                                            ("hwaccel", "vaapi", True), ("hwaccel", "cuda", True),
+                                            ("hwaccel", "nvdec", False)])
 def test_accelerator_keys(tmp_path: Path, key: str, value: str, ok: bool) -> None:
     body = f"    source: a.mp4\nedge:\n  {key}: {value}\n"
     if ok:
