@@ -61,16 +61,17 @@ class PhoneUseRule(_Model):
         default=0, ge=0, le=60,
         description="Seconds between hand passes of a camera (the COCO detector on crops around the clerks' hands, "
                     "the costliest part of analysis); between them the last pass's result stands, as for an "
-                    "unchanged frame. 0: every inferred frame. Raise it (e.g. 2) to fit more cameras on a box; "
-                    "phone detection then follows a phone more coarsely.",
+                    "unchanged frame. One pass in each slot of this many seconds, the cameras' slots staggered so "
+                    "that their passes do not all fall in one batch. 0: every inferred frame. Raise it (e.g. 2) to "
+                    "fit more cameras on a box; phone detection then follows a phone more coarsely.",
     )
     hand_pass_idle_s: float = Field(
         default=2.0, ge=0, le=60,
         description="Seconds between hand passes of a camera while none of its passes has seen a phone (or, with "
                     "the eating rule, food or a drink) in the last window_s seconds; once one is seen the pass runs "
                     "as hand_pass_s says again, so a phone in use is followed on every inferred frame and a start "
-                    "of use is seen at most this late. 0: no idle spacing. Not applied while the smoking analyser "
-                    "runs (its look-alike check needs every pass).",
+                    "of use is seen at most this late. Slots as for hand_pass_s. 0: no idle spacing. Not applied "
+                    "while the smoking analyser runs (its look-alike check needs every pass).",
     )
     hand_crop_max_upscale: float = Field(
         default=0, ge=0, le=16,

@@ -582,8 +582,9 @@ class SeatsConfig(_Model):
     region_min_px: int = Field(default=160, ge=32, le=4096, description="Smallest region side in pixels.")
     pose_idle_s: float = Field(default=2.0, ge=0, le=60, description="Seconds between pose passes on a camera's seat "
                                "regions while the full-frame pass sees a confident person in every seat and the hand "
-                               "pass is not due; in between the last pose stands (the sleeping rule samples only new "
-                               "ones). A seat not seen, the hand pass or the smoking analyser still gets a pose on "
+                               "pass is not due (one pose in each slot of this many seconds, the cameras' slots "
+                               "staggered); in between the last pose stands (the sleeping rule samples only new ones). "
+                               "A seat not seen, the hand pass or the smoking analyser still gets a pose on "
                                "every inferred frame. 0: every inferred frame.")
     min_person_confidence: float | None = Field(default=None, gt=0, lt=1, description="Person confidence that makes a "
                                                 "seat staffed; default rules.window_unstaffed.person_min_confidence.")

@@ -1,5 +1,5 @@
-"""Agent building blocks with scripted inputs: the unchanged-frame gate, the finding dispatcher, the hand-over
-between the detect and rules jobs."""
+"""Agent building blocks with scripted inputs: the unchanged-frame gate, the periodic passes' slots, the finding
+dispatcher, the hand-over between the detect and rules jobs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.agent.findings import FindingDispatcher
-from edge.agent.pipeline import ChangeGate
+from edge.agent.pipeline import ChangeGate, _slot_due, camera_phases
 from edge.capture.buffer import FrameRing
 from edge.contract import jsonable
 from edge.detections import Detections
@@ -55,6 +55,56 @@ def test_gate_threshold_zero_always_infers():
     gate = ChangeGate(threshold=0)
     gate.inferred("cam", at(0), SCENE)
     assert gate.needs_inference("cam", at(0.5), SCENE)
+
+
+def test_gate_reconfirms_in_the_cameras_slot():
+    """Phase 0.5 of 10 s: the camera's slots start at :05, so an unchanged picture inferred at :01 is
+    re-confirmed at :05, not at :11."""
+    gate = ChangeGate(threshold=2.0, reconfirm_s=10.0)
+    gate.phases = {"cam": 0.5}
+    gate.inferred("cam", at(1), SCENE)
+    assert not gate.needs_inference("cam", at(4.9), SCENE)
+    assert gate.needs_inference("cam", at(5.1), SCENE)
+
+
+@pytest.mark.parametrize(
+    "last, now, every, phase, due",
+    [
+        (None, 0.0, 2.0, 0.0, True),  # never measured
+        (0.0, 1.9, 2.0, 0.0, False),
+        (0.0, 2.0, 2.0, 0.0, True),  # the next slot starts
+        (1.9, 2.1, 2.0, 0.0, True),  # a pass late in its slot: the next slot's first frame still gets one
+        (2.1, 3.9, 2.0, 0.0, False),
+        (0.0, 0.9, 2.0, 0.5, False),
+        (0.0, 1.0, 2.0, 0.5, True),  # phase 0.5: slots start at odd seconds
+        (1.0, 2.9, 2.0, 0.5, False),
+        (5.0, 1.0, 2.0, 0.0, True),  # the clock stepped back
+        (0.0, 0.1, 0.0, 0.0, True),  # every 0: always
+    ],
+)
+def test_slot_due(last, now, every, phase, due):  # noqa: ANN001
+    assert _slot_due(None if last is None else at(last), at(now), every, phase) is due
+
+
+@pytest.mark.parametrize("phased", [True, False])
+def test_cameras_due_together_once_spread_over_later_batches(phased):
+    """30 cameras measured together (the agent's start, or a stall), then analysed at 2 fps with a 2 s pass: with
+    their phases each batch holds about a quarter of the passes; without, all 30 come due in the same batch."""
+    cams = [f"cam{k}" for k in range(30)]
+    phases = camera_phases(cams) if phased else {}
+    last = {c: at(0) for c in cams}
+    per_batch = []
+    for step in range(1, 25):
+        now = at(step * 0.5)
+        due = [c for c in cams if _slot_due(last[c], now, 2.0, phases.get(c, 0.0))]
+        for c in due:
+            last[c] = now
+        per_batch.append(len(due))
+    assert sum(per_batch) >= 30 * 5  # a pass in each 2-s slot of every camera
+    if phased:
+        assert max(per_batch) <= 10, per_batch
+    else:
+        assert max(per_batch) == 30, per_batch
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,8 @@ def _with_phone_rule(base, **kw):
     return base.model_copy(update={"rules": base.rules.model_copy(update={"phone_use": phone})})
 
 
-@pytest.mark.parametrize("every, idle, max_passes", [(0, 0, 12), (2.0, 0, 3), (0, 2.0, 12)])
+# 2 s spacing: one pass in each of the camera's 2-s slots, which 5.5 s of frames touch at most four of
+@pytest.mark.parametrize("every, idle, max_passes", [(0, 0, 12), (2.0, 0, 4), (0, 2.0, 12)])
 def test_hand_pass_interval(demo_config_path, clip_frames, detector, every, idle, max_passes):
     """hand_pass_s spaces the passes always; hand_pass_idle_s only while no phone was seen: once the texting phone
     is seen, with the idle spacing alone every frame gets its pass."""
@@ -101,14 +102,14 @@ def test_hand_crops_of_a_substream_run_near_their_own_scale(demo_config_path, cl
 
 def test_hand_pass_idles_while_no_phone_or_food_is_seen(demo_config_path, clip_frames, detector):
     """The same clip with nothing counting as held (phone threshold 0.99, eating off): one pass per
-    hand_pass_idle_s (2 s: 3 passes in 6 s) instead of one per frame."""
+    hand_pass_idle_s slot (2 s: at most 4 passes in the 5.5 s of frames) instead of one per frame."""
     base = _with_phone_rule(load_site_config(demo_config_path), hand_pass_s=0, hand_pass_idle_s=2.0,
                             min_confidence=0.99)
     eating = base.rules.eating.model_copy(update={"enabled": False})
     cfg = base.model_copy(update={"rules": base.rules.model_copy(update={"eating": eating})})
     pipe, _ = _run(cfg, detector, clip_frames)
     passes, reused = pipe.counters["crop_passes"], pipe.counters["hand_passes_reused"]
-    assert passes + reused == len(clip_frames) and passes <= 3 and reused >= len(clip_frames) - 3
+    assert passes + reused == len(clip_frames) and passes <= 4 and reused >= len(clip_frames) - 4
 
 
 def test_hand_crops_only_around_each_seats_clerk(media_dir, models_dir, detector, tmp_path):
@@ -169,7 +170,7 @@ def test_seat_pose_runs_only_when_a_rule_needs_a_new_one(demo_config_path, clip_
         assert all(fresh)
         return
     assert pipe.counters["seat_regions_skipped"] >= len(ctxs) - 2, "the full-frame pass sees the clerk"
-    assert sum(fresh) <= 3 + pipe.counters["seat_regions"], fresh
+    assert sum(fresh) <= 4 + pipe.counters["seat_regions"], fresh  # one in each 2-s slot the 5.5 s touch
     last = None
     for c, new in zip(ctxs, fresh):
         if new:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -62,8 +63,27 @@ def _elapsed(last: dt.datetime | None, ts: dt.datetime, every: float) -> bool:
     return every <= 0 or last is None or not 0 <= (ts - last).total_seconds() < every
 
 
+def _slot_due(last: dt.datetime | None, ts: dt.datetime, every: float, phase: float = 0.0) -> bool:
+    """Whether ``ts`` lies in a later ``every``-second slot than ``last``: slots start ``phase`` x ``every``
+    seconds past each multiple of ``every`` of Unix time, so a periodic pass runs on the first frame of each of
+    its camera's slots (what it measured stands in for less than ``every`` seconds). Cameras of different phases
+    come due in different batches even after something (the agent's start, a stall) made them due together once.
+    Also true when ``every`` is 0, there is no ``last``, or ``ts`` is before it."""
+    if every <= 0 or last is None or ts < last:
+        return True
+    shift = phase * every
+    return math.floor((ts.timestamp() - shift) / every) > math.floor((last.timestamp() - shift) / every)
+
+
+def camera_phases(camera_ids: list[str]) -> dict[str, float]:
+    """A phase in [0, 1) per camera for ``_slot_due``: the golden-ratio sequence over the cameras' order, so any
+    run of consecutive cameras is spread evenly over a period."""
+    return {cid: (k * 0.6180339887498949) % 1.0 for k, cid in enumerate(camera_ids)}
+
+
 class ChangeGate:
-    """Skip inference on unchanged pictures, re-confirming every ``reconfirm_s`` seconds of frame time.
+    """Skip inference on unchanged pictures, re-confirming once in every ``reconfirm_s`` seconds of frame time (in
+    slots of the camera's phase, ``_slot_due``).
 
     Change = mean absolute difference of a 64x36 grey thumbnail versus the last *inferred* frame.
     """
@@ -71,6 +91,7 @@ class ChangeGate:
     def __init__(self, threshold: float = 2.0, reconfirm_s: float = 10.0):
         self.threshold = threshold
         self.reconfirm_s = reconfirm_s
+        self.phases: dict[str, float] = {}  # per camera: its re-confirmation slots' phase (``_slot_due``)
         self._last: dict[str, tuple[dt.datetime, np.ndarray]] = {}
 
     @staticmethod
@@ -82,7 +103,7 @@ class ChangeGate:
         if self.threshold <= 0:
             return True
         last = self._last.get(camera_id)
-        if last is None or (ts - last[0]).total_seconds() >= self.reconfirm_s or ts < last[0]:
+        if last is None or _slot_due(last[0], ts, self.reconfirm_s, self.phases.get(camera_id, 0.0)):
             return True
         return float(np.abs(self.thumb(image) - last[1]).mean()) >= self.threshold
 
@@ -136,6 +157,8 @@ class FramePipeline:
         self._counting = threading.Lock()
         if not self.rules:
             self.rules = build_frame_rules(self.cfg)
+        self.phases = camera_phases([c.id for c in self.cfg.cameras])
+        self.gate.phases = self.phases
         for cam in self.cfg.cameras:
             self.health.setdefault(cam.id, CameraHealthMonitor(cam.id, self.cfg.rules.camera_health))
         # per camera at its last inferred frame: (detections, hand-pass objects, pose, pose_ts, frame ts)
@@ -241,7 +264,8 @@ class FramePipeline:
         if not self._pose_read:
             return False
         last = self._pose_at.get(f.camera_id)
-        return _elapsed(last[0] if last else None, f.ts, self.cfg.seats.pose_idle_s)
+        return _slot_due(last[0] if last else None, f.ts, self.cfg.seats.pose_idle_s,
+                         self.phases.get(f.camera_id, 0.0))
 
     def hand_due(self, f: CameraFrame) -> bool:
         """Whether the camera's hand pass runs on this frame (``rules.phone_use.hand_pass_s`` and
@@ -250,8 +274,9 @@ class FramePipeline:
         rule = self.cfg.rules.phone_use
         idle = self.smoking is None and _elapsed(self._held_at.get(f.camera_id), f.ts, rule.window_s)
         last = self._hand_at.get(f.camera_id)
-        return _elapsed(last[0] if last else None, f.ts,
-                        max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s)
+        return _slot_due(last[0] if last else None, f.ts,
+                         max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s,
+                         self.phases.get(f.camera_id, 0.0))
 
     def _seats_seen(self, f: CameraFrame, det: Detections) -> bool:
         from edge.rules.common import in_zone_mask, person_min_confidence
