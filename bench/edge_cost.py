@@ -4,7 +4,8 @@ Not a test. Prints a table. Each camera is a pair of files generated once into a
 ``~/.cache/hallwatch-bench/edge_cost``) from shared clips: a 1920x1080 25 fps H.264 main stream with a
 keyframe every 50 frames (2 s, no B-frames, as IP cameras send), a 640x360 25 fps substream with the same GOP,
 and the same substream at 10 fps (a keyframe every 20 frames; cameras' substreams run at 5-10 fps).
-Files are looped and paced in real time, like live cameras. Every configuration runs in its own process
+Each camera shows its clip from its own starting point (no two of 30 show the same moment); files are looped and
+paced in real time, like live cameras. Every configuration runs in its own process
 for a fixed time after a warm-up:
 
 - ``agent, substream``: ``EdgeAgent`` as ``hallwatch edge run`` builds it (every default rule, a seat zone
@@ -30,6 +31,9 @@ for a fixed time after a warm-up:
   ``edge.inference_threads: 2`` (each inference on both cores, none waiting for a free stream);
 - ``agent, substream, rules before the next batch is measured``: as the first with ``EdgeAgent(overlap_rules=
   False)``: the detect job waits while the rules job applies its batch (the agent before the two overlapped);
+- ``agent, substream, periodic passes of all cameras in step``: as the first with every camera's phase 0, so the
+  seat pose, hand pass and change-gate re-confirmation come due for all cameras in the same batches once something
+  (the start) aligned them (the agent before ``edge.agent.pipeline.camera_phases``);
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
   and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
@@ -64,6 +68,7 @@ from edge import paths  # noqa: E402
 CLIPS = ("intel-iot-devkit_one-by-one-person-detection.mp4", "1234hmehme_MINH7.mp4",
          "pgplarosa_resized_cctv_full_fast_cut.mov")
 CLIP_SECONDS = 16
+ROTATIONS = 10  # starting points per clip (camera_pairs)
 FPS_OUT, GOP = 25, 50
 # generated streams: (width, height, fps); every one has a keyframe every 2 s
 SIZES = {"main": (1920, 1080, FPS_OUT), "sub": (640, 360, FPS_OUT), "sub10": (640, 360, 10)}
@@ -75,27 +80,28 @@ ANALYSIS_THREADS = int(os.environ.get("BENCH_ANALYSIS_THREADS", "2"))  # edge.an
 
 
 # --------------------------------------------------------------------------- media pairs
-def camera_pairs() -> list[dict[str, Path]]:
-    """(main, sub) file pairs, generated once with PyAV's libx264 into the cache."""
+def camera_pairs(n: int = len(CLIPS)) -> list[dict[str, Path]]:
+    """One set of generated streams per camera (``SIZES``), made once with PyAV's libx264 into the cache: camera
+    i shows clip i % clips from ``(i // clips) % ROTATIONS`` x ``CLIP_SECONDS / ROTATIONS`` seconds in, so no two of
+    30 cameras show the same moment (a hall's cameras do not see the same thing at the same time)."""
     CACHE.mkdir(parents=True, exist_ok=True)
+    clips = [name for name in CLIPS if (paths.media_dir() / "video" / name).exists()]
+    if not clips:
+        sys.exit(f"none of {CLIPS} in {paths.media_dir() / 'video'}")
     out = []
-    for name in CLIPS:
-        src = paths.media_dir() / "video" / name
-        if not src.exists():
-            continue
-        stem = Path(name).stem
+    for i in range(n):
+        name, rot = clips[i % len(clips)], (i // len(clips)) % ROTATIONS
+        stem = Path(name).stem + (f"_r{rot}" if rot else "")
         pair = {kind: CACHE / f"{stem}_{kind}.mp4" for kind in SIZES}
         if not all(p.exists() for p in pair.values()):
             t = time.perf_counter()
-            _transcode(src, pair)
+            _transcode(paths.media_dir() / "video" / name, pair, start=rot * CLIP_SECONDS / ROTATIONS)
             print(f"# generated {stem} main+sub in {time.perf_counter() - t:.0f}s", file=sys.stderr)
         out.append(pair)
-    if not out:
-        sys.exit(f"none of {CLIPS} in {paths.media_dir() / 'video'}")
     return out
 
 
-def _transcode(src: Path, pair: dict[str, Path]) -> None:
+def _transcode(src: Path, pair: dict[str, Path], start: float = 0.0) -> None:
     import av
 
     outs, streams = {}, {}
@@ -110,8 +116,8 @@ def _transcode(src: Path, pair: dict[str, Path]) -> None:
     frames = _looped(src)
     _, cur = next(frames)
     nxt_t, nxt = next(frames)
-    for k in range(CLIP_SECONDS * FPS_OUT):  # output frame k shows the source frame on screen at k/25 s
-        while nxt_t <= k / FPS_OUT:
+    for k in range(CLIP_SECONDS * FPS_OUT):  # output frame k shows the source frame on screen at start + k/25 s
+        while nxt_t <= start + k / FPS_OUT:
             cur = nxt
             nxt_t, nxt = next(frames)
         _emit(outs, streams, cur, k)
@@ -191,7 +197,7 @@ def _group(name: str | None, comm: str) -> str:
         return "record/stills readers"
     if name.startswith(("capture-", "decode-")):
         return "detect readers (demux+decode)"
-    if name in ("detect", "MainThread", "predict") or name.startswith("analysis"):
+    if name in ("detect", "rules", "MainThread", "predict") or name.startswith("analysis"):
         return "analysis (python)"
     return "other python (outbox, evidence, mqtt)"
 
@@ -253,10 +259,12 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
     from edge.agent.runtime import EdgeAgent
 
     overrides = overrides or {}
-    pairs = camera_pairs()
+    pairs = camera_pairs(n)
     with tempfile.TemporaryDirectory(prefix="hallwatch-bench-") as tmp:
         cfg = site_config(pairs, n, single, tmp, overrides)
         agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False, **overrides.get("agent", {}))
+        if overrides.get("aligned"):
+            agent.pipeline.phases.clear()  # the change gate shares the dict
         base_rss = rss_mb()
         agent.start()
         try:
@@ -299,7 +307,7 @@ def run_capture_memory(single: bool, settle: float = 20.0) -> dict:
     from edge.capture.reader import CameraReader, LatestFrame
 
     limit_malloc_arenas()
-    pairs = camera_pairs()
+    pairs = camera_pairs(8)
     readers, rings, at = [], [], {}
     for i in range(8):
         p, slot, ring = pairs[i % len(pairs)], LatestFrame(), PacketRing(17)
@@ -327,7 +335,7 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
     import av
     from ultralytics import YOLO
 
-    pairs = camera_pairs()
+    pairs = camera_pairs(n)
     model = YOLO(str(paths.models_dir() / "yolo11n_int8_openvino_model"), task="detect")
     import numpy as np
 
@@ -399,6 +407,7 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub10": "agent, 10 fps substream detect + main record",
           "agent-sub-serial": "agent, substream, rules before the next batch is measured",
           "agent-sub-2t": "agent, substream, one inference stream on two threads",
+          "agent-sub-aligned": "agent, substream, periodic passes of all cameras in step",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 VARIANTS = {  # site overrides of the agent configurations beside the defaults ("agent": EdgeAgent arguments)
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
@@ -410,6 +419,7 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub10": {"detect": "sub10"},
     "agent-sub-serial": {"agent": {"overlap_rules": False}},  # the rules of a batch before the next is measured
     "agent-sub-2t": {"edge": {"inference_streams": 1, "inference_threads": 2}},  # one stream on both cores
+    "agent-sub-aligned": {"aligned": True},  # every camera's periodic passes in phase 0 (the agent before phases)
 }
 
 
@@ -445,13 +455,15 @@ def main() -> int:
     paths.export_defaults()
     from models.machine import describe
 
-    pairs = camera_pairs()
-    sizes = {k: sum(p[k].stat().st_size for p in pairs) * 8 / 1e6 / CLIP_SECONDS / len(pairs) for k in SIZES}
-    rows = {}
+    runs = []
     for item in args.configs.split(","):  # name or name:cameras
         name, _, count = item.partition(":")
-        n = int(count) if count else {"agent-main": args.single_cameras, "plain": args.plain_cameras}.get(
-            name, args.cameras)
+        runs.append((item, name, int(count) if count else {"agent-main": args.single_cameras,
+                                                            "plain": args.plain_cameras}.get(name, args.cameras)))
+    pairs = camera_pairs(max(n for *_, n in runs))  # generated before any run is timed
+    sizes = {k: sum(p[k].stat().st_size for p in pairs) * 8 / 1e6 / CLIP_SECONDS / len(pairs) for k in SIZES}
+    rows = {}
+    for item, name, n in runs:
         cmd = [sys.executable, __file__, "--child", name, "--n", str(n), "--seconds", str(args.seconds),
                "--warmup", str(args.warmup)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
