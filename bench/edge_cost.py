@@ -265,11 +265,13 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
         agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False, **overrides.get("agent", {}))
         if overrides.get("aligned"):
             agent.pipeline.phases.clear()  # the change gate shares the dict
+        batches = record_batches(agent.pipeline)
         base_rss = rss_mb()
         agent.start()
         try:
             time.sleep(warmup)
             c0, m0, r0 = dict(agent.pipeline.counters), Meter(), reader_counts(agent)
+            batches.clear()
             h0 = getattr(agent.pipeline.hands, "crops", 0)
             lags = []
             end = time.monotonic() + seconds
@@ -297,7 +299,23 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
             "fps": analysed / wall / n, "inferences": (c1.get("inferences", 0) - c0.get("inferences", 0)) / wall / n,
             "crops": c1.get("crop_passes", 0) - c0.get("crop_passes", 0), "hand_crops": hand_crops,
             "lag_mean": sum(lags) / max(1, len(lags)), "lag_max": max(lags or [0.0]),
-            "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": decoded}
+            "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": decoded, "batches": list(batches)}
+
+
+def record_batches(pipeline) -> list[tuple[float, int, int]]:  # noqa: ANN001
+    """Wrap ``pipeline.measure`` to record each batch's (wall seconds, seat poses, hand crops) in the list returned."""
+    out: list[tuple[float, int, int]] = []
+    measure = pipeline.measure
+
+    def timed(frames):  # noqa: ANN001, ANN202
+        p0, h0, t0 = pipeline.counters["seat_poses"], getattr(pipeline.hands, "crops", 0), time.perf_counter()
+        res = measure(frames)
+        out.append((time.perf_counter() - t0, pipeline.counters["seat_poses"] - p0,
+                    getattr(pipeline.hands, "crops", 0) - h0))
+        return res
+
+    pipeline.measure = timed
+    return out
 
 
 def run_capture_memory(single: bool, settle: float = 20.0) -> dict:
@@ -496,6 +514,18 @@ def main() -> int:
         crops = f"{r.get('hand_crops', 0) / inferred:.1f}" if inferred and r["config"] != "plain" else "–"
         print(f"| {LABELS[r['config']]} | {r['cameras']} | {r['decode']:.3f} | {r['record']:.4f} | "
               f"{r['per_frame']:.3f} | {crops} | {r['projected']:.3f} | {2.0 / r['projected']:.0f} |")
+    agents = [r for r in rows.values() if r.get("batches")]
+    if agents:
+        print("\nBatches measured by the agent's detect job (wall seconds each; seat poses and hand crops in one):\n")
+        print("| configuration | cameras | batches | frames per batch | mean s | p90 s | longest s | most seat poses "
+              "| most hand crops |")
+        print("|---|---|---|---|---|---|---|---|---|")
+    for r in agents:
+        b = r["batches"]
+        d = sorted(x[0] for x in b)
+        print(f"| {LABELS[r['config']]} | {r['cameras']} | {len(b)} | "
+              f"{r['fps'] * r['wall'] * r['cameras'] / len(b):.1f} | {sum(d) / len(d):.2f} | "
+              f"{d[int(0.9 * (len(d) - 1))]:.2f} | {d[-1]:.2f} | {max(x[1] for x in b)} | {max(x[2] for x in b)} |")
     plain = [r for r in rows.values() if r["config"] == "plain"]
     for a in [r for r in rows.values() if r["config"] != "plain"] if plain else []:
         p = plain[0]
