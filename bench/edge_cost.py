@@ -34,6 +34,8 @@ for a fixed time after a warm-up:
 - ``agent, substream, periodic passes of all cameras in step``: as the first with every camera's phase 0, so the
   seat pose, hand pass and change-gate re-confirmation come due for all cameras in the same batches once something
   (the start) aligned them (the agent before ``edge.agent.pipeline.camera_phases``);
+- ``agent, substream, batches of at most 8 / 10 frames``: as the first with ``edge.batch_frames`` 8 or 10 instead
+  of the default 15 (the cameras taken longest ago first); ``every waiting frame in one batch``: 0;
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
   and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
@@ -426,6 +428,9 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-serial": "agent, substream, rules before the next batch is measured",
           "agent-sub-2t": "agent, substream, one inference stream on two threads",
           "agent-sub-aligned": "agent, substream, periodic passes of all cameras in step",
+          "agent-sub-batch8": "agent, substream, batches of at most 8 frames",
+          "agent-sub-batch10": "agent, substream, batches of at most 10 frames",
+          "agent-sub-batch-all": "agent, substream, every waiting frame in one batch",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 VARIANTS = {  # site overrides of the agent configurations beside the defaults ("agent": EdgeAgent arguments)
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
@@ -437,7 +442,10 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub10": {"detect": "sub10"},
     "agent-sub-serial": {"agent": {"overlap_rules": False}},  # the rules of a batch before the next is measured
     "agent-sub-2t": {"edge": {"inference_streams": 1, "inference_threads": 2}},  # one stream on both cores
-    "agent-sub-aligned": {"aligned": True},  # every camera's periodic passes in phase 0 (the agent before phases)
+    "agent-sub-aligned": {"aligned": True},
+    "agent-sub-batch8": {"edge": {"batch_frames": 8}},
+    "agent-sub-batch10": {"edge": {"batch_frames": 10}},
+    "agent-sub-batch-all": {"edge": {"batch_frames": 0}},  # every waiting frame in one batch (before stop 28)  # every camera's periodic passes in phase 0 (the agent before phases)
 }
 
 

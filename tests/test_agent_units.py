@@ -236,7 +236,8 @@ def test_batch_gathering_waits_only_for_cameras_without_a_frame():
     from edge.agent.runtime import EdgeAgent
     from edge.capture.reader import CameraFrame, LatestFrame
 
-    loop = SimpleNamespace(slots={c: LatestFrame() for c in ("a", "b")}, _frame_ready=threading.Event())
+    loop = SimpleNamespace(slots={c: LatestFrame() for c in ("a", "b")}, _frame_ready=threading.Event(),
+                           cfg=SimpleNamespace(edge=SimpleNamespace(batch_frames=0)))
     frame = CameraFrame("a", T0, SCENE, 1)
     for slot in loop.slots.values():
         slot.put(frame)
@@ -276,7 +277,9 @@ def scripted_jobs(measure, analyse, overlap_rules: bool):
     agent = SimpleNamespace(slots={"a": LatestFrame()}, _frame_ready=threading.Event(), batch_wait_s=0.0,
                             pipeline=SimpleNamespace(measure=measure, counters=Counter()), _measured=deque(),
                             _handoff=threading.Condition(), _gather=lambda wait_s: None, _analyse=analyse,
-                            _tick=lambda now: None, _applying=False, overlap_rules=overlap_rules)
+                            _tick=lambda now: None, _applying=False, overlap_rules=overlap_rules,
+                            cfg=SimpleNamespace(edge=SimpleNamespace(batch_frames=0)))
+    agent._take_batch = lambda: EdgeAgent._take_batch(agent)
 
     def feed(n: int) -> None:
         agent.slots["a"].put(CameraFrame("a", at(n), SCENE, n))
@@ -288,6 +291,38 @@ def scripted_jobs(measure, analyse, overlap_rules: bool):
     for job in jobs:
         job.start()
     return agent, feed, stop, jobs
+
+
+@pytest.mark.parametrize("limit, waiting, taken", [
+    (0, ["c", "a", "d"], ["a", "c", "d"]),  # no limit: every waiting frame
+    (2, ["c", "a", "d"], ["a", "c"]),  # the two cameras taken longest ago (c, then a), whatever their frames' times
+    (2, ["d"], ["d"]),
+    (5, ["b", "d"], ["b", "d"]),  # a limit above the cameras: all
+])
+def test_batch_takes_the_cameras_taken_longest_ago_first(limit, waiting, taken):  # noqa: ANN001
+    """edge.batch_frames: a batch of at most that many frames, first those of the cameras whose last frame was taken
+    longest ago (not the oldest frames: a camera's waiting frame is replaced by each newer one, and ordering by frame
+    time would leave a camera waiting for ever); the others stay for the next batch, and with that many waiting
+    the gathering does not wait for the rest."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from edge.agent.runtime import EdgeAgent
+    from edge.capture.reader import CameraFrame, LatestFrame
+
+    loop = SimpleNamespace(slots={c: LatestFrame() for c in "abcd"}, _frame_ready=threading.Event(),
+                           cfg=SimpleNamespace(edge=SimpleNamespace(batch_frames=limit)))
+    for c in "cadb":  # taken in this order: c longest ago
+        loop.slots[c].put(CameraFrame(c, at(0), SCENE, 0))
+        loop.slots[c].take()
+    for k, c in enumerate(waiting):  # the camera taken longest ago has the newest frame
+        loop.slots[c].put(CameraFrame(c, at(10 - k), SCENE, 1))
+    t = time.monotonic()
+    EdgeAgent._gather(loop, 30.0 if 0 < limit <= len(waiting) else 0.05)
+    assert time.monotonic() - t < 5.0
+    assert sorted(f.camera_id for f in EdgeAgent._take_batch(loop)) == taken
+    assert sorted(c for c, s in loop.slots.items() if s.waiting) == sorted(set(waiting) - set(taken))
 
 
 def test_rules_of_a_batch_run_while_the_next_is_measured_and_none_is_lost():

@@ -6,8 +6,9 @@ Jobs (each its own thread, restarted by the watchdog in ``run_forever``/``watch`
   stalled streams): the detect input puts sampled frames in the camera's latest-frame slot, the record
   input's packets go into the camera's packet ring (clips by stream copy), a separate stills input keeps
   its newest keyframe;
-- ``detect``: takes the newest frame of every camera and measures them as one batch (``FramePipeline.measure``:
-  change gate and models), then hands the batch to ``rules`` and measures the next one;
+- ``detect``: takes the newest frame of every camera (at most ``edge.batch_frames``, the cameras taken longest
+  ago first) and measures them as one batch (``FramePipeline.measure``: change gate and models), then hands the
+  batch to ``rules`` and measures the next one;
 - ``rules``: feeds each measured batch to the hall rules and health monitors (``FramePipeline.apply``), checks
   camera silence (offline), publishes window states on change;
 - ``evidence``: turns rule events into messages with snapshots, finishes clips (FindingUpdated);
@@ -254,7 +255,7 @@ class EdgeAgent:
             self._frame_ready.wait(0.5)
             self._frame_ready.clear()
             self._gather(self.batch_wait_s)
-            frames = [f for f in (s.take() for s in self.slots.values()) if f is not None]
+            frames = self._take_batch()
             if not frames:
                 continue
             try:
@@ -300,11 +301,24 @@ class EdgeAgent:
         while self._measured:
             self._analyse(*self._measured.popleft())
 
+    def _take_batch(self) -> list[CameraFrame]:
+        """The waiting frames of every camera, or with ``edge.batch_frames`` that many, first those of the cameras
+        taken longest ago (a waiting frame is replaced by a newer one, so its own time says nothing of the wait)."""
+        limit = self.cfg.edge.batch_frames
+        slots = list(self.slots.values())
+        if 0 < limit < len(slots):
+            slots = sorted((s for s in slots if s.waiting), key=lambda s: s.taken_at)[:limit]
+        return [f for f in (s.take() for s in slots) if f is not None]
+
     def _gather(self, wait_s: float) -> None:
         """Let other cameras' frames join the batch: wait up to ``wait_s`` while a camera has no frame waiting
-        (not at all when every camera has one, as when analysis is the bottleneck)."""
+        (not at all when every camera has one, as when analysis is the bottleneck; with ``edge.batch_frames``,
+        once that many wait)."""
         deadline = time.monotonic() + wait_s
+        limit = self.cfg.edge.batch_frames
         while not all(s.waiting for s in self.slots.values()):
+            if limit > 0 and sum(s.waiting for s in self.slots.values()) >= limit:
+                return
             left = deadline - time.monotonic()
             if left <= 0:
                 return

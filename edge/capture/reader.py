@@ -54,6 +54,7 @@ class LatestFrame:
         self._item: CameraFrame | None = None
         self._lock = threading.Lock()
         self.dropped = 0
+        self.taken_at = float("-inf")  # monotonic time of the last take (a newer frame replaces a waiting one)
 
     def put(self, item: CameraFrame) -> None:
         with self._lock:
@@ -69,6 +70,8 @@ class LatestFrame:
     def take(self) -> CameraFrame | None:
         with self._lock:
             item, self._item = self._item, None
+            if item is not None:
+                self.taken_at = time.monotonic()
             return item
 
 
