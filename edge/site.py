@@ -542,7 +542,7 @@ class EdgeConfig(_Model):
         default=15, ge=0, le=256,
         description="Most frames measured in one batch, the cameras taken longest ago first; the others wait for the "
         "next batch, which starts as soon as this one is handed to the rules, so with many cameras a frame waits "
-        "for less than a whole round of them (30 cameras on 2 cores: lag 0.6-0.8 s instead of 1.1, "
+        "for less than a whole round of them (30 cameras on 2 cores: mean lag 0.7-0.8 s instead of 0.8-1.1, "
         "bench/edge_cost.py). 0: every camera's waiting frame in one batch.",
     )
     inference_streams: int = Field(
