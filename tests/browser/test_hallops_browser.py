@@ -335,6 +335,23 @@ def test_duty_roster_on_duty_now_and_seats(live_server, tmp_path, artifacts):
                 page.select_option("#roster-kind", "duty_officer")
                 page.fill("#roster-name", "刘洋")
                 page.fill("#roster-phone", "13800000000")
+                # a window changing while the entry is half typed (focus elsewhere) refreshes the page: the typed
+                # entry stays
+                page.click("#seat-note")
+                seated = page.locator("#seat-table tr[data-window='W02'] td.seated")
+                for state, persons in (("staffed", 1), ("empty", 0)):  # and back, for the phone layout below
+                    with httpx.Client(base_url=srv.base) as http:
+                        msg = c.WindowState(hall_id=srv.hall_id, edge_id=srv.cfg.edge.id, window_id="W02",
+                                            state=state, since=now, persons=persons)
+                        r = http.post("/api/v1/ingest", content=c.encode(msg), headers={
+                            "Authorization": f"Bearer {srv.edge_token}", "Content-Type": "application/json"})
+                        assert r.status_code < 300, r.text
+                    if persons:
+                        expect(seated).not_to_have_text("—", timeout=20000)
+                    else:
+                        expect(seated).to_have_text("—", timeout=20000)
+                    expect(page.locator("#roster-name")).to_have_value("刘洋")
+                    expect(page.locator("#roster-day")).to_have_value(today.isoformat())
                 page.click("#roster-add")
                 # a POST and a reload of two views: more than the default 5 s when the machine is busy
                 expect(page.locator("#duty-now .duty-line[data-kind='duty_officer']")).to_contain_text(

@@ -112,9 +112,19 @@ async function load(body, hallId, seq) {
     api(`/api/v1/console/halls/${encodeURIComponent(hallId)}/duty-roster`)]);
   if (seq.n !== seq.want) return;
   const reload = () => { seq.want = ++seq.n; load(body, hallId, seq); };
+  const typed = body.dataset.hall === hallId ? typedEntry(body) : [];
   mount(body, h("div.duty-top", nowCard(d)), seatsTable(d),
     h("section", h("h3", t("roster_title")), rosterTable(hallId, list, reload),
       ctx.can("decide") ? [addForm(hallId, d.windows, reload), importForm(hallId, reload)] : null));
+  body.dataset.hall = hallId;
+  for (const [id, value] of typed) {  // a refresh (a window changed, an entry saved) keeps what is being typed
+    const el = body.querySelector(`#${id}`);
+    if (el) el.value = value;
+  }
+}
+
+function typedEntry(body) {
+  return [...body.querySelectorAll("#roster-form input, #roster-form select")].filter((el) => el.id).map((el) => [el.id, el.value]);
 }
 
 export async function renderRoster(main) {
