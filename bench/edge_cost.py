@@ -442,10 +442,10 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub10": {"detect": "sub10"},
     "agent-sub-serial": {"agent": {"overlap_rules": False}},  # the rules of a batch before the next is measured
     "agent-sub-2t": {"edge": {"inference_streams": 1, "inference_threads": 2}},  # one stream on both cores
-    "agent-sub-aligned": {"aligned": True},
+    "agent-sub-aligned": {"aligned": True},  # every camera's periodic passes in phase 0 (the agent before phases)
     "agent-sub-batch8": {"edge": {"batch_frames": 8}},
     "agent-sub-batch10": {"edge": {"batch_frames": 10}},
-    "agent-sub-batch-all": {"edge": {"batch_frames": 0}},  # every waiting frame in one batch (before stop 28)  # every camera's periodic passes in phase 0 (the agent before phases)
+    "agent-sub-batch-all": {"edge": {"batch_frames": 0}},  # every waiting frame in one batch (before stop 28)
 }
 
 
