@@ -263,9 +263,7 @@ class FramePipeline:
             return True
         if not self._pose_read:
             return False
-        last = self._pose_at.get(f.camera_id)
-        return _slot_due(last[0] if last else None, f.ts, self.cfg.seats.pose_idle_s,
-                         self.phases.get(f.camera_id, 0.0))
+        return self._pass_due(self._pose_at, f, self.cfg.seats.pose_idle_s)
 
     def hand_due(self, f: CameraFrame) -> bool:
         """Whether the camera's hand pass runs on this frame (``rules.phone_use.hand_pass_s`` and
@@ -273,10 +271,13 @@ class FramePipeline:
         pass)."""
         rule = self.cfg.rules.phone_use
         idle = self.smoking is None and _elapsed(self._held_at.get(f.camera_id), f.ts, rule.window_s)
-        last = self._hand_at.get(f.camera_id)
-        return _slot_due(last[0] if last else None, f.ts,
-                         max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s,
-                         self.phases.get(f.camera_id, 0.0))
+        return self._pass_due(self._hand_at, f,
+                              max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s)
+
+    def _pass_due(self, last_at: dict[str, tuple], f: CameraFrame, every: float) -> bool:
+        """``_slot_due`` for a camera's periodic pass whose last run is ``last_at[camera]`` (frame time first)."""
+        last = last_at.get(f.camera_id)
+        return _slot_due(last[0] if last else None, f.ts, every, self.phases.get(f.camera_id, 0.0))
 
     def _seats_seen(self, f: CameraFrame, det: Detections) -> bool:
         from edge.rules.common import in_zone_mask, person_min_confidence

@@ -315,10 +315,8 @@ class EdgeAgent:
         (not at all when every camera has one, as when analysis is the bottleneck; with ``edge.batch_frames``,
         once that many wait)."""
         deadline = time.monotonic() + wait_s
-        limit = self.cfg.edge.batch_frames
-        while not all(s.waiting for s in self.slots.values()):
-            if limit > 0 and sum(s.waiting for s in self.slots.values()) >= limit:
-                return
+        enough = min(len(self.slots), self.cfg.edge.batch_frames or len(self.slots))
+        while sum(s.waiting for s in self.slots.values()) < enough:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
