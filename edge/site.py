@@ -587,6 +587,13 @@ class SeatsConfig(_Model):
     region_pad: float = Field(default=0.35, ge=0, le=2, description="Padding around a seat zone's box before it becomes "
                               "a square region, as a fraction of the box's longer side (a head above the zone).")
     region_min_px: int = Field(default=160, ge=32, le=4096, description="Smallest region side in pixels.")
+    region_max_upscale: float = Field(default=0, ge=0, le=16, description="A seat region smaller than the models' "
+                                      "input (a substream's regions are at most its height) is enlarged at most this "
+                                      "many times for the person and pose passes (e.g. 1: a 360-pixel region runs at "
+                                      "384x384 instead of 640x640, about a third of the CPU; OpenVINO). "
+                                      "bench/seat_upscale.py measures the labelled seats with it. Each input size it "
+                                      "adds is another compiled network per model. 0: every region enlarged to the "
+                                      "models' whole input.")
     pose_idle_s: float = Field(default=2.0, ge=0, le=60, description="Seconds between pose passes on a camera's seat "
                                "regions while the full-frame pass sees a confident person in every seat and the hand "
                                "pass is not due (one pose in each slot of this many seconds, the cameras' slots "

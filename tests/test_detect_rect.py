@@ -120,6 +120,26 @@ def test_an_export_the_rebuild_does_not_know_keeps_the_square(detector, media_di
         ov_rect.head_levels(ov.Core().read_model(str(detector.path)), 79)  # 79 classes: no such head
 
 
+def test_the_pose_model_runs_a_capped_square_at_a_smaller_input_and_finds_the_same_people(models_dir, media_dir):
+    """The pose export has a dynamic input: a seat square of a substream, capped (``seats.region_max_upscale``),
+    runs at a smaller square input reshaped as it is; without a cap every frame keeps the export's 640x640."""
+    pose = OpenVinoDetector(models_dir / "yolov8n-pose_int8_openvino_model")
+    frame = cv2.imread(str(media_dir / "images" / "desks" / "pgplarosa_sample_frame.png"))
+    frame = cv2.resize(frame, (640, round(frame.shape[0] * 640 / frame.shape[1])), interpolation=cv2.INTER_AREA)
+    side = frame.shape[0]
+    square = np.ascontiguousarray(frame[:, (640 - side) // 2:(640 + side) // 2])
+    assert not pose.rect and pose.input_for(frame) == (640, 640) and pose.input_for(square) == (640, 640)
+    assert pose.input_for(square, 1.0) == (384, 384) and pose.input_for(square, 1.4) == (512, 512)
+    full = pose.detect([square], conf=0.2)[0]
+    capped = pose.detect([square], conf=0.2, max_upscale=1.4)[0]
+    assert capped.keypoints is not None and capped.keypoints.shape[1:] == (17, 3)
+    for one, other in ((full, capped), (capped, full)):
+        sure = one.confidence >= 0.5
+        assert sure.sum() >= 1
+        for box in one.xyxy[sure]:
+            assert len(other) and _iou(box[None], other.xyxy).max() > 0.7, box
+
+
 def test_two_single_thread_detectors_in_one_process_do_not_crash(models_dir, media_dir):
     """The batch probe once ran a batch of 2 through a graph that fixes batch 1 inside, which wrote past OpenVINO's
     buffers: the next detector of the process crashed. Run apart, so a crash fails this test alone."""

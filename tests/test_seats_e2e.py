@@ -77,6 +77,35 @@ def test_seat_region_pass_finds_every_office_clerk(media_dir, models):
     assert with_regions == {"seat-st1": "staffed", "seat-st2": "staffed", "seat-st3": "empty", "seat-st4": "staffed"}
 
 
+def test_a_capped_seat_region_pass_on_a_substream_keeps_the_office_decisions(media_dir, models, monkeypatch):
+    """The office still scaled to a 640x360 substream: with ``seats.region_max_upscale: 1.4`` its seat regions run
+    at a smaller input than 640x640 and every seat keeps the uncapped decision (bench/seat_upscale.py measures the
+    labelled seats)."""
+    from edge.agent.pipeline import FramePipeline
+
+    detector, pose = models
+    cfg = load_site_config(OFFICE)
+    capped = cfg.model_copy(update={"seats": cfg.seats.model_copy(update={"region_max_upscale": 1.4})})
+    img = cv2.imread(str(media_dir / "images" / "desks" / "pgplarosa_sample_frame.png"))
+    small = cv2.resize(img, (640, 360), interpolation=cv2.INTER_AREA)
+    squares = FramePipeline(capped, detector, pose=pose, phone_pass=False).seat_squares("cam5", small.shape)
+    sizes = {pose.input_for(small[y1:y2, x1:x2], 1.4) for x1, y1, x2, y2 in squares}
+    assert squares and (640, 640) not in sizes, sizes
+    base = {d.zone_id: d.state for d in seat_decisions(cfg, "cam5", small, detector, pose, ReferenceStore(None))}
+    caps: list[float | None] = []
+    detect = pose.detect
+
+    def recording(frames, *args, **kwargs):
+        caps.append(kwargs.get("max_upscale"))
+        return detect(frames, *args, **kwargs)
+
+    monkeypatch.setattr(pose, "detect", recording)
+    cap = {d.zone_id: d.state for d in seat_decisions(capped, "cam5", small, detector, pose, ReferenceStore(None))}
+    assert caps and set(caps) == {1.4}  # the seat regions' pose pass ran capped
+    assert cap == base
+    assert base["seat-st3"] == "empty" and list(base.values()).count("staffed") >= 2, base
+
+
 def test_clip_through_the_rule_no_false_unstaffed(media_dir, models):
     """The office clip (two clerks seated all along): with absent_s scaled to 3 s, no 空岗 opens for them."""
     from models.media import sample_video

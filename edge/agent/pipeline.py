@@ -8,7 +8,8 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
 2. runs the detector once on all frames that need it (one batch);
 3. the seat-region pass (``seats.region_pass``, cameras with seat zones): the seat zones' padded boxes merged
    into as few squares as cover them (``edge.seats.seat_regions``), person detector and pose model on those
-   squares of all inferred frames (one batch each), persons mapped back and merged with the full-frame pass
+   squares of all inferred frames (one batch each; a square enlarged at most ``seats.region_max_upscale`` times
+   when that is set), persons mapped back and merged with the full-frame pass
    (``merge_detections``); that pose is the frame's only pose pass -> ``FrameContext.pose``. A frame whose every
    seat zone already holds a confident full-frame person skips the person squares, and its pose runs only when
    a rule needs a new one: the hand pass is due, the smoking analyser runs, or the camera's last pose is
@@ -234,6 +235,7 @@ class FramePipeline:
         if not self.seat_pass:
             return merged, poses, pose_ts
         items = [(f.image, self.seat_squares(f.camera_id, f.image.shape)) for f in frames]
+        cap = self.cfg.seats.region_max_upscale or None
         # every seat already has a confident full-frame person: the person crops would add nothing
         seen = [bool(sq) and self._seats_seen(f, full[k]) for k, (f, (_, sq)) in enumerate(zip(frames, items))]
         todo = [k for k, (_, sq) in enumerate(items) if sq and not seen[k]]
@@ -241,12 +243,14 @@ class FramePipeline:
         if todo:
             sub = [items[k] for k in todo]
             self._count("seat_regions", sum(len(sq) for _, sq in sub))
-            for k, p in zip(todo, detect_on_squares(self.detector, sub, classes=self._person_cls, conf=DETECT_CONF)):
+            for k, p in zip(todo, detect_on_squares(self.detector, sub, classes=self._person_cls, conf=DETECT_CONF,
+                                                    max_upscale=cap)):
                 merged[k] = merge_detections(full[k], p)
         posed = [k for k, (_, sq) in enumerate(items) if sq and (not seen[k] or self.pose_due(frames[k]))]
         if posed and self.pose is not None:
             self._count("seat_poses", len(posed))
-            for k, q in zip(posed, detect_on_squares(self.pose, [items[k] for k in posed], conf=SEAT_POSE_CONF)):
+            for k, q in zip(posed, detect_on_squares(self.pose, [items[k] for k in posed], conf=SEAT_POSE_CONF,
+                                                     max_upscale=cap)):
                 poses[k], pose_ts[k] = q, frames[k].ts
                 self._pose_at[frames[k].camera_id] = (frames[k].ts, q)
         for k, f in enumerate(frames):  # the last pose stands in (pose_due: it is at most pose_idle_s old)

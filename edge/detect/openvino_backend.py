@@ -220,6 +220,9 @@ class OpenVinoDetector:
         self.bad_frames = 0  # frames refused by detect() (wrong shape/dtype), for health reporting
         self._core, self._config = core, config
         self.rect = rect and self.task == "detect" and self.input_size[0] == self.input_size[1]
+        # an IR exported with a dynamic input size (the pose model) is reshaped to a capped crop's input as it is;
+        # frames without a cap keep the export's square
+        self._resizable = rect and ov_rect.dynamic_hw(core.read_model(str(self.path)))
         self._rect_nets: dict[tuple[int, int], _Net] = {}
         self._compiling = threading.Lock()  # analysis threads asking for the same new input size compile it once
 
@@ -277,8 +280,9 @@ class OpenVinoDetector:
     def input_for(self, frame: np.ndarray, max_upscale: float | None = None) -> tuple[int, int]:
         """The network input (width, height) this frame is analysed at. ``max_upscale``: a frame smaller than the
         input (a crop) is enlarged at most this many times, analysed at the smallest square input (a multiple of
-        ``UPSCALE_STEP``) that holds it so enlarged instead of at the whole input (rect detect models)."""
-        if not self.rect:
+        ``UPSCALE_STEP``) that holds it so enlarged instead of at the whole input (rect detect models; models
+        exported with a dynamic input size, such as the pose model, only with a cap)."""
+        if not (self.rect or (max_upscale and self._resizable)):
             return self.input_size
         side = self.input_size[0]
         if max_upscale:
@@ -290,8 +294,8 @@ class OpenVinoDetector:
         return size
 
     def _rect_net(self, size: tuple[int, int]) -> _Net | None:
-        """The network rebuilt for ``size`` (compiled once; None, and rect off, where the export is not a
-        YOLOv8/YOLO11 detect head the rebuild knows)."""
+        """The network rebuilt (a dynamic export: reshaped) for ``size`` (compiled once; None, and rect off, where
+        the export is not a YOLOv8/YOLO11 detect head the rebuild knows)."""
         with self._compiling:
             return self._rect_net_locked(size)
 
@@ -300,14 +304,18 @@ class OpenVinoDetector:
             if len(self._rect_nets) >= RECT_SIZES_MAX:
                 return None
             try:
-                model = ov_rect.rect_model(self._core.read_model(str(self.path)), len(self.names), *size)
+                model = self._core.read_model(str(self.path))
+                if self._resizable:
+                    model.reshape([1, 3, size[1], size[0]])
+                else:
+                    model = ov_rect.rect_model(model, len(self.names), *size)
                 self._rect_nets[size] = _Net(self._core.compile_model(model, self.device, self._config), self.streams)
                 log.info("%s: frames of this shape analysed at %dx%d instead of %dx%d", self.path.name, *size,
                          *self.input_size)
             except (ValueError, RuntimeError) as exc:
                 log.warning("%s: no rectangular input (%s); frames are letterboxed into %dx%d", self.path.name,
                             str(exc)[:200], *self.input_size)
-                self.rect = False
+                self.rect = self._resizable = False
                 return None
         return self._rect_nets[size]
 

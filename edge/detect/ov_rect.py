@@ -33,6 +33,13 @@ def fit_input(frame_hw: tuple[int, int], square: int, stride: int = 32) -> tuple
             min(square, math.ceil(round(h * r) / stride) * stride))
 
 
+def dynamic_hw(model: Any) -> bool:
+    """Whether an IR's input height and width are dynamic (exported with ``dynamic=True``): such a network is
+    reshaped to another input size as it is (its head computes its anchors from the feature maps' shapes)."""
+    shape = model.inputs[0].get_partial_shape()
+    return shape.rank.is_static and shape.rank.get_length() == 4 and not (shape[2].is_static and shape[3].is_static)
+
+
 def _static_input_hw(model: Any) -> tuple[int, int]:
     shape = model.inputs[0].get_partial_shape()
     if not shape.is_static:
