@@ -36,6 +36,8 @@ for a fixed time after a warm-up:
   (the start) aligned them (the agent before ``edge.agent.pipeline.camera_phases``);
 - ``agent, substream, batches of at most 8 / 10 frames``: as the first with ``edge.batch_frames`` 8 or 10 instead
   of the default 15 (the cameras taken longest ago first); ``every waiting frame in one batch``: 0;
+- ``agent, substream, seat regions enlarged at most 1.4x / not enlarged``: as the first with
+  ``seats.region_max_upscale`` 1.4 or 1 (``bench/seat_upscale.py`` measures what it costs the seat decisions);
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
   and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
@@ -249,6 +251,7 @@ def site_config(pairs: list[dict[str, Path]], n: int, single: bool, data_dir: st
         "windows": [{"id": f"W{i:02d}", "number": i + 1, "name": f"w{i}"} for i in range(n)],
         "cameras": cams,
         "rules": overrides.get("rules", {}),
+        "seats": overrides.get("seats", {}),
         "mqtt": {"topic_prefix": f"bench{os.getpid()}"},
         "edge": {"data_dir": data_dir, "models_dir": str(paths.models_dir()), "server_url": "http://127.0.0.1:9",
                  "inference_threads": INFERENCE_THREADS, "inference_streams": INFERENCE_STREAMS,
@@ -268,18 +271,20 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
         if overrides.get("aligned"):
             agent.pipeline.phases.clear()  # the change gate shares the dict
         batches = record_batches(agent.pipeline)
+        latency = record_latency(agent)
         base_rss = rss_mb()
         agent.start()
         try:
             time.sleep(warmup)
             c0, m0, r0 = dict(agent.pipeline.counters), Meter(), reader_counts(agent)
             batches.clear()
+            latency.clear()
             h0 = getattr(agent.pipeline.hands, "crops", 0)
-            lags = []
+            ages = []  # the heartbeat's lag: the age of each camera's newest analysed frame, each second
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 time.sleep(1.0)
-                lags += [h.lag_s for h in agent.camera_health()]
+                ages += [h.lag_s for h in agent.camera_health()]
             m1, c1, r1 = Meter(), dict(agent.pipeline.counters), reader_counts(agent)
             hand_crops = getattr(agent.pipeline.hands, "crops", 0) - h0
             decoded = sum(r.counters["decoded"] for r in agent.all_readers())
@@ -300,8 +305,48 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
             "realtime": d["detect_packets"] / detect_fps / wall / n,
             "fps": analysed / wall / n, "inferences": (c1.get("inferences", 0) - c0.get("inferences", 0)) / wall / n,
             "crops": c1.get("crop_passes", 0) - c0.get("crop_passes", 0), "hand_crops": hand_crops,
-            "lag_mean": sum(lags) / max(1, len(lags)), "lag_max": max(lags or [0.0]),
+            "age_mean": sum(ages) / max(1, len(ages)), "age_max": max(ages or [0.0]), **lag_stats(latency),
             "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": decoded, "batches": list(batches)}
+
+
+def record_latency(agent) -> list[tuple[float, float, float]]:
+    """Wrap the agent's batch taking, measuring and per-frame rules to record, for each frame the rules applied,
+    (seconds from its frame time to being taken into a batch, then to measured, then to applied by the rules) in
+    the list returned: the frame's lag, measured as the plain loop's is (frame time to result)."""
+    out: list[tuple[float, float, float]] = []
+    pipeline, take, measure, apply_one = agent.pipeline, agent._take_batch, agent.pipeline.measure, agent.pipeline._apply
+    taken: dict[int, float] = {}
+    done: dict[int, float] = {}
+
+    def take_batch():
+        frames = take()
+        now = time.time()
+        taken.update((id(f), now) for f in frames)
+        return frames
+
+    def measured(frames):
+        res = measure(frames)
+        now = time.time()
+        done.update((id(f), now) for f in frames)
+        return res
+
+    def applied(f, m):
+        res = apply_one(f, m)
+        t_ts, t_taken, t_done = f.ts.timestamp(), taken.pop(id(f), None), done.pop(id(f), None)
+        if t_taken is not None and t_done is not None:
+            out.append((t_taken - t_ts, t_done - t_taken, time.time() - t_done))
+        return res
+
+    agent._take_batch, pipeline.measure, pipeline._apply = take_batch, measured, applied
+    return out
+
+
+def lag_stats(latency: list[tuple[float, ...]]) -> dict[str, object]:
+    """Mean, p90 and max of the lag (the sum of each record) and the mean of each part."""
+    total = sorted(sum(x) for x in latency) or [0.0]
+    parts = [sum(x[k] for x in latency) / max(1, len(latency)) for k in range(len(latency[0]) if latency else 0)]
+    return {"lag_mean": sum(total) / len(total), "lag_p90": total[int(0.9 * (len(total) - 1))], "lag_max": total[-1],
+            "lag_parts": parts}
 
 
 def record_batches(pipeline) -> list[tuple[float, int, int]]:  # noqa: ANN001
@@ -375,14 +420,23 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
                     delay = wall0 + float(frame.time or 0) - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                    latest[i] = (time.monotonic(), frame.to_ndarray(format="bgr24"))
+                    # stamped with its frame time (paced onto the wall clock), as the agent's readers stamp theirs
+                    latest[i] = (wall0 + float(frame.time or 0), frame.to_ndarray(format="bgr24"))
                     decoded[i] += 1
 
     threads = [threading.Thread(target=decode, args=(i, pairs[i % len(pairs)]["main"]), name=f"decode-{i}",
                                 daemon=True) for i in range(n)]
     for t in threads:
         t.start()
-    count, lags = 0, []
+    count, lags, ages = 0, [], []
+    result_of: dict[int, float] = {}  # per camera: frame time of its newest predicted frame
+
+    def sample_ages() -> None:  # as the agent's heartbeat: the age of each camera's newest analysed frame, each second
+        while not stop.wait(1.0):
+            now = time.monotonic()
+            ages.extend(now - t for t in list(result_of.values()))
+
+    threading.Thread(target=sample_ages, name="ages", daemon=True).start()
     m0: Meter | None = None
     start = time.monotonic()
     nxt = start
@@ -390,6 +444,7 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
         now = time.monotonic()
         if m0 is None and now - start >= warmup:
             m0, count, lags, dec0 = Meter(), 0, [], sum(decoded)
+            ages.clear()
         if m0 is not None and now - m0.t >= seconds:
             break
         nxt += 1.0 / fps
@@ -397,12 +452,15 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
             item = latest.get(i)
             if item is None:
                 continue
+            t0 = time.monotonic()
             model.predict(item[1], verbose=False, conf=0.25)
             count += 1
-            lags.append(time.monotonic() - item[0])
+            lags.append((t0 - item[0], time.monotonic() - t0, 0.0))
+            result_of[i] = item[0]
         time.sleep(max(0.0, nxt - time.monotonic()))
     m1 = Meter()
     rss = rss_mb()
+    age_list = list(ages)
     stop.set()
     wall, cores, per = m1.since(m0)
     frames = sum(decoded) - dec0
@@ -412,8 +470,8 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
     return {"cameras": n, "wall": wall, "cores": cores, "threads": per, "fps": count / wall / n,
             "decode": decode, "record": 0.0, "per_frame": frame, "projected": decode + 2.0 * frame,
             "realtime": frames / FPS_OUT / wall / n,
-            "inferences": count / wall / n, "crops": 0, "lag_mean": sum(lags) / max(1, len(lags)),
-            "lag_max": max(lags or [0.0]), "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": 0}
+            "inferences": count / wall / n, "crops": 0, **lag_stats(lags),
+            "age_mean": sum(age_list) / max(1, len(age_list)), "age_max": max(age_list or [0.0]), "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": 0}
 
 
 # --------------------------------------------------------------------------- parent
@@ -431,6 +489,8 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-batch8": "agent, substream, batches of at most 8 frames",
           "agent-sub-batch10": "agent, substream, batches of at most 10 frames",
           "agent-sub-batch-all": "agent, substream, every waiting frame in one batch",
+          "agent-sub-seatcap14": "agent, substream, seat regions enlarged at most 1.4x",
+          "agent-sub-seatcap1": "agent, substream, seat regions not enlarged",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
 VARIANTS = {  # site overrides of the agent configurations beside the defaults ("agent": EdgeAgent arguments)
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
@@ -446,6 +506,8 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub-batch8": {"edge": {"batch_frames": 8}},
     "agent-sub-batch10": {"edge": {"batch_frames": 10}},
     "agent-sub-batch-all": {"edge": {"batch_frames": 0}},  # every waiting frame in one batch (before stop 28)
+    "agent-sub-seatcap14": {"seats": {"region_max_upscale": 1.4}},
+    "agent-sub-seatcap1": {"seats": {"region_max_upscale": 1.0}},
 }
 
 
@@ -505,12 +567,24 @@ def main() -> int:
           f"{args.warmup:.0f} s warm-up then {args.seconds:.0f} s measured per configuration.")
     print("\nMeasured (what this run reached on the shared machine):\n")
     print("| configuration | cameras | cores | cores/camera | analysed fps/camera | inferences/s/camera "
-          "| video decoded, x real time | lag mean / max s | RSS MB/camera | RSS total MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| video decoded, x real time | lag mean / p90 / max s | newest result's age mean / max s | RSS MB/camera "
+          "| RSS total MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows.values():
         print(f"| {LABELS[r['config']]} | {r['cameras']} | {r['cores']:.2f} | {r['cores'] / r['cameras']:.3f} | "
               f"{r['fps']:.2f} | {r['inferences']:.2f} | {r['realtime']:.2f} | {r['lag_mean']:.2f} / "
-              f"{r['lag_max']:.2f} | {r['rss_per_camera']:.1f} | {r['rss_total']:.0f} |")
+              f"{r['lag_p90']:.2f} / {r['lag_max']:.2f} | {r['age_mean']:.2f} / {r['age_max']:.2f} | "
+              f"{r['rss_per_camera']:.1f} | {r['rss_total']:.0f} |")
+    print("\nLag = a frame's time (when the camera showed it) to its result: the agent's rules applied, the plain "
+          "loop's predict returned. Newest result's age = what the agent's heartbeat reports as a camera's lag: "
+          "sampled each second, how old the newest analysed frame is (a lag plus up to one 0.5-s sampling period). "
+          "Lag in parts, mean seconds: waiting to be taken into a batch (plain loop: for the predict call) / "
+          "measured by the models / waiting for and applied by the rules:\n")
+    print("| configuration | cameras | waiting | measured | rules |")
+    print("|---|---|---|---|---|")
+    for r in rows.values():
+        parts = r.get("lag_parts") or [0.0, 0.0, 0.0]
+        print(f"| {LABELS[r['config']]} | {r['cameras']} | " + " | ".join(f"{x:.2f}" for x in parts) + " |")
     print("\nCost per unit of work (CPU seconds, from the same run), and cores per camera projected at 2 analysed "
           "fps with the camera's video decoded in real time:\n")
     print("| configuration | cameras | decode, cores per camera in real time | record (demux only) | "
