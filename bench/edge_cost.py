@@ -36,6 +36,9 @@ for a fixed time after a warm-up:
   (the start) aligned them (the agent before ``edge.agent.pipeline.camera_phases``);
 - ``agent, substream, batches of at most 8 / 10 frames``: as the first with ``edge.batch_frames`` 8 or 10 instead
   of the default 15 (the cameras taken longest ago first); ``every waiting frame in one batch``: 0;
+- ``agent, 10 fps substream, cameras sampled in step``: as the 10 fps configuration with each camera's 2-fps
+  sampling following its first frame (the agent before ``CameraReader(phase=...)``): cameras opened together are
+  sampled at the same moments and their frames reach the analysis in bursts;
 - ``agent, substream, seat regions enlarged at most 1.4x / not enlarged``: as the first with
   ``seats.region_max_upscale`` 1.4 or 1 (``bench/seat_upscale.py`` measures what it costs the seat decisions);
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
@@ -270,6 +273,9 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
         agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False, **overrides.get("agent", {}))
         if overrides.get("aligned"):
             agent.pipeline.phases.clear()  # the change gate shares the dict
+        if overrides.get("sampled_in_step"):
+            for reader in agent.readers.values():
+                reader.phase = None  # sampled from each camera's first frame: cameras opened together in step
         batches = record_batches(agent.pipeline)
         latency = record_latency(agent)
         base_rss = rss_mb()
@@ -489,6 +495,7 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-batch8": "agent, substream, batches of at most 8 frames",
           "agent-sub-batch10": "agent, substream, batches of at most 10 frames",
           "agent-sub-batch-all": "agent, substream, every waiting frame in one batch",
+          "agent-sub10-sampled-in-step": "agent, 10 fps substream, cameras sampled in step",
           "agent-sub-seatcap14": "agent, substream, seat regions enlarged at most 1.4x",
           "agent-sub-seatcap1": "agent, substream, seat regions not enlarged",
           "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
@@ -506,6 +513,7 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub-batch8": {"edge": {"batch_frames": 8}},
     "agent-sub-batch10": {"edge": {"batch_frames": 10}},
     "agent-sub-batch-all": {"edge": {"batch_frames": 0}},  # every waiting frame in one batch (before stop 28)
+    "agent-sub10-sampled-in-step": {"detect": "sub10", "sampled_in_step": True},
     "agent-sub-seatcap14": {"seats": {"region_max_upscale": 1.4}},
     "agent-sub-seatcap1": {"seats": {"region_max_upscale": 1.0}},
 }

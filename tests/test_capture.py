@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from edge.agent.pipeline import camera_phases
 from edge.capture import CameraHealthMonitor, CameraReader, FrameRing, Sampler, VideoSource
 from edge.capture.source import source_kind
 from edge.site import CameraHealthRule
@@ -16,8 +17,8 @@ from tests.test_outbox import wait_until
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc)
 
 
-def at(s: float) -> dt.datetime:
-    return T0 + dt.timedelta(seconds=s)
+def at(s: float, unix: bool = False) -> dt.datetime:
+    return dt.datetime.fromtimestamp(s, tz=dt.timezone.utc) if unix else T0 + dt.timedelta(seconds=s)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +39,35 @@ def test_sampler_keeps_frames_by_timestamp(source_fps, fps, seconds, expected): 
     if len(kept) > 2 and source_fps >= fps:
         gaps = np.diff(kept)
         assert gaps.mean() == pytest.approx(1 / fps, rel=0.1)
+
+
+@pytest.mark.parametrize("source_fps", [25.0, 10.0, 29.97])
+@pytest.mark.parametrize("phase", [0.0, 0.3, 0.75])
+def test_sampler_with_a_phase_samples_on_its_grid(source_fps, phase):  # noqa: ANN001
+    s = Sampler(2.0, phase=phase)
+    start = 1_790_000_000.13  # Unix seconds: not on any camera's grid
+    kept = [i / source_fps for i in range(int(10 * source_fps)) if s.take(at(start + i / source_fps, unix=True))]
+    assert kept[0] == 0.0 and abs(len(kept) - 20) <= 1
+    for t in kept[1:]:  # every later frame: at most a tenth of a period early, or one frame late, on the grid
+        off = ((start + t) - phase * 0.5 + 0.25) % 0.5 - 0.25
+        assert -0.05 - 1e-6 <= off <= 1 / source_fps + 1e-6
+    gaps = np.diff(kept[1:])
+    assert gaps.mean() == pytest.approx(0.5, rel=0.1) and gaps.min() >= 0.5 - 2 / source_fps
+
+
+def test_cameras_of_different_phases_are_sampled_at_different_moments():
+    ids = [f"cam{i}" for i in range(30)]
+    phases = camera_phases(ids)
+    start = 1_790_000_000.0
+    moments = []
+    for cid in ids:  # every camera opened at the same moment, 25 fps
+        s = Sampler(2.0, phase=phases[cid])
+        kept = [i / 25 for i in range(100) if s.take(at(start + i / 25, unix=True))]
+        moments.append(round((kept[3] % 0.5) / 0.04))  # where in the period its frames fall (in 25-fps frames)
+    counts = np.bincount(moments, minlength=13)
+    assert counts.max() <= 5  # spread over the period (in phase: all 30 at one moment)
+    same = [Sampler(2.0) for _ in ids]
+    assert len({tuple(i / 25 for i in range(100) if s.take(at(start + i / 25, unix=True))) for s in same}) == 1
 
 
 def test_sampler_does_not_burst_after_a_gap():

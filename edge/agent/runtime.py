@@ -36,7 +36,7 @@ from edge.agent.commands import PausePlan, apply_seat_tuning, duty_check, safety
 from edge.agent.findings import FindingDispatcher
 from edge.agent.jobs import Job, Supervisor
 from edge.agent.open_findings import OpenFindings
-from edge.agent.pipeline import ChangeGate, FramePipeline
+from edge.agent.pipeline import ChangeGate, FramePipeline, camera_phases
 from edge.capture.packets import PacketRing
 from edge.capture.reader import CameraFrame, CameraReader, LatestFrame, StillSlot
 from edge.contract import CameraHealth, EdgeAccel, Heartbeat, utcnow
@@ -107,6 +107,7 @@ class EdgeAgent:
         self.readers: dict[str, CameraReader] = {}  # the detect reader of each camera
         self.aux_readers: list[CameraReader] = []  # record / stills inputs other than the detect one
         stills: dict[str, Any] = {}
+        phases = camera_phases([c.id for c in cfg.cameras])  # sampling moments spread over the period
         for c in cams:
             for inp in c.streams():
                 roles = set(inp.roles)
@@ -118,7 +119,7 @@ class EdgeAgent:
                     self._on_frame if "detect" in roles else None, detect="detect" in roles,
                     packets=self.rings[c.id] if "record" in roles else None, stills=slot,
                     detect_width=c.detect_width, loop=c.loop, realtime=realtime, hwaccel=cfg.edge.hwaccel,
-                    name=c.id if "detect" in roles else f"{c.id}:{'+'.join(sorted(roles))}")
+                    name=c.id if "detect" in roles else f"{c.id}:{'+'.join(sorted(roles))}", phase=phases[c.id])
                 if "detect" in roles:
                     self.readers[c.id] = reader
                 else:

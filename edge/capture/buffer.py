@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -18,24 +19,38 @@ class Sampler:
     period from the previous due time (so a 25 fps source sampled at 2 fps gives frames ~0.5 s
     apart on average, without drifting), and jumps forward after a gap so a stall does not cause a
     burst of catch-up frames.
+
+    ``phase`` (a fraction of the period, e.g. ``edge.agent.pipeline.camera_phases``): due times lie on a grid of
+    Unix time shifted by ``phase`` periods, so cameras opened together are still sampled at different moments and
+    their frames reach the analysis spread over the period instead of all at once. None: due times follow the
+    first frame.
     """
 
-    def __init__(self, fps: float, tolerance: float = 0.1):
+    def __init__(self, fps: float, tolerance: float = 0.1, phase: float | None = None):
         if fps <= 0:
             raise ValueError("fps must be > 0")
         self.period = 1.0 / fps
         self.tolerance = tolerance * self.period  # accept frames slightly early (jittery PTS)
+        self.offset = None if phase is None else (phase % 1.0) * self.period
         self._due: dt.datetime | None = None
+
+    def _due_after(self, ts: dt.datetime) -> dt.datetime:
+        """The due time after a frame taken at ``ts``: one period later, or with a phase the first point of its grid
+        at least half a period later."""
+        if self.offset is None:
+            return ts + dt.timedelta(seconds=self.period)
+        k = math.ceil((ts.timestamp() + self.period / 2 - self.offset) / self.period)
+        return dt.datetime.fromtimestamp(self.offset + k * self.period, tz=ts.tzinfo)
 
     def take(self, ts: dt.datetime) -> bool:
         if self._due is None:
-            self._due = ts + dt.timedelta(seconds=self.period)
+            self._due = self._due_after(ts)
             return True
         if (self._due - ts).total_seconds() > self.tolerance:
             return False
         nxt = self._due + dt.timedelta(seconds=self.period)
         if nxt <= ts:  # after a gap, restart from this frame
-            nxt = ts + dt.timedelta(seconds=self.period)
+            nxt = self._due_after(ts)
         self._due = nxt
         return True
 

@@ -2,7 +2,8 @@
 
 What a reader does depends on its input's roles:
 
-- ``detect``: frames are decoded and sampled by timestamp at ``fps``; only sampled frames are converted
+- ``detect``: frames are decoded and sampled by timestamp at ``fps`` (on the grid of the reader's ``phase``, so
+  that cameras opened together are not sampled at the same moments); only sampled frames are converted
   to BGR (scaled to ``detect_width`` in the same pass). When keyframes come at least as often as the
   sampling period, only keyframes are decoded (the decoder skips the rest).
 - ``record``: packets go into the ``PacketRing`` without decoding (clips are cut by stream copy).
@@ -114,6 +115,7 @@ class CameraReader:
         threads: int = 1,
         hwaccel: str = "none",
         name: str | None = None,
+        phase: float | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.name = name or camera_id
@@ -131,6 +133,7 @@ class CameraReader:
         self.min_backoff_s, self.max_backoff_s = min_backoff_s, max_backoff_s
         self.read_timeout_s = read_timeout_s
         self.threads, self.hwaccel = threads, hwaccel
+        self.phase = phase  # of the sampling grid (``Sampler``): cameras opened together sampled at different moments
         self.hwaccel_used = "none"
         self._accel_known = False
         self.keyframes_only = False  # decoding keyframes only (they are frequent enough for the sampling)
@@ -195,7 +198,7 @@ class CameraReader:
 
     def _stream_once(self) -> bool:
         """Stream until the source fails (raises) or a non-looping file ends (returns True)."""
-        sampler = Sampler(self.fps)
+        sampler = Sampler(self.fps, phase=self.phase)
         src = VideoSource(self.url, loop=self.loop, realtime=self.realtime, start_at=self._next_start(),
                           read_timeout_s=self.read_timeout_s, threads=self.threads,
                           hwaccel=self.hwaccel if self.detect else "none")
