@@ -36,7 +36,7 @@ for a fixed time after a warm-up:
   (the start) aligned them (the agent before ``edge.agent.pipeline.camera_phases``);
 - ``agent, substream, batches of at most 8 / 10 frames``: as the first with ``edge.batch_frames`` 8 or 10 instead
   of the default 15 (the cameras taken longest ago first); ``every waiting frame in one batch``: 0;
-- ``agent, 10 fps substream, cameras sampled in step``: as the 10 fps configuration with each camera's 2-fps
+- ``agent, (10 fps) substream, cameras sampled in step``: as the first (the 10 fps one) with each camera's 2-fps
   sampling following its first frame (the agent before ``CameraReader(phase=...)``): cameras opened together are
   sampled at the same moments and their frames reach the analysis in bursts;
 - ``agent, substream, seat regions enlarged at most 1.4x / not enlarged``: as the first with
@@ -495,6 +495,7 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub-batch8": "agent, substream, batches of at most 8 frames",
           "agent-sub-batch10": "agent, substream, batches of at most 10 frames",
           "agent-sub-batch-all": "agent, substream, every waiting frame in one batch",
+          "agent-sub-sampled-in-step": "agent, substream, cameras sampled in step",
           "agent-sub10-sampled-in-step": "agent, 10 fps substream, cameras sampled in step",
           "agent-sub-seatcap14": "agent, substream, seat regions enlarged at most 1.4x",
           "agent-sub-seatcap1": "agent, substream, seat regions not enlarged",
@@ -513,6 +514,7 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub-batch8": {"edge": {"batch_frames": 8}},
     "agent-sub-batch10": {"edge": {"batch_frames": 10}},
     "agent-sub-batch-all": {"edge": {"batch_frames": 0}},  # every waiting frame in one batch (before stop 28)
+    "agent-sub-sampled-in-step": {"sampled_in_step": True},  # no sampling phases (the agent before stop 29)
     "agent-sub10-sampled-in-step": {"detect": "sub10", "sampled_in_step": True},
     "agent-sub-seatcap14": {"seats": {"region_max_upscale": 1.4}},
     "agent-sub-seatcap1": {"seats": {"region_max_upscale": 1.0}},
