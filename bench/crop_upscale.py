@@ -21,20 +21,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.evaluate import Tally  # noqa: E402
-
-SUB_WIDTH = 640
-
-
-def substream(img: np.ndarray) -> np.ndarray:
-    h, w = img.shape[:2]
-    if w <= SUB_WIDTH:
-        return img
-    return cv2.resize(img, (SUB_WIDTH, round(h * SUB_WIDTH / w / 2) * 2), interpolation=cv2.INTER_AREA)
+from models.media import SUB_WIDTH, fit_width  # noqa: E402
 
 
 class Scaled:
@@ -54,7 +45,7 @@ class Scaled:
 
         def small_video(*a, **kw):  # noqa: ANN002, ANN003, ANN202
             for t, img in sample(*a, **kw):
-                yield t, substream(img)
+                yield t, fit_width(img)
 
         class SmallCv2:
             def __getattr__(self, name: str):  # noqa: ANN204
@@ -63,7 +54,7 @@ class Scaled:
             @staticmethod
             def imread(*a, **kw):  # noqa: ANN002, ANN003, ANN205
                 img = cv2.imread(*a, **kw)
-                return None if img is None else substream(img)
+                return None if img is None else fit_width(img)
 
         for mod, name, new in ((media, "sample_video", small_video), (ev, "cv2", SmallCv2())):
             self.saved.append((mod, name, getattr(mod, name)))

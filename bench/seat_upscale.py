@@ -23,59 +23,37 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.crop_upscale import SUB_WIDTH, cpu_s, substream
+from bench.crop_upscale import cpu_s
+from models.media import SUB_WIDTH
 
 
-class Footage:
-    """Patches ``models.seats_eval``: its sites get ``seats.region_max_upscale: cap``; with ``scaled`` its footage
-    readers (``sample_video``, ``cv2.imread``) give substream-sized frames."""
+class Capped:
+    """Patches ``models.seats_eval``: its sites get ``seats.region_max_upscale: cap``."""
 
-    def __init__(self, cap: float, scaled: bool) -> None:
-        self.cap, self.scaled, self.saved = cap, scaled, []
+    def __init__(self, cap: float) -> None:
+        self.cap, self.saved = cap, None
 
-    def __enter__(self) -> "Footage":
-        import cv2
-
+    def __enter__(self) -> "Capped":
         import models.seats_eval as se
 
-        config, sample = se._config, se.sample_video
+        config = self.saved = se._config
 
         def capped(*a, **kw):
             cfg = config(*a, **kw)
-            seats = cfg.seats.model_copy(update={"region_max_upscale": self.cap})
-            return cfg.model_copy(update={"seats": seats})
+            return cfg.model_copy(update={"seats": cfg.seats.model_copy(update={"region_max_upscale": self.cap})})
 
-        def small_video(*a, **kw):
-            for t, img in sample(*a, **kw):
-                yield t, substream(img)
-
-        class SmallCv2:
-            def __getattr__(self, name: str):
-                return getattr(cv2, name)
-
-            @staticmethod
-            def imread(*a, **kw):
-                img = cv2.imread(*a, **kw)
-                return None if img is None else substream(img)
-
-        patches = [("_config", capped)]
-        if self.scaled:
-            patches += [("sample_video", small_video), ("cv2", SmallCv2())]
-        for name, new in patches:
-            self.saved.append((name, getattr(se, name)))
-            setattr(se, name, new)
+        se._config = capped
         return self
 
     def __exit__(self, *exc: object) -> None:
         import models.seats_eval as se
 
-        for name, old in reversed(self.saved):
-            setattr(se, name, old)
+        se._config = self.saved
 
 
-def seat_run(detector, pose) -> tuple[dict, dict[str, str], int, float]:
+def seat_run(detector, pose, width: int | None) -> tuple[dict, dict[str, str], int, float]:
     """(tallies per 'clips'/'stills' and split; decision state per scored seat sample; false 空岗 episodes; CPU
-    seconds) of one pass over the labelled seats."""
+    seconds) of one pass over the labelled seats, scaled down to ``width`` pixels wide when given."""
     from edge import paths
     from models import seats_eval as se
 
@@ -91,8 +69,8 @@ def seat_run(detector, pose) -> tuple[dict, dict[str, str], int, float]:
         c0 = cpu_s()
         clips = se.load_truth("clips.yaml")
         boundary = float(clips.get("boundary_s", 1.0))
-        results = [se.eval_clip(it, paths.media_dir(), detector, pose, boundary) for it in clips["items"]]
-        stills = se.eval_stills(se.load_truth("stills.yaml")["items"], paths.media_dir(), detector, pose)
+        results = [se.eval_clip(it, paths.media_dir(), detector, pose, boundary, width) for it in clips["items"]]
+        stills = se.eval_stills(se.load_truth("stills.yaml")["items"], paths.media_dir(), detector, pose, width)
         cpu = cpu_s() - c0
     finally:
         se.SeatTally.add = add
@@ -124,8 +102,9 @@ def main() -> int:
     for footage in ("as labelled", f"scaled to {SUB_WIDTH} px wide"):
         base: dict[str, str] | None = None
         for cap in [float(c) for c in args.caps.split(",")]:
-            with Footage(cap, footage != "as labelled"):
-                tallies, decided, episodes, cpu = seat_run(detector, pose)
+            with Capped(cap):
+                width = None if footage == "as labelled" else SUB_WIDTH
+                tallies, decided, episodes, cpu = seat_run(detector, pose, width)
             base = decided if base is None else base
             changed = sum(decided.get(k) != v for k, v in base.items())
             rows.append((footage, cap or "none", tallies, episodes, len(decided), changed, cpu))

@@ -26,7 +26,7 @@ from edge.capture.reader import CameraFrame
 from edge.rules.window_unstaffed import WindowUnstaffedRule
 from edge.seats import ReferenceStore, SeatDecision
 from edge.site import SiteConfig, load_site_config
-from models.media import sample_video
+from models.media import SUB_WIDTH, fit_width, sample_video
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = Path(__file__).resolve().parent / "truth" / "seats"
@@ -133,11 +133,13 @@ class ClipResult:
     objects: dict[str, tuple[int, int]] = field(default_factory=dict)  # seat with belongings -> (samples, staffed)
 
 
-def eval_clip(item: dict[str, Any], media: Path, detector: Any, pose: Any, boundary: float) -> ClipResult:
+def eval_clip(item: dict[str, Any], media: Path, detector: Any, pose: Any, boundary: float,
+              width: int | None = None) -> ClipResult:
+    """One labelled clip; ``width``: its frames scaled down to that many pixels wide first (a substream)."""
     cfg = _config(item["config"], episode=True)
     cam, occ = item["camera"], item.get("occupied", {}) or {}
     store = ReferenceStore(None)
-    frames = list(sample_video(media / item["media"], CLIP_FPS))
+    frames = [(t, fit_width(img, width)) for t, img in sample_video(media / item["media"], CLIP_FPS)]
     refs = item.get("empty_reference_s", {}) or {}
     if refs:
         judge = WindowUnstaffedRule(cfg, references=store).judge
@@ -192,7 +194,9 @@ class StillResult:
     rows: list[tuple[str, str, str, SeatDecision]] = field(default_factory=list)  # (still, split, label, decision)
 
 
-def eval_stills(items: list[dict[str, Any]], media: Path, detector: Any, pose: Any) -> StillResult:
+def eval_stills(items: list[dict[str, Any]], media: Path, detector: Any, pose: Any,
+                width: int | None = None) -> StillResult:
+    """The labelled stills; ``width``: each scaled down to that many pixels wide first (a substream)."""
     res = StillResult()
     for item in items:
         cfg = _config(item["config"])
@@ -200,9 +204,10 @@ def eval_stills(items: list[dict[str, Any]], media: Path, detector: Any, pose: A
         img = cv2.imread(str(media / item["media"]), cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(media / item["media"])
+        img = fit_width(img, width)
         store = ReferenceStore(None)
         if item.get("reference", "none") != "none":
-            ref = cv2.imread(str(media / item["reference"]), cv2.IMREAD_COLOR)
+            ref = fit_width(cv2.imread(str(media / item["reference"]), cv2.IMREAD_COLOR), width)
             judge = WindowUnstaffedRule(cfg, references=store).judge
             for zid, (z, poly) in _polys(cfg, cam, ref.shape[:2]).items():
                 judge.mark_empty(cam, z, poly, [ref], dt.datetime.now(dt.UTC))
@@ -222,6 +227,17 @@ def eval_stills(items: list[dict[str, Any]], media: Path, detector: Any, pose: A
             res.seats.setdefault(split, SeatTally()).add(label == "occupied", d.state, name)
             res.base.setdefault(split, SeatTally()).add(label == "occupied", bs[zid].state, name)
     return res
+
+
+def clip_totals(results: list[ClipResult], split: str) -> tuple[SeatTally, SeatTally]:
+    """(seats, baseline) tallies of the clips of one split added up."""
+    tot, base = SeatTally(), SeatTally()
+    for r in (r for r in results if r.split == split):
+        for src, dst in ((r.seats, tot), (r.base, base)):
+            for k in ("tp", "fp", "fn", "tn", "unc_pos", "unc_neg"):
+                setattr(dst, k, getattr(dst, k) + getattr(src, k))
+            dst.wrong += src.wrong
+    return tot, base
 
 
 def _row(split: str, what: str, t: SeatTally) -> str:
@@ -249,12 +265,7 @@ def seats_section(media: Path, detector: Any, pose: Any, machine: str) -> list[s
         head, "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for split in ("tune", "report"):
-        tot, base = SeatTally(), SeatTally()
-        for r in (r for r in results if r.split == split):
-            for src, dst in ((r.seats, tot), (r.base, base)):
-                for k in ("tp", "fp", "fn", "tn", "unc_pos", "unc_neg"):
-                    setattr(dst, k, getattr(dst, k) + getattr(src, k))
-                dst.wrong += src.wrong
+        tot, base = clip_totals(results, split)
         lines += [_row(split, "seats", tot), _row(split, "baseline", base)]
     lines += ["", ("| clip | split | samples | false 空岗 episodes (seats) | (baseline) | episodes opened (seats) | "
                    "seats recall | decisions by reason |"), "|---|---|---|---|---|---|---|---|"]
@@ -292,7 +303,39 @@ def seats_section(media: Path, detector: Any, pose: Any, machine: str) -> list[s
     for name, split, label, d in stills.rows:
         lines.append(f"| {name} | {split} | {d.zone_id} | {label} | {d.state} | {d.cues_text()} |")
     lines.append("")
+    return lines + substream_lines(media, detector, pose, clips["items"], boundary, results, stills)
+
+
+def substream_lines(media: Path, detector: Any, pose: Any, items: list[dict[str, Any]], boundary: float,
+                    results: list[ClipResult], stills: StillResult) -> list[str]:
+    """The seat decisions again on the clips and stills scaled down to a ``SUB_WIDTH`` substream (what the agent
+    analyses when a camera's ``detect`` input is its substream), next to the footage as labelled."""
+    sub = [eval_clip(it, media, detector, pose, boundary, SUB_WIDTH) for it in items]
+    sub_stills = eval_stills(load_truth("stills.yaml")["items"], media, detector, pose, SUB_WIDTH)
+    lines = [f"### The same seats on a {SUB_WIDTH}-pixel substream", "",
+             f"The clips and stills scaled down to {SUB_WIDTH} pixels wide (area interpolation), as a camera's "
+             "`detect` substream shows them; the",
+             "rest as above. The agent's person and pose passes on the seat regions then enlarge each region to the "
+             "models' input.", "",
+             "| split | footage (seats decider) | occupied | empty | TP | FP | FN | occupied→uncertain | "
+             "empty→uncertain | precision | recall |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for split in ("tune", "report"):
+        for what, res in (("clips, as labelled", results), (f"clips, {SUB_WIDTH} px", sub)):
+            lines.append(_row(split, what, clip_totals(res, split)[0]))
+        for what, st in (("stills, as labelled", stills), (f"stills, {SUB_WIDTH} px", sub_stills)):
+            if split in st.seats:
+                lines.append(_row(split, what, st.seats[split]))
+    episodes = sum(r.episodes for r in sub)
+    lines += ["", f"Occupied seats called empty (clips and stills, every split): "
+              f"{sum(t.fn for t in _all_seats(results, stills))} as labelled, "
+              f"{sum(t.fn for t in _all_seats(sub, sub_stills))} on the substream; false 空岗 episodes on the "
+              f"substream: {episodes}. `bench/seat_upscale.py` runs both with capped seat regions "
+              "(`seats.region_max_upscale`).", ""]
     return lines
+
+
+def _all_seats(results: list[ClipResult], stills: StillResult) -> list[SeatTally]:
+    return [r.seats for r in results] + list(stills.seats.values())
 
 
 def main() -> int:

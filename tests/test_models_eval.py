@@ -123,3 +123,12 @@ def test_export_writes_a_loadable_manifest(models_dir, media_dir, tmp_path, targ
     frame = cv2.imread(str(next((media_dir / "images" / "smoking").glob("Riswaldy_IMG_9518_MOV-0019*"))))
     found = detector.detect([frame], conf=0.3)[0]
     assert len(found) >= 1 and found.labels[0] == "cigarette"
+
+
+@pytest.mark.parametrize("shape, width, want", [
+    ((1080, 1920, 3), 640, (360, 640, 3)), ((720, 1280, 3), 640, (360, 640, 3)), ((576, 704, 3), 640, (524, 640, 3)),
+    ((480, 640, 3), 640, (480, 640, 3)), ((360, 480, 3), 640, (360, 480, 3)), ((1080, 1920, 3), None, (1080, 1920, 3))])
+def test_fit_width_scales_down_to_a_substream_never_up(shape, width, want):
+    from models.media import fit_width
+
+    assert fit_width(np.zeros(shape, np.uint8), width).shape == want
