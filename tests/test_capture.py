@@ -55,6 +55,14 @@ def test_sampler_with_a_phase_samples_on_its_grid(source_fps, phase):  # noqa: A
     assert gaps.mean() == pytest.approx(0.5, rel=0.1) and gaps.min() >= 0.5 - 2 / source_fps
 
 
+@pytest.mark.parametrize("source_fps, offset", [(2.0, 0.0), (2.0, 0.31), (1.0, 0.17), (1.9, 0.05), (2.05, 0.4)])
+def test_sampler_with_a_phase_keeps_every_frame_of_a_source_no_faster_than_it(source_fps, offset):  # noqa: ANN001
+    for phase in (0.0, 0.4, 0.9):
+        s = Sampler(2.0, phase=phase)
+        times = [1_790_000_000.0 + offset + i / source_fps for i in range(20)]
+        assert all(s.take(at(t, unix=True)) for t in times), (phase, offset)
+
+
 def test_cameras_of_different_phases_are_sampled_at_different_moments():
     ids = [f"cam{i}" for i in range(30)]
     phases = camera_phases(ids)

@@ -23,7 +23,8 @@ class Sampler:
     ``phase`` (a fraction of the period, e.g. ``edge.agent.pipeline.camera_phases``): due times lie on a grid of
     Unix time shifted by ``phase`` periods, so cameras opened together are still sampled at different moments and
     their frames reach the analysis spread over the period instead of all at once. None: due times follow the
-    first frame.
+    first frame. Either way a frame that comes at least a period after the previous one (a source no faster than the
+    sampling, or after a gap) is kept.
     """
 
     def __init__(self, fps: float, tolerance: float = 0.1, phase: float | None = None):
@@ -33,6 +34,7 @@ class Sampler:
         self.tolerance = tolerance * self.period  # accept frames slightly early (jittery PTS)
         self.offset = None if phase is None else (phase % 1.0) * self.period
         self._due: dt.datetime | None = None
+        self._seen: dt.datetime | None = None  # the previous frame offered, kept or not
 
     def _due_after(self, ts: dt.datetime) -> dt.datetime:
         """The due time after a frame taken at ``ts``: one period later, or with a phase the first point of its grid
@@ -43,7 +45,10 @@ class Sampler:
         return dt.datetime.fromtimestamp(self.offset + k * self.period, tz=ts.tzinfo)
 
     def take(self, ts: dt.datetime) -> bool:
-        if self._due is None:
+        prev, self._seen = self._seen, ts
+        if self._due is None or (prev is not None and (ts - prev).total_seconds() >= self.period - self.tolerance):
+            # the first frame, or one at least a period after the previous frame (a source no faster than the
+            # sampling, or a gap): kept whatever the phase, which only places the samples of faster sources
             self._due = self._due_after(ts)
             return True
         if (self._due - ts).total_seconds() > self.tolerance:
