@@ -20,50 +20,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.evaluate import Tally  # noqa: E402
-from models.media import SUB_WIDTH, fit_width  # noqa: E402
-
-
-class Scaled:
-    """Patches the footage readers of ``models.evaluate`` (stills through its ``cv2``, videos through
-    ``models.media.sample_video``) to give substream-sized frames."""
-
-    def __init__(self, on: bool) -> None:
-        self.on, self.saved = on, []
-
-    def __enter__(self) -> "Scaled":
-        if not self.on:
-            return self
-        import models.evaluate as ev
-        import models.media as media
-
-        sample = media.sample_video
-
-        def small_video(*a, **kw):  # noqa: ANN002, ANN003, ANN202
-            for t, img in sample(*a, **kw):
-                yield t, fit_width(img)
-
-        class SmallCv2:
-            def __getattr__(self, name: str):  # noqa: ANN204
-                return getattr(cv2, name)
-
-            @staticmethod
-            def imread(*a, **kw):  # noqa: ANN002, ANN003, ANN205
-                img = cv2.imread(*a, **kw)
-                return None if img is None else fit_width(img)
-
-        for mod, name, new in ((media, "sample_video", small_video), (ev, "cv2", SmallCv2())):
-            self.saved.append((mod, name, getattr(mod, name)))
-            setattr(mod, name, new)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for mod, name, old in reversed(self.saved):
-            setattr(mod, name, old)
+from models.media import SUB_WIDTH  # noqa: E402
 
 
 def cpu_s() -> float:
@@ -71,9 +31,9 @@ def cpu_s() -> float:
     return t.user + t.system
 
 
-def phone_run(cap: float, pose) -> tuple[dict[str, Tally], dict[str, bool], float]:  # noqa: ANN001
+def phone_run(cap: float, pose, width: int | None) -> tuple[dict[str, Tally], dict[str, bool], float]:  # noqa: ANN001
     """(tally per split; decision per person-frame; CPU seconds) with hand crops enlarged at most ``cap`` times
-    (0: to the detector's whole input)."""
+    (0: to the detector's whole input), on the footage scaled down to ``width`` pixels wide when given."""
     from edge import paths
     from edge.detect import load_detector
     from models.evaluate import load_truth, phone_decisions
@@ -83,7 +43,7 @@ def phone_run(cap: float, pose) -> tuple[dict[str, Tally], dict[str, bool], floa
     decided: dict[str, bool] = {}
     c0 = cpu_s()
     for split, name, truth, ev in phone_decisions(load_truth("phone"), paths.media_dir(), coco, pose,
-                                                    max_upscale=cap):
+                                                    max_upscale=cap, width=width):
         decided[name] = ev.state == "use"
         tallies[split].add(truth, decided[name], name)
     return dict(tallies), decided, cpu_s() - c0
@@ -105,8 +65,7 @@ def main() -> int:
     for footage in ("as labelled", f"scaled to {SUB_WIDTH} px wide"):
         base: dict[str, bool] | None = None
         for cap in [float(c) for c in args.caps.split(",")]:
-            with Scaled(footage != "as labelled"):
-                tallies, decided, cpu = phone_run(cap, pose)
+            tallies, decided, cpu = phone_run(cap, pose, None if footage == "as labelled" else SUB_WIDTH)
             base = decided if base is None else base
             changed = sum(decided.get(k) != v for k, v in base.items())
             rows.append((footage, cap or "none", tallies, len(decided), changed, cpu))

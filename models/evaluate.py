@@ -208,18 +208,20 @@ def load_truth(name: str) -> dict:
     return yaml.safe_load((TRUTH_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
-def item_frames(item: dict, media: Path) -> Iterable[tuple[float, np.ndarray]]:
-    """(seconds, BGR frame) of one truth item: a still once, a video sampled by PTS at ``item['fps']``."""
-    from models.media import sample_video
+def item_frames(item: dict, media: Path, width: int | None = None) -> Iterable[tuple[float, np.ndarray]]:
+    """(seconds, BGR frame) of one truth item: a still once, a video sampled by PTS at ``item['fps']``; ``width``:
+    scaled down to that many pixels wide (a substream, ``models.media.fit_width``)."""
+    from models.media import fit_width, sample_video
 
     path = media / item["media"]
     if path.suffix.lower() in IMAGE_SUFFIXES:
         img = cv2.imread(str(path))
         if img is None:
             raise FileNotFoundError(f"cannot read {path}")
-        yield 0.0, img
+        yield 0.0, fit_width(img, width)
         return
-    yield from sample_video(path, float(item.get("fps", 1)), item.get("limit_s"))
+    for t, frame in sample_video(path, float(item.get("fps", 1)), item.get("limit_s")):
+        yield t, fit_width(frame, width)
 
 
 @dataclass
@@ -263,11 +265,13 @@ def norm_box(box: list[float], shape: tuple[int, ...]) -> np.ndarray:
 
 
 def phone_decisions(truth: dict, media: Path, coco: Detector, pose: Detector, min_conf: float | None = None,
-                    max_upscale: float | None = None) -> Iterable[tuple[str, str, bool, object]]:
+                    max_upscale: float | None = None, width: int | None = None
+                    ) -> Iterable[tuple[str, str, bool, object]]:
     """(split, name, truth is 'use', PhoneEvidence) per labelled person-frame: pose on a padded square around the
     seat, the hand pass on the person at the seat, full-frame phones, then ``phone_evidence``. ``min_conf`` and
     ``max_upscale`` (hand crops enlarged at most so many times, 0 = to the whole input): the phone rule's defaults
-    (``min_confidence``, ``hand_crop_max_upscale``) when None, as the agent runs."""
+    (``min_confidence``, ``hand_crop_max_upscale``) when None, as the agent runs. ``width``: the footage scaled
+    down to that many pixels wide first (a substream)."""
     from edge.detect.hands import HandAnalyser
     from edge.rules.phone_use import clerk_of, phone_evidence
     from edge.rules_config import PhoneUseRule
@@ -277,7 +281,7 @@ def phone_decisions(truth: dict, media: Path, coco: Detector, pose: Detector, mi
     hands = HandAnalyser(coco, pose, max_upscale=cap or None)
     phone_cls = [i for i, n in coco.names.items() if n == "cell phone"]
     for item in truth["items"]:
-        for t, frame in item_frames(item, media):
+        for t, frame in item_frames(item, media, width):
             full = coco.detect([frame], conf=0.25, classes=phone_cls)[0]
             for k, seat in enumerate(item["seats"]):
                 box = norm_box(seat["seat"], frame.shape)

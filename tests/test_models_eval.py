@@ -132,3 +132,15 @@ def test_fit_width_scales_down_to_a_substream_never_up(shape, width, want):
     from models.media import fit_width
 
     assert fit_width(np.zeros(shape, np.uint8), width).shape == want
+
+
+def test_item_frames_give_a_still_and_a_clip_as_a_substream_shows_them(media_dir):
+    from models.evaluate import item_frames
+
+    still = {"media": "images/desks/pgplarosa_sample_frame.png"}
+    ((_, full),) = list(item_frames(still, media_dir))
+    ((_, small),) = list(item_frames(still, media_dir, 640))
+    assert full.shape[1] > 640 and small.shape[:2] == (round(full.shape[0] * 640 / full.shape[1] / 2) * 2, 640)
+    clip = {"media": "video/pgplarosa_resized_cctv_full_fast_cut.mov", "fps": 1, "limit_s": 2}
+    frames = list(item_frames(clip, media_dir, 640))
+    assert len(frames) >= 2 and {f.shape for _, f in frames} == {(360, 640, 3)}
