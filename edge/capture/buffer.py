@@ -53,10 +53,9 @@ class Sampler:
             return True
         if (self._due - ts).total_seconds() > self.tolerance:
             return False
-        nxt = self._due + dt.timedelta(seconds=self.period)
-        if nxt <= ts:  # after a gap, restart from this frame
-            nxt = self._due_after(ts)
-        self._due = nxt
+        # this frame came less than a period after the previous one, so one period on is still ahead of it (a gap
+        # restarts in the branch above)
+        self._due += dt.timedelta(seconds=self.period)
         return True
 
 
