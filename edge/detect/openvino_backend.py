@@ -184,9 +184,10 @@ class OpenVinoDetector:
         # would leave the other streams idle.
         self.batching = "none"
         self._fixed_batch: int | None = 1
+        ir = core.read_model(str(self.path))  # each attempt reshapes its own copy
         if batch != 1 and (batch or self.streams == 1):
             try:
-                model = core.read_model(str(self.path))
+                model = ir.clone()
                 model.reshape([batch if batch else -1, 3, h_in, w_in])
                 out_batch = model.output(0).get_partial_shape()[0]
                 if out_batch.is_static and (not batch or out_batch.get_length() != batch):
@@ -202,7 +203,7 @@ class OpenVinoDetector:
             except RuntimeError as exc:
                 log.info("%s: no batch dimension (%s); using batch 1 + async queue", self.path.name, str(exc)[:80])
         if self.batching != "batch":
-            model = core.read_model(str(self.path))
+            model = ir.clone()
             try:
                 model.reshape([1, 3, h_in, w_in])
                 self._compiled = core.compile_model(model, device, config)
@@ -222,7 +223,7 @@ class OpenVinoDetector:
         self.rect = rect and self.task == "detect" and self.input_size[0] == self.input_size[1]
         # an IR exported with a dynamic input size (the pose model) is reshaped to a capped crop's input as it is;
         # frames without a cap keep the export's square
-        self._resizable = rect and ov_rect.dynamic_hw(core.read_model(str(self.path)))
+        self._resizable = rect and ov_rect.dynamic_hw(ir)
         self._rect_nets: dict[tuple[int, int], _Net] = {}
         self._compiling = threading.Lock()  # analysis threads asking for the same new input size compile it once
 
