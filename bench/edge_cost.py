@@ -311,7 +311,7 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
             "realtime": d["detect_packets"] / detect_fps / wall / n,
             "fps": analysed / wall / n, "inferences": (c1.get("inferences", 0) - c0.get("inferences", 0)) / wall / n,
             "crops": c1.get("crop_passes", 0) - c0.get("crop_passes", 0), "hand_crops": hand_crops,
-            "age_mean": sum(ages) / max(1, len(ages)), "age_max": max(ages or [0.0]), **lag_stats(latency),
+            **age_stats(ages), **lag_stats(latency),
             "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": decoded, "batches": list(batches)}
 
 
@@ -320,7 +320,8 @@ def record_latency(agent) -> list[tuple[float, float, float]]:
     (seconds from its frame time to being taken into a batch, then to measured, then to applied by the rules) in
     the list returned: the frame's lag, measured as the plain loop's is (frame time to result)."""
     out: list[tuple[float, float, float]] = []
-    pipeline, take, measure, apply_one = agent.pipeline, agent._take_batch, agent.pipeline.measure, agent.pipeline._apply
+    pipeline, take = agent.pipeline, agent._take_batch
+    measure, apply_one = pipeline.measure, pipeline._apply
     taken: dict[int, float] = {}
     done: dict[int, float] = {}
 
@@ -353,6 +354,11 @@ def lag_stats(latency: list[tuple[float, ...]]) -> dict[str, object]:
     parts = [sum(x[k] for x in latency) / max(1, len(latency)) for k in range(len(latency[0]) if latency else 0)]
     return {"lag_mean": sum(total) / len(total), "lag_p90": total[int(0.9 * (len(total) - 1))], "lag_max": total[-1],
             "lag_parts": parts}
+
+
+def age_stats(ages: list[float]) -> dict[str, float]:
+    """Mean and max of the sampled ages of each camera's newest result (the heartbeat's figure)."""
+    return {"age_mean": sum(ages) / max(1, len(ages)), "age_max": max(ages or [0.0])}
 
 
 def record_batches(pipeline) -> list[tuple[float, int, int]]:  # noqa: ANN001
@@ -476,8 +482,8 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
     return {"cameras": n, "wall": wall, "cores": cores, "threads": per, "fps": count / wall / n,
             "decode": decode, "record": 0.0, "per_frame": frame, "projected": decode + 2.0 * frame,
             "realtime": frames / FPS_OUT / wall / n,
-            "inferences": count / wall / n, "crops": 0, **lag_stats(lags),
-            "age_mean": sum(age_list) / max(1, len(age_list)), "age_max": max(age_list or [0.0]), "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": 0}
+            "inferences": count / wall / n, "crops": 0, **lag_stats(lags), **age_stats(age_list),
+            "rss_total": rss, "rss_per_camera": (rss - base_rss) / n, "decoded": 0}
 
 
 # --------------------------------------------------------------------------- parent

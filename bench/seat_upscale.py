@@ -74,11 +74,8 @@ def seat_run(detector, pose, width: int | None) -> tuple[dict, dict[str, str], i
         cpu = cpu_s() - c0
     finally:
         se.SeatTally.add = add
-    tallies: dict[tuple[str, str], se.SeatTally] = {}
+    tallies = {("clips", split): se.clip_totals(results, split)[0] for split in {r.split for r in results}}
     for r in results:
-        t = tallies.setdefault(("clips", r.split), se.SeatTally())
-        for k in ("tp", "fp", "fn", "tn", "unc_pos", "unc_neg"):
-            setattr(t, k, getattr(t, k) + getattr(r.seats, k))
         decided.update(r.seats.__dict__.get("states", []))
     for split, t in stills.seats.items():
         tallies[("stills", split)] = t

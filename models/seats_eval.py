@@ -249,7 +249,8 @@ def seats_section(media: Path, detector: Any, pose: Any, machine: str) -> list[s
     clips = load_truth("clips.yaml")
     boundary = float(clips.get("boundary_s", 1.0))
     results = [eval_clip(it, media, detector, pose, boundary) for it in clips["items"]]
-    stills = eval_stills(load_truth("stills.yaml")["items"], media, detector, pose)
+    still_items = load_truth("stills.yaml")["items"]
+    stills = eval_stills(still_items, media, detector, pose)
     head = ("| split | decider | occupied | empty | TP | FP | FN | occupied→uncertain | empty→uncertain | "
             "precision | recall |")
     lines = [
@@ -303,15 +304,16 @@ def seats_section(media: Path, detector: Any, pose: Any, machine: str) -> list[s
     for name, split, label, d in stills.rows:
         lines.append(f"| {name} | {split} | {d.zone_id} | {label} | {d.state} | {d.cues_text()} |")
     lines.append("")
-    return lines + substream_lines(media, detector, pose, clips["items"], boundary, results, stills)
+    return lines + substream_lines(media, detector, pose, clips["items"], still_items, boundary, results, stills)
 
 
-def substream_lines(media: Path, detector: Any, pose: Any, items: list[dict[str, Any]], boundary: float,
-                    results: list[ClipResult], stills: StillResult) -> list[str]:
+def substream_lines(media: Path, detector: Any, pose: Any, clip_items: list[dict[str, Any]],
+                    still_items: list[dict[str, Any]], boundary: float, results: list[ClipResult],
+                    stills: StillResult) -> list[str]:
     """The seat decisions again on the clips and stills scaled down to a ``SUB_WIDTH`` substream (what the agent
     analyses when a camera's ``detect`` input is its substream), next to the footage as labelled."""
-    sub = [eval_clip(it, media, detector, pose, boundary, SUB_WIDTH) for it in items]
-    sub_stills = eval_stills(load_truth("stills.yaml")["items"], media, detector, pose, SUB_WIDTH)
+    sub = [eval_clip(it, media, detector, pose, boundary, SUB_WIDTH) for it in clip_items]
+    sub_stills = eval_stills(still_items, media, detector, pose, SUB_WIDTH)
     lines = [f"### The same seats on a {SUB_WIDTH}-pixel substream", "",
              f"The clips and stills scaled down to {SUB_WIDTH} pixels wide (area interpolation), as a camera's "
              "`detect` substream shows them; the",
