@@ -62,7 +62,9 @@ class PhoneUseRule(_Model):
         description="Seconds between hand passes of a camera (the COCO detector on crops around the clerks' hands, "
                     "the costliest part of analysis); between them the last pass's result stands, as for an "
                     "unchanged frame. One pass in each slot of this many seconds, the cameras' slots staggered so "
-                    "that their passes do not all fall in one batch. 0: every inferred frame. Raise it (e.g. 2) to "
+                    "that their passes do not all fall in one batch, and at most one in 0.75 x this x the camera's "
+                    "fps of its analysed frames (a box analysing fewer frames than configured thins the passes "
+                    "with them). 0: every inferred frame. Raise it (e.g. 2) to "
                     "fit more cameras on a box; phone detection then follows a phone more coarsely.",
     )
     hand_pass_idle_s: float = Field(

@@ -178,3 +178,30 @@ def test_seat_pose_runs_only_when_a_rule_needs_a_new_one(demo_config_path, clip_
         else:  # the last measured pose, at most pose_idle_s old
             assert c.pose is last.pose and c.pose_ts == last.ts and (c.ts - c.pose_ts).total_seconds() < 2.0
     assert pipe.counters["crop_passes"] <= sum(fresh), "every hand pass has a pose of its own frame"
+
+
+@pytest.mark.parametrize("share", [0.75, 0.0])
+def test_periodic_passes_of_a_camera_analysed_slower_than_configured(demo_config_path, clip_frames, detector, share):
+    """The texting clerk's frames 2.5 s apart (a box analysing 0.4 of the configured 2 fps), nothing held: each
+    frame is in a new 2-s slot, so the idle hand pass and the seat pose would run on every one; with their share of
+    the analysed frames (0.75 x 2 s x 2 fps = 3) they run on every third and the last ones stand in between.
+    pass_frames_share 0: on every frame."""
+    cfg = _nothing_held(load_site_config(demo_config_path), pose_idle_s=2.0)
+    pipe = FramePipeline(cfg, detector, gate=ChangeGate(threshold=0), pass_frames_share=share)
+    ctxs = [pipe.analyse([CameraFrame("cam-w03", T0 + dt.timedelta(seconds=2.5 * i), img, i)])[0].ctx
+            for i, (_, img) in enumerate(clip_frames)]
+    n = len(ctxs)
+    assert all(c.pose is not None and len(c.pose) for c in ctxs)
+    fresh = [c.pose_ts == c.ts for c in ctxs]
+    passes, reused = pipe.counters["crop_passes"], pipe.counters["hand_passes_reused"]
+    assert passes + reused == n
+    if share == 0:
+        assert passes == n and all(fresh)
+        return
+    assert passes == len(range(0, n, 3)), (passes, reused)
+    assert pipe.counters["seat_regions_skipped"] >= n - 2, "the full-frame pass sees the clerk"
+    assert all(fresh[k] for k in range(0, n, 3)), fresh  # the hand pass's own pose
+    assert sum(fresh) <= len(range(0, n, 3)) + pipe.counters["seat_regions"], fresh
+    for c, new in zip(ctxs, fresh):
+        if not new:  # the last measured pose stands, at most two frames old
+            assert 0 < (c.ts - c.pose_ts).total_seconds() <= 5.0

@@ -15,6 +15,8 @@ One ``analyse(frames)`` call takes the newest sampled frame of several cameras a
    a rule needs a new one: the hand pass is due, the smoking analyser runs, or the camera's last pose is
    ``seats.pose_idle_s`` old (the sleeping rule samples it); otherwise the last pose stands, its frame time in
    ``FrameContext.pose_ts``;
+   the periodic passes (this pose, the idle hand pass) also wait for their share of the camera's analysed frames
+   (``PASS_FRAMES_SHARE``), so a box analysing fewer frames than configured does not pay them on every frame;
 4. when the phone_use rule is on: the hand pass on the seat pose (``HandAnalyser``: COCO on full-resolution crops
    around the hands; a 640x640 pass over a large overhead frame misses phones; the crops of every frame due for
    one in a single call) -> ``FrameContext.small_objects``;
@@ -56,6 +58,12 @@ log = logging.getLogger(__name__)
 DETECT_CONF = 0.25
 PERSON_CROP_CONF = 0.35
 SEAT_POSE_CONF = 0.3
+# A periodic pass every ``every`` seconds also waits until this share of the camera's analysed frames in ``every``
+# seconds at its configured fps has gone by since its last run (2 s at 2 fps: 3 frames; a frame the sampler
+# dropped does not delay it). At the configured rate the seconds decide; on a box analysing fewer frames than
+# configured a pass would otherwise come due on every frame, and the frames it runs on cost several times a
+# full-frame pass, so the analysed rate fell further (30 cameras on a 2-core Xeon: 0.4 analysed fps each).
+PASS_FRAMES_SHARE = 0.75
 
 
 def _elapsed(last: dt.datetime | None, ts: dt.datetime, every: float) -> bool:
@@ -151,6 +159,7 @@ class FramePipeline:
     health: dict[str, CameraHealthMonitor] = field(default_factory=dict)
     counters: Counter = field(default_factory=Counter)
     workers: int = 1  # analysis threads measuring a batch's cameras (``edge.analysis_threads``)
+    pass_frames_share: float = PASS_FRAMES_SHARE  # 0: periodic passes spaced in seconds only
 
     def __post_init__(self) -> None:
         self.workers = max(1, int(self.workers))
@@ -169,6 +178,9 @@ class FramePipeline:
         # a camera's last hand pass: (frame ts, its objects, the pose it used, that pose's frame ts)
         self._hand_at: dict[str, tuple[dt.datetime, Detections | None, Detections | None, dt.datetime | None]] = {}
         self._held_at: dict[str, dt.datetime] = {}  # when a camera's hand pass last saw a phone or food
+        self._frames: Counter = Counter()  # analysed frames per camera (``_measure``)
+        self._pass_frame: dict[tuple[str, str], int] = {}  # ("pose" | "hand", camera): its frame at that pass
+        self._fps = {c.id: c.fps for c in self.cfg.cameras}
         ids = {n: i for i, n in self.detector.names.items()}
         self._phone_cls = [ids["cell phone"]] if "cell phone" in ids else []
         self._seats = {c.id: [z for z in c.zones if z.kind == "seat"] for c in self.cfg.cameras}
@@ -253,6 +265,7 @@ class FramePipeline:
                                                      max_upscale=cap)):
                 poses[k], pose_ts[k] = q, frames[k].ts
                 self._pose_at[frames[k].camera_id] = (frames[k].ts, q)
+                self._pass_frame["pose", frames[k].camera_id] = self._frames[frames[k].camera_id]
         for k, f in enumerate(frames):  # the last pose stands in (pose_due: it is at most pose_idle_s old)
             if self._pose_read and items[k][1] and poses[k] is None and f.camera_id in self._pose_at:
                 pose_ts[k], poses[k] = self._pose_at[f.camera_id]
@@ -267,7 +280,7 @@ class FramePipeline:
             return True
         if not self._pose_read:
             return False
-        return self._pass_due(self._pose_at, f, self.cfg.seats.pose_idle_s)
+        return self._pass_due("pose", self._pose_at, f, self.cfg.seats.pose_idle_s)
 
     def hand_due(self, f: CameraFrame) -> bool:
         """Whether the camera's hand pass runs on this frame (``rules.phone_use.hand_pass_s`` and
@@ -275,13 +288,18 @@ class FramePipeline:
         pass)."""
         rule = self.cfg.rules.phone_use
         idle = self.smoking is None and _elapsed(self._held_at.get(f.camera_id), f.ts, rule.window_s)
-        return self._pass_due(self._hand_at, f,
+        return self._pass_due("hand", self._hand_at, f,
                               max(rule.hand_pass_s, rule.hand_pass_idle_s) if idle else rule.hand_pass_s)
 
-    def _pass_due(self, last_at: dict[str, tuple], f: CameraFrame, every: float) -> bool:
-        """``_slot_due`` for a camera's periodic pass whose last run is ``last_at[camera]`` (frame time first)."""
+    def _pass_due(self, kind: str, last_at: dict[str, tuple], f: CameraFrame, every: float) -> bool:
+        """``_slot_due`` for a camera's periodic pass whose last run is ``last_at[camera]`` (frame time first), once
+        ``pass_frames_share`` of the camera's analysed frames in ``every`` seconds have gone by since that run."""
         last = last_at.get(f.camera_id)
-        return _slot_due(last[0] if last else None, f.ts, every, self.phases.get(f.camera_id, 0.0))
+        if not _slot_due(last[0] if last else None, f.ts, every, self.phases.get(f.camera_id, 0.0)):
+            return False
+        at = self._pass_frame.get((kind, f.camera_id))
+        need = math.floor(self.pass_frames_share * every * self._fps.get(f.camera_id, 0.0))
+        return last is None or at is None or self._frames[f.camera_id] - at >= need
 
     def _seats_seen(self, f: CameraFrame, det: Detections) -> bool:
         from edge.rules.common import in_zone_mask, person_min_confidence
@@ -334,6 +352,8 @@ class FramePipeline:
     def _measure(self, frames: list[CameraFrame]) -> dict[int, _Measured]:
         """What the models say of each frame (by ``id``): the frames the change gate passes are inferred as one
         batch; the others reuse their camera's last measurement. Cameras of one call are not in another's."""
+        for f in frames:
+            self._frames[f.camera_id] += 1
         todo = [f for f in frames if self.gate.needs_inference(f.camera_id, f.ts, f.image)]
         results: dict[int, tuple[Detections, Detections | None, dt.datetime | None]] = {}
         infer_ms = 0.0
@@ -408,6 +428,7 @@ class FramePipeline:
                    ) -> tuple[Detections | None, dt.datetime | None, Detections | None]:
         """Keep a camera's hand pass (it stands until the next is due) and return (pose, pose_ts, objects)."""
         self._hand_at[f.camera_id] = (f.ts, small, pose, pose_ts)
+        self._pass_frame["hand", f.camera_id] = self._frames[f.camera_id]
         if self._holds(small):
             self._held_at[f.camera_id] = f.ts
         return pose, pose_ts, small
