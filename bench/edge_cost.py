@@ -41,9 +41,15 @@ for a fixed time after a warm-up:
   sampled at the same moments and their frames reach the analysis in bursts;
 - ``agent, substream, seat regions enlarged at most 1.4x / not enlarged``: as the first with
   ``seats.region_max_upscale`` 1.4 or 1 (``bench/seat_upscale.py`` measures what it costs the seat decisions);
+- ``agent, substream, periodic passes spaced in seconds only``: as the first with ``FramePipeline.pass_frames_share``
+  0: the seat pose and the idle hand pass come due by frame time alone, on every frame of a camera analysed less
+  often than their spacing (the agent before ``edge.agent.pipeline.PASS_FRAMES_SHARE``);
+- ``agent, substream, full-frame detector only``: as the first with the seat-region pass and ``phone_use`` off:
+  one detector pass per analysed frame, the plain loop's workload, what no scheduling of the crop passes gets under;
 - ``capture alone``: readers and packet rings without models, 4 then 8 cameras (RSS per added camera);
 - ``plain loop``: what a user would write: a PyAV decode thread per camera converting every frame to BGR,
-  and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds.
+  and ``ultralytics.YOLO(<same INT8 IR>).predict`` on each camera's newest frame every 1/fps seconds, on the 1080p
+  main stream (``plain loop``, the issue's baseline) or on the 25 fps substream (``plain loop on the substream``).
 
 CPU is the process's user+system time over the measured interval (``getrusage``), split per thread
 from ``/proc/self/task``; memory per camera is the RSS growth from after the models are loaded to the
@@ -273,6 +279,8 @@ def run_agent(n: int, single: bool, seconds: float, warmup: float, overrides: di
         agent = EdgeAgent(cfg, Path(tmp) / "site.yaml", sensors=False, **overrides.get("agent", {}))
         if overrides.get("aligned"):
             agent.pipeline.phases.clear()  # the change gate shares the dict
+        if "pass_frames_share" in overrides:
+            agent.pipeline.pass_frames_share = overrides["pass_frames_share"]
         if overrides.get("sampled_in_step"):
             for reader in agent.readers.values():
                 reader.phase = None  # sampled from each camera's first frame: cameras opened together in step
@@ -408,7 +416,7 @@ def reader_counts(agent) -> dict[str, int]:  # noqa: ANN001
             "record_packets": sum(r.counters["packets"] for r in agent.aux_readers)}
 
 
-def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
+def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0, stream: str = "main") -> dict:
     import av
     from ultralytics import YOLO
 
@@ -436,7 +444,7 @@ def run_plain(n: int, seconds: float, warmup: float, fps: float = 2.0) -> dict:
                     latest[i] = (wall0 + float(frame.time or 0), frame.to_ndarray(format="bgr24"))
                     decoded[i] += 1
 
-    threads = [threading.Thread(target=decode, args=(i, pairs[i % len(pairs)]["main"]), name=f"decode-{i}",
+    threads = [threading.Thread(target=decode, args=(i, pairs[i % len(pairs)][stream]), name=f"decode-{i}",
                                 daemon=True) for i in range(n)]
     for t in threads:
         t.start()
@@ -505,7 +513,10 @@ LABELS = {"agent-sub": "agent, substream detect + main record", "agent-main": "a
           "agent-sub10-sampled-in-step": "agent, 10 fps substream, cameras sampled in step",
           "agent-sub-seatcap14": "agent, substream, seat regions enlarged at most 1.4x",
           "agent-sub-seatcap1": "agent, substream, seat regions not enlarged",
-          "plain": "plain loop: PyAV thread/camera + YOLO.predict"}
+          "agent-sub-passes-by-time": "agent, substream, periodic passes spaced in seconds only",
+          "agent-sub-detect-only": "agent, substream, full-frame detector only (seat-region and phone passes off)",
+          "plain": "plain loop: PyAV thread/camera + YOLO.predict",
+          "plain-sub": "plain loop on the substream"}
 VARIANTS = {  # site overrides of the agent configurations beside the defaults ("agent": EdgeAgent arguments)
     "agent-sub-nocrop": {"rules": {"phone_use": {"enabled": False}}},
     "agent-sub-hand2": {"rules": {"phone_use": {"hand_pass_s": 2.0}}},
@@ -524,6 +535,10 @@ VARIANTS = {  # site overrides of the agent configurations beside the defaults (
     "agent-sub10-sampled-in-step": {"detect": "sub10", "sampled_in_step": True},
     "agent-sub-seatcap14": {"seats": {"region_max_upscale": 1.4}},
     "agent-sub-seatcap1": {"seats": {"region_max_upscale": 1.0}},
+    # the periodic passes without their share of analysed frames (the agent before stop 30)
+    "agent-sub-passes-by-time": {"pass_frames_share": 0.0},
+    # the plain loop's workload in the agent: one full-frame detector pass per analysed frame, no crop passes
+    "agent-sub-detect-only": {"rules": {"phone_use": {"enabled": False}}, "seats": {"region_pass": False}},
 }
 
 
@@ -532,8 +547,8 @@ def child(args: argparse.Namespace) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     paths.export_defaults()
-    if args.child == "plain":
-        res = run_plain(args.n, args.seconds, args.warmup)
+    if args.child in ("plain", "plain-sub"):
+        res = run_plain(args.n, args.seconds, args.warmup, stream="sub" if args.child == "plain-sub" else "main")
     elif args.child.startswith("capture-"):
         res = run_capture_memory(args.child == "capture-main")
     else:
@@ -563,7 +578,8 @@ def main() -> int:
     for item in args.configs.split(","):  # name or name:cameras
         name, _, count = item.partition(":")
         runs.append((item, name, int(count) if count else {"agent-main": args.single_cameras,
-                                                            "plain": args.plain_cameras}.get(name, args.cameras)))
+                                                            "plain": args.plain_cameras,
+                                                            "plain-sub": args.plain_cameras}.get(name, args.cameras)))
     pairs = camera_pairs(max(n for *_, n in runs))  # generated before any run is timed
     sizes = {k: sum(p[k].stat().st_size for p in pairs) * 8 / 1e6 / CLIP_SECONDS / len(pairs) for k in SIZES}
     rows = {}
@@ -609,7 +625,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|")
     for r in rows.values():
         inferred = r["inferences"] * r["wall"] * r["cameras"]
-        crops = f"{r.get('hand_crops', 0) / inferred:.1f}" if inferred and r["config"] != "plain" else "–"
+        crops = f"{r.get('hand_crops', 0) / inferred:.1f}" if inferred and not r["config"].startswith("plain") else "–"
         print(f"| {LABELS[r['config']]} | {r['cameras']} | {r['decode']:.3f} | {r['record']:.4f} | "
               f"{r['per_frame']:.3f} | {crops} | {r['projected']:.3f} | {2.0 / r['projected']:.0f} |")
     agents = [r for r in rows.values() if r.get("batches")]
