@@ -597,8 +597,9 @@ class SeatsConfig(_Model):
     pose_idle_s: float = Field(default=2.0, ge=0, le=60, description="Seconds between pose passes on a camera's seat "
                                "regions while the full-frame pass sees a confident person in every seat and the hand "
                                "pass is not due (one pose in each slot of this many seconds, the cameras' slots "
-                               "staggered, and at most one in 0.75 x this x the camera's fps of its analysed frames, so "
-                               "a box analysing fewer frames than configured thins the poses with them); in between the last pose stands (the sleeping rule samples only new ones). "
+                               "staggered, and at most one in 0.75 x this x the camera's fps of its analysed frames, "
+                               "so a box analysing fewer frames than configured thins the poses with them); in "
+                               "between the last pose stands (the sleeping rule samples only new ones). "
                                "A seat not seen, the hand pass or the smoking analyser still gets a pose on "
                                "every inferred frame. 0: every inferred frame.")
     min_person_confidence: float | None = Field(default=None, gt=0, lt=1, description="Person confidence that makes a "

@@ -297,9 +297,9 @@ class FramePipeline:
         last = last_at.get(f.camera_id)
         if not _slot_due(last[0] if last else None, f.ts, every, self.phases.get(f.camera_id, 0.0)):
             return False
-        at = self._pass_frame.get((kind, f.camera_id))
+        at = self._pass_frame.get((kind, f.camera_id))  # set with last_at: None exactly when there is no last run
         need = math.floor(self.pass_frames_share * every * self._fps.get(f.camera_id, 0.0))
-        return last is None or at is None or self._frames[f.camera_id] - at >= need
+        return at is None or self._frames[f.camera_id] - at >= need
 
     def _seats_seen(self, f: CameraFrame, det: Detections) -> bool:
         from edge.rules.common import in_zone_mask, person_min_confidence
